@@ -1,0 +1,74 @@
+# ucoro: native C stacks for Lua 5.4 coroutines.
+#
+#   make            build the core library, the Lua module and the tests
+#   make test       build and run every test (C and busted); last line is
+#                   "N passed, N failed, N skipped"
+#   make demo       build and run the tour in examples/
+#   make bench      run the benchmarks in bench/
+#   make install    install the module, the facade, headers and library
+#
+# Variables (override on the command line):
+LUA_PC    ?= lua5.4
+LUA       ?= lua5.4
+BACKEND   ?= $(if $(filter x86_64,$(shell uname -m)),asm,ucontext)
+# SANITIZE: empty, "address" (ASan+UBSan) or "thread" (TSan)
+SANITIZE  ?=
+# VALGRIND=1: run the tests under valgrind memcheck
+VALGRIND  ?=
+BUILD     ?= build/$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+# WERROR=1 turns warnings into errors (CI does)
+WERROR    ?=
+
+LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
+
+WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+       -Wpointer-arith -Wundef -Wwrite-strings $(if $(WERROR),-Werror)
+
+SAN_address = -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+SAN_thread  = -fsanitize=thread
+SANFLAGS    = $(SAN_$(SANITIZE))
+
+BACKEND_asm      = -DUCORO_BACKEND_ASM
+BACKEND_ucontext =
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 -D_GNU_SOURCE \
+             $(BACKEND_$(BACKEND)) -Isrc
+
+# The one place that chooses the context-switch backend.
+CORE_SRC_asm      = src/context_asm.c src/switch_x86_64.S
+CORE_SRC_ucontext = src/context_ucontext.c
+CORE_SRC = src/ucoro.c src/stack.c $(CORE_SRC_$(BACKEND))
+CORE_OBJ = $(patsubst src/%,$(BUILD)/core/%.o,$(CORE_SRC))
+
+CORE_LIB  = $(BUILD)/libucoro.a
+CORE_TEST = $(BUILD)/core_test
+CORE_BENCH = $(BUILD)/core_bench
+
+.PHONY: all test bench clean
+all: $(CORE_LIB) $(CORE_TEST)
+
+$(BUILD)/core/%.o: src/% src/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(CORE_TEST): spec/c/core_test.c $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(CORE_LIB) -lcmocka -lpthread
+
+$(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(CORE_LIB) -lpthread
+
+test: all
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
+	  tools/run-tests
+
+bench: $(CORE_BENCH)
+	$(CORE_BENCH)
+
+clean:
+	rm -rf build

@@ -1,0 +1,444 @@
+/*
+** core_test.c: the C core on its own (cmocka).  Run through
+** tools/run-tests, which reads its TAP output.
+*/
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ucoro.h"
+
+/* Values both ways: yields count up from what resume passed in. */
+static void *counter(ucoro *co, void *arg) {
+  intptr_t n = (intptr_t)arg;
+  (void)co;
+  for (;;) {
+    void *in;
+    if (n >= 100) return (void *)(n * 2);
+    assert_int_equal(ucoro_yield((void *)(n + 1), &in), UCORO_OK);
+    n = (intptr_t)in;
+  }
+}
+
+static void values_flow_both_ways(void **state) {
+  ucoro *co;
+  void *out;
+  (void)state;
+  assert_int_equal(ucoro_create(&co, counter, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_resume(co, (void *)10, &out), UCORO_OK);
+  assert_int_equal((intptr_t)out, 11);
+  assert_int_equal(ucoro_resume(co, (void *)50, &out), UCORO_OK);
+  assert_int_equal((intptr_t)out, 51);
+  assert_int_equal(ucoro_resume(co, (void *)100, &out), UCORO_OK);
+  assert_int_equal((intptr_t)out, 200);  /* the body's return value */
+  assert_int_equal(ucoro_status(co), UCORO_DEAD);
+  assert_int_equal(ucoro_destroy(co), UCORO_OK);
+}
+
+/* Statuses, seen from inside and outside. */
+static ucoro *outer_co, *inner_co;
+
+static void *inner_body(ucoro *co, void *arg) {
+  (void)arg;
+  assert_ptr_equal(ucoro_running(), co);
+  assert_int_equal(ucoro_status(co), UCORO_RUNNING);
+  assert_int_equal(ucoro_status(outer_co), UCORO_NORMAL);
+  ucoro_yield(NULL, NULL);
+  return NULL;
+}
+
+static void *outer_body(ucoro *co, void *arg) {
+  (void)arg;
+  assert_ptr_equal(ucoro_running(), co);
+  assert_int_equal(ucoro_status(co), UCORO_RUNNING);
+  assert_int_equal(ucoro_status(inner_co), UCORO_SUSPENDED);
+  assert_int_equal(ucoro_resume(inner_co, NULL, NULL), UCORO_OK);
+  assert_int_equal(ucoro_status(inner_co), UCORO_SUSPENDED);
+  assert_int_equal(ucoro_status(co), UCORO_RUNNING);
+  ucoro_yield(NULL, NULL);
+  assert_int_equal(ucoro_resume(inner_co, NULL, NULL), UCORO_OK);
+  assert_int_equal(ucoro_status(inner_co), UCORO_DEAD);
+  return NULL;
+}
+
+static void status_at_every_point(void **state) {
+  (void)state;
+  assert_null(ucoro_running());
+  assert_int_equal(ucoro_create(&outer_co, outer_body, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_create(&inner_co, inner_body, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_status(outer_co), UCORO_SUSPENDED);
+  assert_int_equal(ucoro_resume(outer_co, NULL, NULL), UCORO_OK);
+  assert_int_equal(ucoro_status(outer_co), UCORO_SUSPENDED);
+  assert_null(ucoro_running());
+  assert_int_equal(ucoro_resume(outer_co, NULL, NULL), UCORO_OK);
+  assert_int_equal(ucoro_status(outer_co), UCORO_DEAD);
+  assert_int_equal(ucoro_status(NULL), UCORO_DEAD);
+  assert_int_equal(ucoro_destroy(outer_co), UCORO_OK);
+  assert_int_equal(ucoro_destroy(inner_co), UCORO_OK);
+}
+
+/* Nesting three deep: each level yields its depth to the one above. */
+static void *nest(ucoro *co, void *arg) {
+  intptr_t depth = (intptr_t)arg;
+  void *out = NULL;
+  (void)co;
+  if (depth < 3) {
+    ucoro *child;
+    assert_int_equal(ucoro_create(&child, nest, NULL, 0), UCORO_OK);
+    assert_int_equal(ucoro_resume(child, (void *)(depth + 1), &out),
+                     UCORO_OK);
+    assert_int_equal((intptr_t)out, depth + 1);
+    assert_int_equal(ucoro_resume(child, NULL, &out), UCORO_OK);
+    assert_int_equal((intptr_t)out, (depth + 1) * 10);
+    assert_int_equal(ucoro_status(child), UCORO_DEAD);
+    ucoro_destroy(child);
+  }
+  ucoro_yield((void *)depth, NULL);
+  return (void *)(depth * 10);
+}
+
+static void nesting_three_deep(void **state) {
+  ucoro *co;
+  void *out;
+  (void)state;
+  assert_int_equal(ucoro_create(&co, nest, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_resume(co, (void *)1, &out), UCORO_OK);
+  assert_int_equal((intptr_t)out, 1);
+  assert_int_equal(ucoro_resume(co, NULL, &out), UCORO_OK);
+  assert_int_equal((intptr_t)out, 10);
+  ucoro_destroy(co);
+}
+
+/* Ten thousand alive at once, each holding its own value on its stack. */
+static void *keeper(ucoro *co, void *arg) {
+  volatile intptr_t mine = (intptr_t)arg;  /* lives on this stack */
+  (void)co;
+  ucoro_yield(NULL, NULL);
+  return (void *)mine;
+}
+
+/* ThreadSanitizer gives each fiber a large state of its own. */
+#ifdef __SANITIZE_THREAD__
+#define ALIVE 500
+#else
+#define ALIVE 10000
+#endif
+
+static void ten_thousand_alive(void **state) {
+  ucoro **all = calloc(ALIVE, sizeof *all);
+  intptr_t i;
+  (void)state;
+  assert_non_null(all);
+  for (i = 0; i < ALIVE; i++) {
+    assert_int_equal(ucoro_create(&all[i], keeper, NULL, 64 * 1024),
+                     UCORO_OK);
+    assert_int_equal(ucoro_resume(all[i], (void *)i, NULL), UCORO_OK);
+  }
+  for (i = ALIVE - 1; i >= 0; i--) {
+    void *out;
+    assert_int_equal(ucoro_resume(all[i], NULL, &out), UCORO_OK);
+    assert_int_equal((intptr_t)out, i);
+    assert_int_equal(ucoro_destroy(all[i]), UCORO_OK);
+  }
+  free(all);
+}
+
+/* A million create/run/destroy cycles reuse pooled stacks: the number of
+** mappings and the resident memory stay where they were. */
+static long count_mappings(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  long n = 0;
+  int c;
+  if (f == NULL) return -1;
+  while ((c = fgetc(f)) != EOF) n += c == '\n';
+  fclose(f);
+  return n;
+}
+
+static long resident_pages(void) {
+  long size, resident = -1;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f == NULL) return -1;
+  if (fscanf(f, "%ld %ld", &size, &resident) != 2) resident = -1;
+  fclose(f);
+  return resident;
+}
+
+static void *returns_arg(ucoro *co, void *arg) {
+  (void)co;
+  return arg;
+}
+
+static void churn_reuses_pooled_stacks(void **state) {
+  long maps, rss;
+  long i, n = getenv("UCORO_TEST_QUICK") ? 100000 : 1000000;
+  (void)state;
+  for (i = 0; i < 1000; i++) {  /* warm up */
+    ucoro *co;
+    assert_int_equal(ucoro_create(&co, returns_arg, NULL, 0), UCORO_OK);
+    ucoro_resume(co, NULL, NULL);
+    ucoro_destroy(co);
+  }
+  maps = count_mappings();
+  rss = resident_pages();
+  for (i = 0; i < n; i++) {
+    ucoro *co;
+    void *out;
+    assert_int_equal(ucoro_create(&co, returns_arg, NULL, 0), UCORO_OK);
+    assert_int_equal(ucoro_resume(co, (void *)i, &out), UCORO_OK);
+    assert_int_equal((intptr_t)out, i);
+    assert_int_equal(ucoro_destroy(co), UCORO_OK);
+  }
+  assert_int_equal(count_mappings(), maps);
+  /* a sanitizer's or Valgrind's own memory grows: judge RSS without them */
+  if (getenv("UCORO_TEST_TOOL") == NULL)
+    assert_true(resident_pages() <= rss + 16);
+}
+
+/* Misuse gets a result, never a crash. */
+static ucoro *self_co;
+
+static void *misuses_itself(ucoro *co, void *arg) {
+  (void)arg;
+  assert_int_equal(ucoro_resume(co, NULL, NULL), UCORO_ERUNNING);
+  assert_int_equal(ucoro_destroy(co), UCORO_ERUNNING);
+  return NULL;
+}
+
+static void *resumes_parent(ucoro *co, void *arg) {
+  ucoro *parent = arg;
+  (void)co;
+  assert_int_equal(ucoro_resume(parent, NULL, NULL), UCORO_ENORMAL);
+  assert_int_equal(ucoro_destroy(parent), UCORO_ENORMAL);
+  return NULL;
+}
+
+static void *parent_body(ucoro *co, void *arg) {
+  ucoro *child;
+  (void)arg;
+  assert_int_equal(ucoro_create(&child, resumes_parent, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_resume(child, co, NULL), UCORO_OK);
+  ucoro_destroy(child);
+  return NULL;
+}
+
+static void misuse_returns_results(void **state) {
+  ucoro *co;
+  (void)state;
+  assert_int_equal(ucoro_yield(NULL, NULL), UCORO_ENOTCORO);
+  assert_int_equal(ucoro_resume(NULL, NULL, NULL), UCORO_EINVAL);
+  assert_int_equal(ucoro_create(NULL, returns_arg, NULL, 0), UCORO_EINVAL);
+  assert_int_equal(ucoro_create(&co, NULL, NULL, 0), UCORO_EINVAL);
+  assert_null(co);
+  assert_int_equal(ucoro_create(&co, returns_arg, NULL, SIZE_MAX),
+                   UCORO_ENOMEM);
+  assert_null(co);
+
+  assert_int_equal(ucoro_create(&self_co, misuses_itself, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_resume(self_co, NULL, NULL), UCORO_OK);
+  assert_int_equal(ucoro_resume(self_co, NULL, NULL), UCORO_EDEAD);
+  ucoro_destroy(self_co);
+
+  assert_int_equal(ucoro_create(&co, parent_body, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_resume(co, NULL, NULL), UCORO_OK);
+  ucoro_destroy(co);
+
+  assert_int_equal(ucoro_destroy(NULL), UCORO_OK);
+  assert_string_equal(ucoro_strerror(UCORO_EDEAD), "coroutine is dead");
+  assert_string_equal(ucoro_strerror((ucoro_result)99), "unknown error");
+}
+
+/* Dropping a suspended coroutine runs none of its code. */
+static int reached_after_yield;
+
+static void *never_finishes(ucoro *co, void *arg) {
+  (void)co;
+  (void)arg;
+  ucoro_yield(NULL, NULL);
+  reached_after_yield = 1;
+  return NULL;
+}
+
+static void destroy_suspended(void **state) {
+  ucoro *co;
+  (void)state;
+  assert_int_equal(ucoro_create(&co, never_finishes, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_destroy(co), UCORO_OK);  /* never started */
+  assert_int_equal(ucoro_create(&co, never_finishes, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_resume(co, NULL, NULL), UCORO_OK);
+  assert_int_equal(ucoro_status(co), UCORO_SUSPENDED);
+  assert_int_equal(ucoro_destroy(co), UCORO_OK);
+  assert_int_equal(reached_after_yield, 0);
+}
+
+/* Two OS threads switch their own coroutines at the same time. */
+typedef struct thread_job {
+  long rounds;
+  long sum;
+  int errors;
+  ucoro *foreign;       /* another thread's coroutine, to try resuming */
+  ucoro_result foreign_result;
+} thread_job;
+
+static void *adder(ucoro *co, void *arg) {
+  long n = (long)(intptr_t)arg;
+  (void)co;
+  for (;;) {
+    void *in;
+    ucoro_yield((void *)(intptr_t)(n + 1), &in);
+    n = (long)(intptr_t)in;
+  }
+  return NULL;
+}
+
+static void *thread_main(void *arg) {
+  thread_job *job = arg;
+  ucoro *co;
+  long i;
+  if (ucoro_create(&co, adder, NULL, 0) != UCORO_OK) {
+    job->errors++;
+    return NULL;
+  }
+  for (i = 0; i < job->rounds; i++) {
+    void *out;
+    if (ucoro_resume(co, (void *)(intptr_t)i, &out) != UCORO_OK)
+      job->errors++;
+    job->sum += (long)(intptr_t)out;
+    if (ucoro_running() != NULL) job->errors++;
+  }
+  if (job->foreign)
+    job->foreign_result = ucoro_resume(job->foreign, NULL, NULL);
+  ucoro_destroy(co);
+  return NULL;
+}
+
+static void two_threads_at_once(void **state) {
+  pthread_t t[2];
+  thread_job job[2];
+  ucoro *mine;
+  long rounds = 200000, expected = rounds * (rounds - 1) / 2 + rounds;
+  int i;
+  (void)state;
+  memset(job, 0, sizeof job);
+  /* started here, so it belongs to this thread */
+  assert_int_equal(ucoro_create(&mine, never_finishes, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_resume(mine, NULL, NULL), UCORO_OK);
+  for (i = 0; i < 2; i++) {
+    job[i].rounds = rounds;
+    job[i].foreign = i == 0 ? mine : NULL;
+    assert_int_equal(pthread_create(&t[i], NULL, thread_main, &job[i]), 0);
+  }
+  for (i = 0; i < 2; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(job[i].errors, 0);
+    assert_int_equal(job[i].sum, expected);
+  }
+  assert_int_equal(job[0].foreign_result, UCORO_ETHREAD);
+  assert_int_equal(ucoro_status(mine), UCORO_SUSPENDED);
+  ucoro_destroy(mine);
+}
+
+/* Overflowing into the guard page kills the process with a signal. */
+static int recurse(int depth) {
+  volatile char frame[1024];
+  frame[0] = (char)depth;
+  return recurse(depth + 1) + frame[0];
+}
+
+static void *overflows(ucoro *co, void *arg) {
+  (void)co;
+  (void)arg;
+  recurse(0);
+  return NULL;
+}
+
+static void overflow_hits_guard_page(void **state) {
+  pid_t pid;
+  int status;
+  (void)state;
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    ucoro *co;
+    signal(SIGSEGV, SIG_DFL);  /* not cmocka's handler */
+    if (ucoro_create(&co, overflows, NULL, 64 * 1024) != UCORO_OK) _exit(3);
+    ucoro_resume(co, NULL, NULL);
+    _exit(0);  /* not reached: the guard page stops the recursion */
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status));
+  assert_int_equal(WTERMSIG(status), SIGSEGV);
+}
+
+/* When mmap refuses (here: more address space than the machine has),
+** create reports out of memory. */
+static void refused_mapping_is_enomem(void **state) {
+  ucoro *co = (ucoro *)1;
+  (void)state;
+  assert_int_equal(ucoro_create(&co, returns_arg, NULL, (size_t)1 << 50),
+                   UCORO_ENOMEM);
+  assert_null(co);
+}
+
+/* Stack size: asked, rounded, reported; use is measured. */
+static void *deep_user(ucoro *co, void *arg) {
+  volatile char big[100 * 1024];
+  size_t i;
+  (void)co;
+  (void)arg;
+  for (i = 0; i < sizeof big; i += 512) big[i] = 1;
+  ucoro_yield(NULL, NULL);
+  return NULL;
+}
+
+static void stack_size_and_use(void **state) {
+  ucoro *co;
+  (void)state;
+  assert_true(ucoro_default_stack_size() >= 256 * 1024);
+  assert_int_equal(ucoro_create(&co, deep_user, NULL, 300 * 1024), UCORO_OK);
+  assert_true(ucoro_stack_size(co) >= 290 * 1024);
+  assert_true(ucoro_stack_size(co) <= 300 * 1024);
+  assert_int_equal(ucoro_resume(co, NULL, NULL), UCORO_OK);
+  assert_true(ucoro_stack_used(co) >= 100 * 1024);
+  assert_true(ucoro_stack_used(co) < 200 * 1024);
+  ucoro_destroy(co);
+  ucoro_pool_clear();
+}
+
+static void backend_is_named(void **state) {
+  (void)state;
+#ifdef UCORO_BACKEND_ASM
+  assert_string_equal(ucoro_backend(), "asm-x86_64");
+#else
+  assert_string_equal(ucoro_backend(), "ucontext");
+#endif
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(values_flow_both_ways),
+    cmocka_unit_test(status_at_every_point),
+    cmocka_unit_test(nesting_three_deep),
+    cmocka_unit_test(ten_thousand_alive),
+    cmocka_unit_test(churn_reuses_pooled_stacks),
+    cmocka_unit_test(misuse_returns_results),
+    cmocka_unit_test(destroy_suspended),
+    cmocka_unit_test(overflow_hits_guard_page),  /* forks: before threads */
+    cmocka_unit_test(two_threads_at_once),
+    cmocka_unit_test(refused_mapping_is_enomem),
+    cmocka_unit_test(stack_size_and_use),
+    cmocka_unit_test(backend_is_named),
+  };
+  return cmocka_run_group_tests_name("ucoro core", tests, NULL, NULL);
+}

@@ -1,0 +1,34 @@
+/*
+** context.h: the one interface both context-switch backends implement.
+**
+** The Makefile picks the backend (BACKEND=asm or ucontext) and compiles
+** exactly one of context_asm.c or context_ucontext.c; this header gets the
+** matching definition of uco_context from UCORO_BACKEND_ASM.
+*/
+#ifndef UCORO_CONTEXT_H
+#define UCORO_CONTEXT_H
+
+#include <stddef.h>
+
+#ifdef UCORO_BACKEND_ASM
+#include "context_asm.h"
+#else
+#include "context_ucontext.h"
+#endif
+
+/* What runs first on a new context: entry(arg, value), value being what
+** the first switch to it passed.  It must never return. */
+typedef void (*uco_context_entry)(void *arg, void *value);
+
+/* Prepares ctx to run entry(arg, ...) on the stack [lo, lo + size). */
+void uco_context_init(uco_context *ctx, char *lo, size_t size,
+                      uco_context_entry entry, void *arg);
+
+/* Saves the running context in from and continues to; returns the value
+** passed by the switch that later comes back to from.  Declared in the
+** backend's header, inline where it can be. */
+
+/* The backend's name, for ucoro_backend(). */
+extern const char uco_context_backend[];
+
+#endif

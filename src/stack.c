@@ -1,0 +1,155 @@
+/*
+** stack.c: guarded, lazily committed stacks and their per-thread pool.
+*/
+#define _GNU_SOURCE
+#include "stack.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sanitizer.h"
+
+/* Measured with spec/stack_depth_spec.lua: 200 levels of nested
+** string.gsub (the deepest standard-library boundary; Lua stops there with
+** "C stack overflow") use 435 KiB of a coroutine stack under gcc -O2.
+** Sanitizers make frames several times larger. */
+#ifndef UCORO_DEFAULT_STACK_SIZE
+#if defined(UCORO_ASAN) || defined(UCORO_TSAN)
+#define UCORO_DEFAULT_STACK_SIZE (4096u * 1024u)
+#else
+#define UCORO_DEFAULT_STACK_SIZE (512u * 1024u)
+#endif
+#endif
+
+/* Smallest usable stack: room for the coroutine's record and a few frames. */
+#define UCORO_MIN_STACK_SIZE (16u * 1024u)
+
+#ifndef UCORO_POOL_MAX
+#define UCORO_POOL_MAX 64
+#endif
+#ifndef UCORO_POOL_WARM
+#define UCORO_POOL_WARM 8
+#endif
+
+/* A pooled stack keeps its own list link in its top bytes. */
+typedef struct pool_node {
+  uco_stack stack;
+  struct pool_node *next;
+} pool_node;
+
+static __thread pool_node *pool_head;
+static __thread unsigned pool_count;
+
+static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t pool_key;
+static int pool_key_ok;
+
+static size_t page_size;
+
+size_t uco_page_size(void) {
+  if (page_size == 0) page_size = (size_t)sysconf(_SC_PAGESIZE);
+  return page_size;
+}
+
+size_t uco_stack_round(size_t size) {
+  size_t page = uco_page_size();
+  if (size == 0) size = UCORO_DEFAULT_STACK_SIZE;
+  if (size < UCORO_MIN_STACK_SIZE) size = UCORO_MIN_STACK_SIZE;
+  if (size > SIZE_MAX / 4) return 0;
+  return (size + page - 1) / page * page;
+}
+
+static void unmap(const uco_stack *s) {
+  valgrind_deregister_stack(s->valgrind_id);
+  munmap(s->base, s->map_size);
+}
+
+static pool_node *node_of(const uco_stack *s) {
+  return (pool_node *)(uco_stack_hi(s) - sizeof(pool_node));
+}
+
+/* Stacks pooled by a thread are unmapped when it exits. */
+static void pool_thread_exit(void *unused) {
+  (void)unused;
+  uco_stack_pool_clear();
+}
+
+static void pool_key_create(void) {
+  pool_key_ok = pthread_key_create(&pool_key, pool_thread_exit) == 0;
+}
+
+int uco_stack_acquire(size_t size, uco_stack *out) {
+  size_t page = uco_page_size();
+  size_t map_size = size + page;
+  pool_node **link;
+  for (link = &pool_head; *link != NULL; link = &(*link)->next) {
+    if ((*link)->stack.map_size == map_size) {
+      pool_node *node = *link;
+      *out = node->stack;
+      *link = node->next;
+      pool_count--;
+      return 0;
+    }
+  }
+  out->base = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                   -1, 0);
+  if (out->base == MAP_FAILED) return -1;
+  out->map_size = map_size;
+  if (mprotect(out->base, page, PROT_NONE) != 0) {
+    munmap(out->base, map_size);
+    return -1;
+  }
+  out->valgrind_id = valgrind_register_stack(uco_stack_lo(out),
+                                             uco_stack_hi(out));
+  return 0;
+}
+
+void uco_stack_release(const uco_stack *s) {
+  size_t page = uco_page_size();
+  pool_node *node;
+  if (pool_count >= UCORO_POOL_MAX) {
+    unmap(s);
+    return;
+  }
+  if (pool_head == NULL) {
+    pthread_once(&pool_key_once, pool_key_create);
+    if (pool_key_ok) pthread_setspecific(pool_key, &pool_head);
+  }
+  san_unpoison(uco_stack_lo(s), s->map_size - page);
+  if (pool_count >= UCORO_POOL_WARM)  /* keep only the node's page */
+    madvise(uco_stack_lo(s), s->map_size - 2 * page, MADV_DONTNEED);
+  node = node_of(s);
+  node->stack = *s;
+  node->next = pool_head;
+  pool_head = node;
+  pool_count++;
+}
+
+size_t uco_stack_touched(const uco_stack *s) {
+  size_t page = uco_page_size();
+  size_t pages = (s->map_size - page) / page;
+  unsigned char vec[256];
+  size_t done = 0;
+  while (done < pages) {  /* from the bottom up, a chunk at a time */
+    size_t n = pages - done < sizeof vec ? pages - done : sizeof vec;
+    size_t i;
+    if (mincore(uco_stack_lo(s) + done * page, n * page, vec) != 0) return 0;
+    for (i = 0; i < n; i++)
+      if (vec[i] & 1) return (pages - done - i) * page;
+    done += n;
+  }
+  return 0;
+}
+
+void uco_stack_pool_clear(void) {
+  while (pool_head != NULL) {
+    pool_node *node = pool_head;
+    uco_stack s = node->stack;
+    pool_head = node->next;
+    unmap(&s);
+  }
+  pool_count = 0;
+}

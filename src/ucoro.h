@@ -1,0 +1,99 @@
+/*
+** ucoro.h: native coroutines for C, each with its own guarded stack.
+**
+** No Lua here: this is the core that the Lua binding stands on, and it is
+** usable on its own.  Errors are return values; nothing aborts.
+**
+** Configuration (compile-time macros, with defaults):
+**   UCORO_DEFAULT_STACK_SIZE  stack size used when 0 is asked (see stack.c)
+**   UCORO_POOL_MAX            stacks kept per OS thread for reuse (64)
+**   UCORO_POOL_WARM           of those, how many keep their pages (8)
+**
+** A coroutine belongs to the OS thread that first resumes it; each OS
+** thread has its own running coroutine and its own stack pool.
+*/
+#ifndef UCORO_H
+#define UCORO_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ucoro ucoro;
+
+/* The body of a coroutine: gets the value of its first resume; what it
+** returns is the value that resume hands back when the coroutine ends. */
+typedef void *(*ucoro_fn)(ucoro *co, void *arg);
+
+typedef enum ucoro_result {
+  UCORO_OK = 0,
+  UCORO_EINVAL,       /* a NULL coroutine or function */
+  UCORO_ENOMEM,       /* no memory or no mapping for a stack */
+  UCORO_ERUNNING,     /* the coroutine is running */
+  UCORO_ENORMAL,      /* the coroutine is resuming another one */
+  UCORO_EDEAD,        /* the coroutine has ended */
+  UCORO_ENOTCORO,     /* no coroutine is running on this OS thread */
+  UCORO_ETHREAD       /* the coroutine belongs to another OS thread */
+} ucoro_result;
+
+/* Lua's four statuses. */
+typedef enum ucoro_state {
+  UCORO_SUSPENDED = 0,  /* created, or yielded */
+  UCORO_RUNNING,        /* the coroutine of this OS thread now running */
+  UCORO_NORMAL,         /* it resumed another coroutine, still running */
+  UCORO_DEAD            /* its function returned */
+} ucoro_state;
+
+/* Creates a suspended coroutine running fn on a stack of stack_size bytes
+** (0: the default).  user is kept for ucoro_userdata. */
+ucoro_result ucoro_create(ucoro **out, ucoro_fn fn, void *user,
+                          size_t stack_size);
+
+/* Runs co until it yields or ends; arg goes in, what it yields (or
+** returns) comes back in *out (out may be NULL). */
+ucoro_result ucoro_resume(ucoro *co, void *arg, void **out);
+
+/* Suspends the running coroutine, handing value to its resumer; *in (may
+** be NULL) gets the value of the next resume. */
+ucoro_result ucoro_yield(void *value, void **in);
+
+/* The status of co (UCORO_DEAD for NULL). */
+ucoro_state ucoro_status(const ucoro *co);
+
+/* The coroutine running on this OS thread, or NULL outside any. */
+ucoro *ucoro_running(void);
+
+/* Frees a suspended or dead coroutine; its stack goes back to the pool.
+** A suspended one is dropped without running any more of its code. */
+ucoro_result ucoro_destroy(ucoro *co);
+
+/* The user pointer given to ucoro_create. */
+void *ucoro_userdata(const ucoro *co);
+
+/* The function given to ucoro_create (tells whose coroutine this is). */
+ucoro_fn ucoro_function(const ucoro *co);
+
+/* Usable bytes of co's stack, and how many of them have been touched
+** (a high-water mark, in whole pages). */
+size_t ucoro_stack_size(const ucoro *co);
+size_t ucoro_stack_used(const ucoro *co);
+
+/* The stack size used when 0 is asked. */
+size_t ucoro_default_stack_size(void);
+
+/* Unmaps the stacks this OS thread keeps for reuse. */
+void ucoro_pool_clear(void);
+
+/* A short English description of a result ("coroutine is dead"...). */
+const char *ucoro_strerror(ucoro_result r);
+
+/* The name of the context-switch backend ("asm-x86_64" or "ucontext"). */
+const char *ucoro_backend(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
