@@ -33,7 +33,7 @@ SANFLAGS    = $(SAN_$(SANITIZE))
 
 BACKEND_asm      = -DUCORO_BACKEND_ASM
 BACKEND_ucontext =
-ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 -D_GNU_SOURCE \
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 \
              $(BACKEND_$(BACKEND)) -Isrc
 
 # The one place that chooses the context-switch backend.
@@ -69,6 +69,9 @@ test: all
 
 bench: $(CORE_BENCH)
 	$(CORE_BENCH)
+	bench/callgrind-per-op $(CORE_BENCH) roundtrip
+	bench/callgrind-per-op $(CORE_BENCH) swapcontext
+	bench/callgrind-per-op $(CORE_BENCH) lifecycle
 
 clean:
 	rm -rf build

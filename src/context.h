@@ -16,17 +16,17 @@
 #include "context_ucontext.h"
 #endif
 
-/* What runs first on a new context: entry(arg, value), value being what
-** the first switch to it passed.  It must never return. */
-typedef void (*uco_context_entry)(void *arg, void *value);
+/* What runs first on a new context: entry(arg).  It must never return. */
+typedef void (*uco_context_entry)(void *arg);
 
 /* Prepares ctx to run entry(arg, ...) on the stack [lo, lo + size). */
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg);
 
-/* Saves the running context in from and continues to; returns the value
-** passed by the switch that later comes back to from.  Declared in the
-** backend's header, inline where it can be. */
+/* int uco_context_switch(uco_context *from, uco_context *to):
+** saves the running context in from and continues to; returns 0 when
+** something later switches back to from (0, so that callers can end in a
+** tail call).  Declared in the backend's header, inline where it can be. */
 
 /* The backend's name, for ucoro_backend(). */
 extern const char uco_context_backend[];

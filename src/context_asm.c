@@ -11,7 +11,7 @@ void uco_start_x86_64(void);  /* the trampoline in switch_x86_64.S */
 
 /* The first switch to a new context pops this frame (see the table in
 ** switch_x86_64.S) and "returns" into the trampoline, which calls
-** entry(arg, value). */
+** entry(arg). */
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg) {
   uintptr_t top = ((uintptr_t)(lo + size)) & ~(uintptr_t)15;

@@ -9,11 +9,10 @@ typedef struct uco_context {
   void *sp;
 } uco_context;
 
-void *uco_switch_x86_64(void **save_sp, void *load_sp, void *value);
+int uco_switch_x86_64(void **save_sp, void *load_sp);
 
-static inline void *uco_context_switch(uco_context *from, uco_context *to,
-                                       void *value) {
-  return uco_switch_x86_64(&from->sp, to->sp, value);
+static inline int uco_context_switch(uco_context *from, uco_context *to) {
+  return uco_switch_x86_64(&from->sp, to->sp);
 }
 
 #endif

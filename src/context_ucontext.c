@@ -10,7 +10,6 @@
 const char uco_context_backend[] = "ucontext";
 
 typedef struct start_args {
-  uco_context *ctx;
   uco_context_entry entry;
   void *arg;
 } start_args;
@@ -19,14 +18,13 @@ typedef struct start_args {
 ** halves, and lives on the new stack itself. */
 static void start(unsigned hi, unsigned lo) {
   start_args *a = (start_args *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
-  a->entry(a->arg, a->ctx->value);
+  a->entry(a->arg);
 }
 
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg) {
   start_args *a = (start_args *)(lo + size - sizeof(start_args));
   uintptr_t p = (uintptr_t)a;
-  a->ctx = ctx;
   a->entry = entry;
   a->arg = arg;
   memset(&ctx->uc, 0, sizeof ctx->uc);

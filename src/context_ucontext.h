@@ -8,14 +8,11 @@
 
 typedef struct uco_context {
   ucontext_t uc;
-  void *value;  /* set by whoever switches to this context */
 } uco_context;
 
-static inline void *uco_context_switch(uco_context *from, uco_context *to,
-                                       void *value) {
-  to->value = value;
+static inline int uco_context_switch(uco_context *from, uco_context *to) {
   swapcontext(&from->uc, &to->uc);
-  return from->value;
+  return 0;
 }
 
 #endif

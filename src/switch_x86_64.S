@@ -18,9 +18,9 @@
 
         .text
 
-/* void *uco_switch_x86_64(void **save_sp, void *load_sp, void *value)
+/* int uco_switch_x86_64(void **save_sp, void *load_sp)
 ** Saves the running context, sets *save_sp, resumes the one at load_sp,
-** and there returns value. */
+** and there returns 0. */
         .globl  uco_switch_x86_64
         .hidden uco_switch_x86_64
         .type   uco_switch_x86_64, @function
@@ -47,12 +47,12 @@ uco_switch_x86_64:
         popq    %r12
         popq    %rbx
         popq    %rbp
-        movq    %rdx, %rax          /* the value travels in the result */
+        xorl    %eax, %eax          /* returns 0 */
         ret
         .cfi_endproc
         .size   uco_switch_x86_64, .-uco_switch_x86_64
 
-/* First code of every new context: calls entry(arg, value), which never
+/* First code of every new context: calls entry(arg), which never
 ** returns.  The undefined return address ends a debugger's backtrace
 ** here instead of walking into whatever lies above the stack. */
         .globl  uco_start_x86_64
@@ -64,8 +64,7 @@ uco_start_x86_64:
         .cfi_undefined rip
         xorl    %ebp, %ebp          /* no caller frame */
         movq    %r12, %rdi          /* arg */
-        movq    %rax, %rsi          /* value of the first switch */
-        callq   *%r13               /* entry(arg, value) */
+        callq   *%r13               /* entry(arg) */
         ud2                         /* entry never returns */
         .cfi_endproc
         .size   uco_start_x86_64, .-uco_start_x86_64

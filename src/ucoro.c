@@ -16,10 +16,16 @@
 struct ucoro {
   uco_context ctx;           /* the coroutine, while suspended */
   uco_context caller;        /* its resumer, while the coroutine runs */
+  ucoro *prev;               /* what was running when it was resumed */
+  void **yield_in;           /* where the body wants the next resume value */
+  void **resume_out;         /* where its resumer wants the next value */
+  void *start_arg;           /* the first resume's value */
   ucoro_fn fn;
   void *user;
-  const void *owner;         /* the OS thread that first resumed it */
-  ucoro_state status;
+  const void *owner;         /* the OS thread that created it */
+  ucoro_state status;        /* RUNNING also while NORMAL: see ucoro_status */
+  char *stack_lo;            /* usable stack: [stack_lo, this record) */
+  size_t stack_size;
   uco_stack stack;
   void *asan_fake;           /* AddressSanitizer's fake stack of the body */
   const void *caller_bottom; /* the resumer's stack, for AddressSanitizer */
@@ -32,19 +38,39 @@ struct ucoro {
 ** loaded with dlopen (a pointer fits in glibc's static TLS reserve). */
 static __thread ucoro *current __attribute__((tls_model("initial-exec")));
 
-static size_t usable_size(const ucoro *co) {
-  return (size_t)((const char *)co - uco_stack_lo(&co->stack));
+/* Names the running OS thread.  The thread pointer saves an instruction
+** on every resume; the address of a thread-local works everywhere. */
+#ifndef __has_builtin
+#define __has_builtin(x) 0
+#endif
+#if __has_builtin(__builtin_thread_pointer) || \
+    (defined(__GNUC__) && __GNUC__ >= 11 && !defined(__clang__))
+#define this_thread() ((const void *)__builtin_thread_pointer())
+#else
+#define this_thread() ((const void *)&current)
+#endif
+
+/* Each side does the other's bookkeeping before it switches, so that
+** nothing is left to do after a switch: resume and yield end in a tail
+** call to the switch, which hands back 0 (UCORO_OK) in both directions. */
+static inline void hand_back(ucoro *co, void *value) {
+  current = co->prev;
+  if (co->resume_out != NULL) *co->resume_out = value;
 }
 
 /* The first and only frame at the base of every coroutine stack. */
-static void coroutine_main(void *arg, void *value) {
+static void coroutine_main(void *arg) {
   ucoro *co = arg;
+  void *value;
   san_finish_switch(NULL, &co->caller_bottom, &co->caller_size);
-  value = co->fn(co, value);
+  value = co->fn(co, co->start_arg);
   co->status = UCORO_DEAD;
+  hand_back(co, value);
+#ifdef UCORO_TSAN
   tsan_switch_to(co->caller_fiber);
+#endif
   san_start_switch(NULL, co->caller_bottom, co->caller_size);
-  uco_context_switch(&co->ctx, &co->caller, value);
+  uco_context_switch(&co->ctx, &co->caller);
   /* not reached: nobody resumes a dead coroutine */
 }
 
@@ -53,7 +79,6 @@ ucoro_result ucoro_create(ucoro **out, ucoro_fn fn, void *user,
   size_t size;
   uco_stack stack;
   ucoro *co;
-  char *lo;
   if (out == NULL) return UCORO_EINVAL;
   *out = NULL;
   if (fn == NULL) return UCORO_EINVAL;
@@ -63,22 +88,27 @@ ucoro_result ucoro_create(ucoro **out, ucoro_fn fn, void *user,
                  ~(uintptr_t)63);
   co->fn = fn;
   co->user = user;
-  co->owner = NULL;
+  co->prev = NULL;
+  co->resume_out = NULL;
+  co->yield_in = &co->start_arg;
+  co->owner = this_thread();
   co->status = UCORO_SUSPENDED;
   co->stack = stack;
+  co->stack_lo = uco_stack_lo(&stack);
+  co->stack_size = (size_t)((char *)co - co->stack_lo);
   co->asan_fake = NULL;
   co->caller_bottom = NULL;
   co->caller_size = 0;
   co->tsan_fiber = tsan_create_fiber();
   co->caller_fiber = NULL;
-  lo = uco_stack_lo(&stack);
-  uco_context_init(&co->ctx, lo, usable_size(co), coroutine_main, co);
+  uco_context_init(&co->ctx, co->stack_lo, co->stack_size, coroutine_main,
+                   co);
   *out = co;
   return UCORO_OK;
 }
 
-static ucoro_result not_suspended(ucoro_state status) {
-  switch (status) {
+static ucoro_result not_suspended(const ucoro *co) {
+  switch (ucoro_status(co)) {
     case UCORO_RUNNING: return UCORO_ERUNNING;
     case UCORO_NORMAL: return UCORO_ENORMAL;
     default: return UCORO_EDEAD;
@@ -86,45 +116,56 @@ static ucoro_result not_suspended(ucoro_state status) {
 }
 
 ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
-  ucoro *prev;
   void *fake;
-  void *value;
   if (co == NULL) return UCORO_EINVAL;
-  if (co->status != UCORO_SUSPENDED) return not_suspended(co->status);
-  if (co->owner != &current) {
-    if (co->owner != NULL) return UCORO_ETHREAD;
-    co->owner = &current;
-  }
-  prev = current;
-  if (prev != NULL) prev->status = UCORO_NORMAL;
+  if (co->status != UCORO_SUSPENDED) return not_suspended(co);
+  if (co->owner != this_thread()) return UCORO_ETHREAD;
+  co->prev = current;
   co->status = UCORO_RUNNING;
   current = co;
+  co->resume_out = out;
+  if (co->yield_in != NULL) *co->yield_in = arg;
+#ifdef UCORO_TSAN
   co->caller_fiber = tsan_current_fiber();
   tsan_switch_to(co->tsan_fiber);
-  san_start_switch(&fake, uco_stack_lo(&co->stack), usable_size(co));
-  value = uco_context_switch(&co->caller, &co->ctx, arg);
+#endif
+#ifdef UCORO_ASAN
+  san_start_switch(&fake, co->stack_lo, co->stack_size);
+  uco_context_switch(&co->caller, &co->ctx);
   san_finish_switch(fake, NULL, NULL);
-  current = prev;
-  if (prev != NULL) prev->status = UCORO_RUNNING;
-  if (out != NULL) *out = value;
   return UCORO_OK;
+#else
+  (void)fake;
+  return (ucoro_result)uco_context_switch(&co->caller, &co->ctx);
+#endif
 }
 
 ucoro_result ucoro_yield(void *value, void **in) {
   ucoro *co = current;
   if (co == NULL) return UCORO_ENOTCORO;
   co->status = UCORO_SUSPENDED;
+  hand_back(co, value);
+  co->yield_in = in;
+#ifdef UCORO_TSAN
   tsan_switch_to(co->caller_fiber);
+#endif
+#ifdef UCORO_ASAN
   san_start_switch(&co->asan_fake, co->caller_bottom, co->caller_size);
-  value = uco_context_switch(&co->ctx, &co->caller, value);
+  uco_context_switch(&co->ctx, &co->caller);
   /* the resumer may be another stack than last time */
   san_finish_switch(co->asan_fake, &co->caller_bottom, &co->caller_size);
-  if (in != NULL) *in = value;
   return UCORO_OK;
+#else
+  return (ucoro_result)uco_context_switch(&co->ctx, &co->caller);
+#endif
 }
 
+/* A coroutine that resumed another stays marked RUNNING; it is NORMAL
+** exactly when it is not the one this thread is running. */
 ucoro_state ucoro_status(const ucoro *co) {
-  return co == NULL ? UCORO_DEAD : co->status;
+  if (co == NULL) return UCORO_DEAD;
+  if (co->status == UCORO_RUNNING && co != current) return UCORO_NORMAL;
+  return co->status;
 }
 
 ucoro *ucoro_running(void) {
@@ -134,8 +175,7 @@ ucoro *ucoro_running(void) {
 ucoro_result ucoro_destroy(ucoro *co) {
   uco_stack stack;
   if (co == NULL) return UCORO_OK;
-  if (co->status == UCORO_RUNNING) return UCORO_ERUNNING;
-  if (co->status == UCORO_NORMAL) return UCORO_ENORMAL;
+  if (co->status == UCORO_RUNNING) return not_suspended(co);
   tsan_destroy_fiber(co->tsan_fiber);
   stack = co->stack;  /* the record lives inside the stack */
   uco_stack_release(&stack);
@@ -151,7 +191,7 @@ ucoro_fn ucoro_function(const ucoro *co) {
 }
 
 size_t ucoro_stack_size(const ucoro *co) {
-  return co == NULL ? 0 : usable_size(co);
+  return co == NULL ? 0 : co->stack_size;
 }
 
 size_t ucoro_stack_used(const ucoro *co) {

@@ -9,8 +9,9 @@
 **   UCORO_POOL_MAX            stacks kept per OS thread for reuse (64)
 **   UCORO_POOL_WARM           of those, how many keep their pages (8)
 **
-** A coroutine belongs to the OS thread that first resumes it; each OS
-** thread has its own running coroutine and its own stack pool.
+** A coroutine belongs to the OS thread that creates it: only that thread
+** resumes it.  Each OS thread has its own running coroutine and its own
+** stack pool.
 */
 #ifndef UCORO_H
 #define UCORO_H

@@ -350,9 +350,12 @@ static void two_threads_at_once(void **state) {
 }
 
 /* Overflowing into the guard page kills the process with a signal. */
+static volatile int recursion_limit = 1 << 30;  /* never reached */
+
 static int recurse(int depth) {
   volatile char frame[1024];
   frame[0] = (char)depth;
+  if (depth > recursion_limit) return 0;
   return recurse(depth + 1) + frame[0];
 }
 
