@@ -43,11 +43,13 @@ CORE_SRC = src/ucoro.c src/stack.c $(CORE_SRC_$(BACKEND))
 CORE_OBJ = $(patsubst src/%,$(BUILD)/core/%.o,$(CORE_SRC))
 
 CORE_LIB  = $(BUILD)/libucoro.a
+LUA_MODULE = $(BUILD)/ucoro/core.so
+TEST_MODULE = $(BUILD)/ucoro_testmod.so
 CORE_TEST = $(BUILD)/core_test
 CORE_BENCH = $(BUILD)/core_bench
 
 .PHONY: all test bench clean
-all: $(CORE_LIB) $(CORE_TEST)
+all: $(CORE_LIB) $(CORE_TEST) $(LUA_MODULE) $(TEST_MODULE)
 
 $(BUILD)/core/%.o: src/% src/*.h
 	@mkdir -p $(dir $@)
@@ -56,6 +58,15 @@ $(BUILD)/core/%.o: src/% src/*.h
 $(CORE_LIB): $(CORE_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
+
+# A Lua C module does not link liblua: the interpreter exports the API.
+$(LUA_MODULE): src/lucoro.c src/ucoro.h $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $< -o $@ $(CORE_LIB)
+
+# Built only for the specs: C that calls back into Lua with lua_call.
+$(TEST_MODULE): spec/c/testmod.c
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $< -o $@
 
 $(CORE_TEST): spec/c/core_test.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(CORE_LIB) -lcmocka -lpthread

@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+#define UCORO_VERSION "0.1.0"
+
 typedef struct ucoro ucoro;
 
 /* The body of a coroutine: gets the value of its first resume; what it

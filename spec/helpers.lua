@@ -1,0 +1,35 @@
+--- Shared by the specs.
+local helpers = {}
+
+--- The Lua 5.4 interpreter running the specs.
+helpers.lua = os.getenv("LUA") or "lua5.4"
+
+local function shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- Runs Lua source in a child interpreter with this process's paths.
+-- Returns its output (stdout and stderr), and how it ended, as os.execute
+-- does: true|nil, "exit"|"signal", code.
+function helpers.run_child(source)
+  local file = os.tmpname()
+  local f = assert(io.open(file, "w"))
+  f:write(source)
+  f:close()
+  local command = ("LUA_PATH=%s LUA_CPATH=%s %s %s 2>&1"):format(
+    shell_quote(package.path), shell_quote(package.cpath),
+    helpers.lua, shell_quote(file))
+  local pipe = assert(io.popen(command))
+  local output = pipe:read("a")
+  local ok, how, code = pipe:close()
+  os.remove(file)
+  return output, ok, how, code
+end
+
+--- Error messages name the function as the caller reached it
+-- ('resume', 'coroutine.resume', 'ucoro.resume'...); this drops the name.
+function helpers.unnamed(message)
+  return (tostring(message):gsub("to '[^']*'", "to '?'"))
+end
+
+return helpers
