@@ -48,7 +48,7 @@ TEST_MODULE = $(BUILD)/ucoro_testmod.so
 CORE_TEST = $(BUILD)/core_test
 CORE_BENCH = $(BUILD)/core_bench
 
-.PHONY: all test bench clean
+.PHONY: all test bench clean deps
 all: $(CORE_LIB) $(CORE_TEST) $(LUA_MODULE) $(TEST_MODULE)
 
 $(BUILD)/core/%.o: src/% src/*.h
@@ -74,7 +74,11 @@ $(CORE_TEST): spec/c/core_test.c $(CORE_LIB)
 $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(CORE_LIB) -lpthread
 
-test: all
+deps:
+	@tools/deps test
+
+test: deps
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
 	  tools/run-tests
 

@@ -1,0 +1,54 @@
+-- install(): ucoro becomes the process-wide coroutine library.
+local ucoro = require "ucoro"
+local helpers = require "helpers"
+
+describe("ucoro.install", function()
+  local saved = {}
+  local names = { "create", "resume", "running", "status", "wrap", "yield",
+                  "isyieldable", "close" }
+  before_each(function()
+    for _, k in ipairs(names) do saved[k] = coroutine[k] end
+  end)
+  after_each(function()
+    for _, k in ipairs(names) do coroutine[k] = saved[k] end
+  end)
+
+  it("replaces the coroutine table's functions in place", function()
+    local table_before = coroutine
+    ucoro.install()
+    assert.equal(table_before, coroutine)
+    assert.equal(coroutine, package.loaded.coroutine)
+    for _, k in ipairs(names) do assert.equal(ucoro[k], coroutine[k]) end
+    local w = coroutine.wrap(function()
+      return ("abc"):gsub("%w", function(c) return coroutine.yield(c) end)
+    end)
+    assert.equal("a", w())
+    assert.equal("b", w("1"))
+    assert.equal("c", w("2"))
+    assert.same({ "123", 3 }, { w("3") })
+  end)
+
+  it("leaves earlier-captured stock functions with clear errors", function()
+    local stock_resume, stock_status, stock_close, stock_wrap =
+      coroutine.resume, coroutine.status, coroutine.close, coroutine.wrap
+    ucoro.install()
+    local co = coroutine.create(function()
+      table.sort({ 2, 1 }, function(a, b) coroutine.yield("parked") return a < b end)
+    end)
+    assert.same({ true, "parked" }, { coroutine.resume(co) })
+    assert.same({ false, "cannot resume non-suspended coroutine" }, { stock_resume(co) })
+    assert.equal("normal", stock_status(co))
+    local ok, e = pcall(stock_close, co)
+    assert.is_false(ok)
+    assert.equal("cannot close a normal coroutine", helpers.unnamed(e))
+    local stock_w = stock_wrap(function()
+      table.sort({ 2, 1 }, function(a, b) coroutine.yield() return a < b end)
+    end)
+    -- a stock wrap cannot run ucoro's yield under C: a clear error
+    ok, e = pcall(stock_w)
+    assert.is_false(ok)
+    assert.matches("attempt to yield across a C%-call boundary", e)
+    assert.same({ true }, { coroutine.resume(co) })
+    assert.equal("dead", coroutine.status(co))
+  end)
+end)
