@@ -16,7 +16,7 @@ function helpers.run_child(source)
   local f = assert(io.open(file, "w"))
   f:write(source)
   f:close()
-  local command = ("LUA_PATH=%s LUA_CPATH=%s %s %s 2>&1"):format(
+  local command = ("LUA_PATH=%s LUA_CPATH=%s exec %s %s 2>&1"):format(
     shell_quote(package.path), shell_quote(package.cpath),
     helpers.lua, shell_quote(file))
   local pipe = assert(io.popen(command))
@@ -25,6 +25,9 @@ function helpers.run_child(source)
   os.remove(file)
   return output, ok, how, code
 end
+
+--- Is this process running under AddressSanitizer (preloaded)?
+helpers.asan = (os.getenv("LD_PRELOAD") or ""):find("libasan") ~= nil
 
 --- Error messages name the function as the caller reached it
 -- ('resume', 'coroutine.resume', 'ucoro.resume'...); this drops the name.
