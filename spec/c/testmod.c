@@ -29,9 +29,29 @@ static int each(lua_State *L) {
   return 1;
 }
 
+/* compare(a, b [, op]): lua_compare(a, b) with op "eq" (the default),
+** "lt" or "le", so __eq, __lt and __le are called from C. */
+static int compare(lua_State *L) {
+  static const char *const names[] = {"eq", "lt", "le", NULL};
+  static const int ops[] = {LUA_OPEQ, LUA_OPLT, LUA_OPLE};
+  int op = ops[luaL_checkoption(L, 3, "eq", names)];
+  luaL_checkany(L, 2);
+  lua_pushboolean(L, lua_compare(L, 1, 2, op));
+  return 1;
+}
+
+/* concat(...): lua_concat of all its arguments, so __concat is called
+** from C. */
+static int concat(lua_State *L) {
+  lua_concat(L, lua_gettop(L));
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"call", call},
   {"each", each},
+  {"compare", compare},
+  {"concat", concat},
   {NULL, NULL}
 };
 
