@@ -60,9 +60,10 @@ $(CORE_LIB): $(CORE_OBJ)
 	$(AR) rcs $@ $^
 
 # A Lua C module does not link liblua: the interpreter exports the API.
-$(LUA_MODULE): src/lucoro.c src/ucoro.h $(CORE_LIB)
+BINDING_SRC = src/lucoro.c src/lucoro_run.c src/lucoro_bridge.c
+$(LUA_MODULE): $(BINDING_SRC) src/*.h $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $< -o $@ $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $(BINDING_SRC) -o $@ $(CORE_LIB)
 
 # Built only for the specs: C that calls back into Lua with lua_call.
 $(TEST_MODULE): spec/c/testmod.c

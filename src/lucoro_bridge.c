@@ -1,0 +1,181 @@
+/*
+** lucoro_bridge.c: ucoro.call(f, ...), for coroutines that ucoro did not
+** create (stock ones, or threads a C host drives with lua_resume).
+**
+** f runs on a helper thread with a native stack of its own.  When f yields
+** (at any C depth), the helper parks and ucoro.call, back on the caller's
+** C stack, relays the values with lua_yieldk; the continuation relays the
+** resume values the other way.  The caller's thread is never touched from
+** the native stack, and no error ever jumps between stacks.
+**
+** ucoro.call is a small Lua function around the C bridge: its to-be-closed
+** guard, in a Lua frame below the bridge, closes f's pending variables
+** when the caller is closed while suspended inside f; and it leaves the
+** bridge's own frame free to hold exactly the yielded values (C schedulers
+** read them from index 1).
+*/
+#include "lucoro_bridge.h"
+
+#include "lauxlib.h"
+
+#include "lua_ucoro.h"
+#include "lucoro_run.h"
+
+#define GUARD_MT "ucoro.call"
+
+/* One ucoro.call in progress.  Uservalue 1: the helper thread. */
+typedef struct guard {
+  lucoro_run *run;  /* the helper's run; NULL once released */
+} guard;
+
+static const char wrap_key = 'w';
+
+static int guard_new(lua_State *L) {
+  guard *g = (guard *)lua_newuserdatauv(L, sizeof(guard), 1);
+  g->run = NULL;
+  luaL_setmetatable(L, GUARD_MT);
+  return 1;
+}
+
+/* Drops the helper's parked stack; with close_variables, also runs f's
+** pending to-be-closed variables (raising a __close error, as stock). */
+static int release(lua_State *L, guard *g, int close_variables) {
+  lucoro_run *r = g->run;
+  lua_State *helper;
+  int pending;
+  if (r == NULL) return 0;
+  g->run = NULL;
+  helper = r->L1;
+  pending = lucoro_is_parked(r) || lua_status(helper) == LUA_YIELD;
+  if (r->native != NULL && ucoro_destroy(r->native) == UCORO_OK)
+    r->native = NULL;
+  if (close_variables && pending && lua_resetthread(helper) != LUA_OK) {
+    lua_xmove(helper, L, 1);
+    return lua_error(L);
+  }
+  return 0;
+}
+
+static int guard_close(lua_State *L) {
+  return release(L, (guard *)luaL_checkudata(L, 1, GUARD_MT), 1);
+}
+
+static int guard_gc(lua_State *L) {
+  return release(L, (guard *)luaL_checkudata(L, 1, GUARD_MT), 0);
+}
+
+static int bridge_continue(lua_State *L, int status, lua_KContext ctx);
+
+/* After the helper ran: return f's results, relay its yield, or raise its
+** error.  The bridge's frame is emptied first, so that it holds exactly
+** the values it returns or yields. */
+static int step(lua_State *L, guard *g, int status) {
+  lua_State *helper = g->run->L1;
+  int n = g->run->nvalues;
+  lua_settop(L, 0);
+  if (status == LUA_OK || status == LUA_YIELD) {
+    if (!lua_checkstack(L, n)) {
+      lua_pop(helper, n);
+      return luaL_error(L, "too many results to return");
+    }
+    lua_xmove(helper, L, n);
+    if (status == LUA_OK) return n;
+    return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);
+  }
+  status = lua_status(helper);
+  if (status != LUA_OK && status != LUA_YIELD)  /* f erred: close it, */
+    lua_resetthread(helper);                    /* as unwinding would */
+  lua_xmove(helper, L, 1);
+  return lua_error(L);
+}
+
+static int bridge_continue(lua_State *L, int status, lua_KContext ctx) {
+  guard *g = (guard *)ctx;  /* alive: the Lua frame below holds it */
+  (void)status;
+  if (g->run == NULL || !lucoro_resumable(L, g->run->L1, g->run))
+    return luaL_error(L, "cannot resume dead coroutine");
+  return step(L, g, lucoro_resume(L, g->run->L1, g->run, lua_gettop(L)));
+}
+
+/* bridge(guard, f, ...): runs f(...) on a helper thread's native stack. */
+static int bridge(lua_State *L) {
+  guard *g = (guard *)luaL_checkudata(L, 1, GUARD_MT);
+  int narg = lua_gettop(L) - 2;
+  lua_State *helper;
+  lucoro_run *r;
+  luaL_checkany(L, 2);
+  if (lucoro_running_run(L) != NULL) {  /* already on a native stack */
+    lua_call(L, narg, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+  }
+  helper = lua_newthread(L);
+  lua_setiuservalue(L, 1, 1);
+  lucoro_push_handles(L);
+  r = lucoro_new_run(L, -1, helper, *lucoro_default_stack_size(L));
+  lua_pop(L, 1);
+  r->outer = L;
+  g->run = r;
+  lua_rotate(L, 2, -1);  /* f on top of its arguments... */
+  lua_xmove(L, helper, 1);  /* ...onto the helper */
+  return step(L, g, lucoro_resume(L, helper, r, narg));
+}
+
+void lucoro_bridge_push_outer(lua_State *L) {
+  lucoro_run *r = lucoro_running_run(L);
+  /* the caller waits inside the bridge's C frame, which has room to spare */
+  lua_pushthread(r->outer);
+  lua_xmove(r->outer, L, 1);
+}
+
+static const char wrapper_source[] =
+  "local bridge, guard = ...\n"
+  "local function call(f, ...)\n"
+  "  local g <close> = guard()\n"
+  "  return bridge(g, f, ...)\n"
+  "end\n"
+  "local function wrap(f)\n"
+  "  return function(...)\n"
+  "    local g <close> = guard()\n"
+  "    return bridge(g, f, ...)\n"
+  "  end\n"
+  "end\n"
+  "return call, wrap\n";
+
+void lucoro_bridge_open(lua_State *L) {
+  if (luaL_newmetatable(L, GUARD_MT)) {
+    lua_pushcfunction(L, guard_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, guard_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  if (luaL_loadbuffer(L, wrapper_source, sizeof wrapper_source - 1,
+                      "=ucoro.call") != LUA_OK)
+    lua_error(L);
+  lua_pushcfunction(L, bridge);
+  lua_pushcfunction(L, guard_new);
+  lua_call(L, 2, 2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &wrap_key);
+  lua_setfield(L, -2, "call");
+}
+
+int lua_ucoro_yield(lua_State *L, int nresults) {
+  lucoro_run *r = lucoro_running_run(L);
+  if (r == NULL) {
+    if (lua_pushthread(L))
+      return luaL_error(L, "attempt to yield from outside a coroutine");
+    return luaL_error(L, "attempt to yield across a C-call boundary");
+  }
+  return lucoro_park(L, r, nresults);
+}
+
+void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wrap_key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    luaL_requiref(L, "ucoro.core", luaopen_ucoro_core, 0);
+    lua_pop(L, 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &wrap_key);
+  }
+  lua_pushcfunction(L, f);
+  lua_call(L, 1, 1);
+}

@@ -1,0 +1,158 @@
+/*
+** lucoro_run.c: a Lua thread's native stack.
+**
+** On its native stack, lua_resume runs the thread exactly as stock
+** coroutine.resume would; a native yield just switches back to the
+** resumer, leaving every C frame where it is.  A stock yield ends
+** lua_resume as usual, and the stack goes back to the pool.  Code on a
+** native stack touches only its own thread; the resumer moves the values.
+*/
+#include "lucoro_run.h"
+
+#include "lauxlib.h"
+
+/* One handles table and one config per Lua state, in the registry, however
+** often the module is loaded (busted reloads it for each spec file). */
+static const char handles_key = 'h', config_key = 'c';
+
+static int run_gc(lua_State *L) {
+  lucoro_run *r = (lucoro_run *)luaL_checkudata(L, 1, LUCORO_RUN_MT);
+  if (r->native != NULL && ucoro_destroy(r->native) == UCORO_OK)
+    r->native = NULL;
+  return 0;
+}
+
+void lucoro_push_handles(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &handles_key) != LUA_TNIL) return;
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, LUCORO_RUN_MT)) {
+    lua_pushcfunction(L, run_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
+}
+
+size_t *lucoro_default_stack_size(lua_State *L) {
+  size_t *size;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &config_key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    size = (size_t *)lua_newuserdatauv(L, sizeof(size_t), 0);
+    *size = 0;
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &config_key);
+    return size;
+  }
+  size = (size_t *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return size;
+}
+
+lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co) {
+  lucoro_run *r;
+  lua_pushthread(co);
+  lua_xmove(co, L, 1);
+  lua_rawget(L, handles);
+  r = (lucoro_run *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return r;
+}
+
+lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
+                           size_t stack_size) {
+  lucoro_run *r;
+  handles = lua_absindex(L, handles);
+  r = (lucoro_run *)lua_newuserdatauv(L, sizeof(lucoro_run), 0);
+  r->native = NULL;
+  r->L1 = co;
+  r->from = NULL;
+  r->outer = NULL;
+  r->stack_size = stack_size;
+  r->nvalues = 0;
+  r->status = LUA_OK;
+  luaL_setmetatable(L, LUCORO_RUN_MT);
+  lua_pushthread(co);
+  lua_xmove(co, L, 1);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, handles);
+  lua_pop(L, 1);
+  return r;
+}
+
+int lucoro_is_parked(const lucoro_run *r) {
+  return r != NULL && r->native != NULL &&
+         ucoro_status(r->native) == UCORO_SUSPENDED;
+}
+
+int lucoro_resumable(lua_State *L, lua_State *co, const lucoro_run *r) {
+  lua_Debug ar;
+  if (lucoro_is_parked(r)) return 1;
+  if (co == L) return 0;
+  return lua_status(co) == LUA_YIELD ||
+         (lua_status(co) == LUA_OK && !lua_getstack(co, 0, &ar));
+}
+
+/* The first frame of every native stack. */
+static void *native_main(ucoro *native, void *unused) {
+  lucoro_run *r = (lucoro_run *)ucoro_userdata(native);
+  (void)unused;
+  r->status = lua_resume(r->L1, r->from, r->nvalues, &r->nvalues);
+  return NULL;
+}
+
+int lucoro_resume(lua_State *L, lua_State *co, lucoro_run *r, int narg) {
+  ucoro_result res;
+  lua_xmove(L, co, narg);
+  r->from = L;
+  r->nvalues = narg;
+  if (r->native == NULL &&
+      ucoro_create(&r->native, native_main, r, r->stack_size) != UCORO_OK) {
+    lua_pop(co, narg);
+    lua_pushliteral(co, "not enough memory");
+    return LUA_ERRMEM;
+  }
+  res = ucoro_resume(r->native, NULL, NULL);
+  if (res != UCORO_OK) {  /* another OS thread's */
+    lua_pop(co, narg);
+    lua_pushfstring(co, "cannot resume coroutine: %s", ucoro_strerror(res));
+    return LUA_ERRRUN;
+  }
+  if (ucoro_status(r->native) == UCORO_SUSPENDED) return LUA_YIELD;
+  ucoro_destroy(r->native);  /* lua_resume returned: the stack is free */
+  r->native = NULL;
+  return r->status;
+}
+
+lucoro_run *lucoro_running_run(lua_State *L) {
+  ucoro *native = ucoro_running();
+  lucoro_run *r;
+  if (native == NULL || ucoro_function(native) != native_main) return NULL;
+  r = (lucoro_run *)ucoro_userdata(native);
+  return r->L1 == L ? r : NULL;
+}
+
+static int is_main_thread(lua_State *L, lua_State *co) {
+  int main;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  main = lua_tothread(L, -1) == co;
+  lua_pop(L, 1);
+  return main;
+}
+
+int lucoro_park(lua_State *L, lucoro_run *r, int nvalues) {
+  if (lua_gc(L, LUA_GCISRUNNING) < 0)  /* the GC stops for finalizers */
+    return luaL_error(L, "attempt to yield inside a __gc finalizer");
+  if (r->outer != NULL && !lua_isyieldable(r->outer)) {  /* ucoro.call */
+    if (is_main_thread(L, r->outer))
+      return luaL_error(L, "attempt to yield from outside a coroutine");
+    return luaL_error(L, "attempt to yield across a C-call boundary");
+  }
+  r->nvalues = nvalues;
+  ucoro_yield(NULL, NULL);  /* the resumer takes the values... */
+  return r->nvalues;        /* ...and leaves its arguments */
+}
