@@ -43,13 +43,14 @@ CORE_SRC = src/ucoro.c src/stack.c $(CORE_SRC_$(BACKEND))
 CORE_OBJ = $(patsubst src/%,$(BUILD)/core/%.o,$(CORE_SRC))
 
 CORE_LIB  = $(BUILD)/libucoro.a
+HOST      = $(BUILD)/host
 LUA_MODULE = $(BUILD)/ucoro/core.so
 TEST_MODULE = $(BUILD)/ucoro_testmod.so
 CORE_TEST = $(BUILD)/core_test
 CORE_BENCH = $(BUILD)/core_bench
 
 .PHONY: all test bench clean deps
-all: $(CORE_LIB) $(CORE_TEST) $(LUA_MODULE) $(TEST_MODULE)
+all: $(CORE_LIB) $(CORE_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 
 $(BUILD)/core/%.o: src/% src/*.h
 	@mkdir -p $(dir $@)
@@ -64,6 +65,12 @@ BINDING_SRC = src/lucoro.c src/lucoro_run.c src/lucoro_bridge.c
 $(LUA_MODULE): $(BINDING_SRC) src/*.h $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $(BINDING_SRC) -o $@ $(CORE_LIB)
+
+# The example host embeds Lua and links the binding statically.
+LUA_LIBS := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
+$(HOST): examples/host/host.c $(BINDING_SRC) src/*.h $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) examples/host/host.c $(BINDING_SRC) \
+	  -o $@ $(CORE_LIB) $(LUA_LIBS) -lm
 
 # Built only for the specs: C that calls back into Lua with lua_call.
 $(TEST_MODULE): spec/c/testmod.c
