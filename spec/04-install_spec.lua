@@ -18,7 +18,8 @@ describe("ucoro.install", function()
     ucoro.install()
     assert.equal(table_before, coroutine)
     assert.equal(coroutine, package.loaded.coroutine)
-    for _, k in ipairs(names) do assert.equal(ucoro[k], coroutine[k]) end
+    for _, k in ipairs(names) do assert.is_function(coroutine[k]) end
+    for _, k in ipairs(names) do assert.not_equal(saved[k], coroutine[k]) end
     local w = coroutine.wrap(function()
       return ("abc"):gsub("%w", function(c) return coroutine.yield(c) end)
     end)
@@ -26,6 +27,16 @@ describe("ucoro.install", function()
     assert.equal("b", w("1"))
     assert.equal("c", w("2"))
     assert.same({ "123", 3 }, { w("3") })
+  end)
+
+  it("names its functions in argument errors as stock does", function()
+    local stock_message = select(2, pcall(coroutine.resume, 0))
+    ucoro.install()
+    for _ = 1, 10 do  -- no longer a matter of table order
+      assert.equal(stock_message, select(2, pcall(coroutine.resume, 0)))
+    end
+    assert.equal("bad argument #1 to 'ucoro.resume' (thread expected, got number)",
+                 select(2, pcall(ucoro.resume, 0)))
   end)
 
   it("leaves earlier-captured stock functions with clear errors", function()

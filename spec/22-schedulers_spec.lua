@@ -21,8 +21,9 @@ describe("under real schedulers", function()
     local log = {}
     local function tokenizer(name, delay)
       local word = lpeg.Cmt(lpeg.R("az") ^ 1, function(_, pos, w)
+        log[#log + 1] = name .. "<" .. w
         cqueues.sleep(delay)
-        log[#log + 1] = name .. ":" .. w
+        log[#log + 1] = name .. ">" .. w
         return pos
       end)
       local words = (word * lpeg.P(" ") ^ -1) ^ 0
@@ -32,7 +33,21 @@ describe("under real schedulers", function()
     cq:wrap(tokenizer("a", 0.01))
     cq:wrap(tokenizer("b", 0.025))
     assert(cq:loop())
-    assert.same({ "a:one", "a:two", "b:one", "a:three", "b:two", "b:three" }, log)
+    -- each starts while the other sleeps inside its first callback
+    local first_two = { log[1], log[2] }
+    table.sort(first_two)
+    assert.same({ "a<one", "b<one" }, first_two)
+    local function of(task)
+      local mine = {}
+      for _, event in ipairs(log) do
+        if event:sub(1, 1) == task then mine[#mine + 1] = event end
+      end
+      return mine
+    end
+    for _, task in ipairs({ "a", "b" }) do
+      assert.same({ task .. "<one", task .. ">one", task .. "<two", task .. ">two",
+                    task .. "<three", task .. ">three" }, of(task))
+    end
   end)
 
   it("resumes from a libuv timer a coroutine parked in an expat callback", function()

@@ -240,7 +240,10 @@ static const luaL_Reg functions[] = {
 
 /* Makes ucoro the coroutine library in place: the fields of the table
 ** package.loaded.coroutine (also the global coroutine) become ucoro's, so
-** later look-ups find them.  Upvalue: the module. */
+** later look-ups find them.  They are closures of their own, so that an
+** argument error names 'coroutine.resume' as stock does, not 'ucoro.resume'
+** (Lua names a function by looking for it in package.loaded).  Upvalue:
+** the module. */
 static int co_install(lua_State *L) {
   static const char *const names[] = {"create", "resume", "running",
     "status", "wrap", "yield", "isyieldable", "close", NULL};
@@ -253,10 +256,15 @@ static int co_install(lua_State *L) {
       lua_newtable(L);
     }
   }
+  lucoro_push_handles(L);
   for (i = 0; names[i] != NULL; i++) {
     lua_getfield(L, lua_upvalueindex(1), names[i]);
-    lua_setfield(L, -2, names[i]);
+    lua_pushvalue(L, -2);  /* handles */
+    lua_pushcclosure(L, lua_tocfunction(L, -2), 1);
+    lua_setfield(L, -4, names[i]);
+    lua_pop(L, 1);
   }
+  lua_pop(L, 1);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "coroutine");
   lua_setglobal(L, "coroutine");

@@ -53,10 +53,16 @@ size_t *lucoro_default_stack_size(lua_State *L) {
   return size;
 }
 
-lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co) {
-  lucoro_run *r;
+/* Pushes co itself onto L: only a thread can push itself. */
+static void push_thread(lua_State *L, lua_State *co) {
+  if (!lua_checkstack(co, 1)) luaL_error(L, "stack overflow");
   lua_pushthread(co);
   lua_xmove(co, L, 1);
+}
+
+lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co) {
+  lucoro_run *r;
+  push_thread(L, co);
   lua_rawget(L, handles);
   r = (lucoro_run *)lua_touserdata(L, -1);
   lua_pop(L, 1);
@@ -76,8 +82,7 @@ lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
   r->nvalues = 0;
   r->status = LUA_OK;
   luaL_setmetatable(L, LUCORO_RUN_MT);
-  lua_pushthread(co);
-  lua_xmove(co, L, 1);
+  push_thread(L, co);
   lua_pushvalue(L, -2);
   lua_rawset(L, handles);
   lua_pop(L, 1);
