@@ -41,8 +41,13 @@ static int compare(lua_State *L) {
 }
 
 /* concat(...): lua_concat of all its arguments, so __concat is called
-** from C. */
+** from C.  It first reserves stack room so that a metamethod does not
+** make the Lua stack move: Debian 12's liblua5.4 (5.4.4-3) has upstream's
+** fix 42d40581 without its follow-up 603b2c64, so luaV_concat resets
+** L->top from a stale pointer when the stack moves under a metamethod
+** (stock Lua, with or without ucoro: `obj .. "a" .. "b"` gives nil). */
 static int concat(lua_State *L) {
+  luaL_checkstack(L, 1000, "concat");
   lua_concat(L, lua_gettop(L));
   return 1;
 }
