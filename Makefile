@@ -10,6 +10,8 @@
 # Variables (override on the command line):
 LUA_PC    ?= lua5.4
 LUA       ?= lua5.4
+# BACKEND: "asm" (x86-64's own switch where supported) or "ucontext";
+# src/backend.h makes the choice, this only names the build
 BACKEND   ?= $(if $(filter x86_64,$(shell uname -m)),asm,ucontext)
 # SANITIZE: empty, "address" (ASan+UBSan) or "thread" (TSan)
 SANITIZE  ?=
@@ -31,15 +33,11 @@ SAN_address = -fsanitize=address,undefined -fno-sanitize-recover=all \
 SAN_thread  = -fsanitize=thread
 SANFLAGS    = $(SAN_$(SANITIZE))
 
-BACKEND_asm      = -DUCORO_BACKEND_ASM
-BACKEND_ucontext =
+BACKEND_ucontext = -DUCORO_BACKEND_UCONTEXT
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 \
              $(BACKEND_$(BACKEND)) -Isrc
 
-# The one place that chooses the context-switch backend.
-CORE_SRC_asm      = src/context_asm.c src/switch_x86_64.S
-CORE_SRC_ucontext = src/context_ucontext.c
-CORE_SRC = src/ucoro.c src/stack.c $(CORE_SRC_$(BACKEND))
+CORE_SRC = src/ucoro.c src/stack.c src/context.c src/switch_x86_64.S
 CORE_OBJ = $(patsubst src/%,$(BUILD)/core/%.o,$(CORE_SRC))
 
 CORE_LIB  = $(BUILD)/libucoro.a

@@ -1,14 +1,14 @@
 /*
-** context.h: the one interface both context-switch backends implement.
-**
-** The Makefile picks the backend (BACKEND=asm or ucontext) and compiles
-** exactly one of context_asm.c or context_ucontext.c; this header gets the
-** matching definition of uco_context from UCORO_BACKEND_ASM.
+** context.h: the one interface both context-switch backends implement
+** (context_asm.c with switch_x86_64.S, or context_ucontext.c; backend.h
+** picks, context.c compiles the pick).
 */
 #ifndef UCORO_CONTEXT_H
 #define UCORO_CONTEXT_H
 
 #include <stddef.h>
+
+#include "backend.h"
 
 #ifdef UCORO_BACKEND_ASM
 #include "context_asm.h"

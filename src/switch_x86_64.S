@@ -16,6 +16,10 @@
 **   +--------+------------------------------------------+
 */
 
+#include "backend.h"
+
+#ifdef UCORO_BACKEND_ASM
+
         .text
 
 /* int uco_switch_x86_64(void **save_sp, void *load_sp)
@@ -68,5 +72,7 @@ uco_start_x86_64:
         ud2                         /* entry never returns */
         .cfi_endproc
         .size   uco_start_x86_64, .-uco_start_x86_64
+
+#endif
 
         .section .note.GNU-stack,"",@progbits

@@ -421,7 +421,7 @@ static void stack_size_and_use(void **state) {
 
 static void backend_is_named(void **state) {
   (void)state;
-#ifdef UCORO_BACKEND_ASM
+#if defined(__x86_64__) && !defined(UCORO_BACKEND_UCONTEXT)
   assert_string_equal(ucoro_backend(), "asm-x86_64");
 #else
   assert_string_equal(ucoro_backend(), "ucontext");
