@@ -5,7 +5,9 @@
 #                   "N passed, N failed, N skipped"
 #   make demo       build and run the tour in examples/
 #   make bench      run the benchmarks in bench/
-#   make install    install the module, the facade, headers and library
+#   make install    install the module, the facade, headers, the static
+#                   library for hosts and ucoro.pc (PREFIX, DESTDIR)
+#   make lint       luacheck, cppcheck
 #
 # Variables (override on the command line):
 LUA_PC    ?= lua5.4
@@ -22,6 +24,13 @@ CC        ?= cc
 CFLAGS    ?= -O2 -g
 # WERROR=1 turns warnings into errors (CI does)
 WERROR    ?=
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+LUA_CMOD  ?= $(shell pkg-config --variable=INSTALL_CMOD $(LUA_PC) 2>/dev/null)
+LUA_LMOD  ?= $(shell pkg-config --variable=INSTALL_LMOD $(LUA_PC) 2>/dev/null)
+INCLUDEDIR ?= $(PREFIX)/include/ucoro
+LIBDIR    ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
 
@@ -39,6 +48,8 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 \
 
 CORE_SRC = src/ucoro.c src/stack.c src/context.c src/switch_x86_64.S
 CORE_OBJ = $(patsubst src/%,$(BUILD)/core/%.o,$(CORE_SRC))
+BINDING_SRC = src/lucoro.c src/lucoro_run.c src/lucoro_bridge.c
+BINDING_OBJ = $(patsubst src/%,$(BUILD)/binding/%.o,$(BINDING_SRC))
 
 CORE_LIB  = $(BUILD)/libucoro.a
 HOST      = $(BUILD)/host
@@ -47,28 +58,32 @@ TEST_MODULE = $(BUILD)/ucoro_testmod.so
 CORE_TEST = $(BUILD)/core_test
 CORE_BENCH = $(BUILD)/core_bench
 
-.PHONY: all test bench clean deps
+.PHONY: all test bench clean deps install lint demo
 all: $(CORE_LIB) $(CORE_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 
 $(BUILD)/core/%.o: src/% src/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(CORE_LIB): $(CORE_OBJ)
+$(BUILD)/binding/%.o: src/% src/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -c $< -o $@
+
+# One static library for C programs and hosts: the core needs no Lua; a
+# host that uses the binding links Lua anyway.
+$(CORE_LIB): $(CORE_OBJ) $(BINDING_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
 # A Lua C module does not link liblua: the interpreter exports the API.
-BINDING_SRC = src/lucoro.c src/lucoro_run.c src/lucoro_bridge.c
-$(LUA_MODULE): $(BINDING_SRC) src/*.h $(CORE_LIB)
+$(LUA_MODULE): $(CORE_OBJ) $(BINDING_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $(BINDING_SRC) -o $@ $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) -shared $^ -o $@
 
 # The example host embeds Lua and links the binding statically.
 LUA_LIBS := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
-$(HOST): examples/host/host.c $(BINDING_SRC) src/*.h $(CORE_LIB)
-	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) examples/host/host.c $(BINDING_SRC) \
-	  -o $@ $(CORE_LIB) $(LUA_LIBS) -lm
+$(HOST): examples/host/host.c src/*.h $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $< -o $@ $(CORE_LIB) $(LUA_LIBS) -lm
 
 # Built only for the specs: C that calls back into Lua with lua_call.
 $(TEST_MODULE): spec/c/testmod.c
@@ -93,6 +108,24 @@ bench: $(CORE_BENCH)
 	bench/callgrind-per-op $(CORE_BENCH) roundtrip
 	bench/callgrind-per-op $(CORE_BENCH) swapcontext
 	bench/callgrind-per-op $(CORE_BENCH) lifecycle
+
+$(BUILD)/ucoro.pc: ucoro.pc.in src/ucoro.h Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
+	    -e 's|@LUA_PC@|$(LUA_PC)|' \
+	    -e "s|@VERSION@|$$(sed -n 's/^#define UCORO_VERSION "\(.*\)"/\1/p' src/ucoro.h)|" \
+	    $< > $@
+
+install: $(CORE_LIB) $(LUA_MODULE) $(BUILD)/ucoro.pc
+	install -d $(DESTDIR)$(LUA_CMOD)/ucoro $(DESTDIR)$(LUA_LMOD)/ucoro \
+	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMOD)/ucoro/core.so
+	install -m 644 lua/ucoro/init.lua $(DESTDIR)$(LUA_LMOD)/ucoro/init.lua
+	install -m 644 src/ucoro.h src/lua_ucoro.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 $(CORE_LIB) $(DESTDIR)$(LIBDIR)/libucoro.a
+	install -m 644 $(BUILD)/ucoro.pc $(DESTDIR)$(PKGCONFIGDIR)/ucoro.pc
 
 clean:
 	rm -rf build

@@ -1,0 +1,36 @@
+rockspec_format = "3.0"
+package = "ucoro"
+version = "scm-1"
+source = {
+  url = "git+https://example.invalid/ucoro.git",
+}
+description = {
+  summary = "Lua 5.4 coroutines on native C stacks: yield across any C call",
+  detailed = [[
+ucoro gives Lua 5.4 coroutines native C stacks, so a coroutine can yield
+from anywhere: inside a table.sort comparator, a string.gsub callback, a
+load reader, a require'd chunk, a metamethod called from C, or a callback
+of a C library such as LPeg or lua-expat.  A drop-in replacement for the
+coroutine library, ucoro.call for coroutines it did not create, and a C API
+for hosts.
+]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.4, < 5.5",
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["ucoro"] = "lua/ucoro/init.lua",
+    ["ucoro.core"] = {
+      -- src/backend.h picks the switch: x86-64's own, ucontext elsewhere
+      sources = {
+        "src/lucoro.c", "src/lucoro_run.c", "src/lucoro_bridge.c",
+        "src/ucoro.c", "src/stack.c", "src/context.c", "src/switch_x86_64.S",
+      },
+      incdirs = { "src" },
+    },
+  },
+  copy_directories = {},
+}

@@ -1,0 +1,81 @@
+-- Installing: make install into a DESTDIR (then a host built against the
+-- installed files with pkg-config), luarocks make into a tree, and one
+-- version everywhere.  Child commands run without this process's
+-- LD_PRELOAD, so a sanitizer run does not reach the compilers.
+local ucoro = require "ucoro"
+
+local function sh(command)
+  local pipe = assert(io.popen("env -u LD_PRELOAD sh -c '" .. command:gsub("'", "'\\''") .. "' 2>&1"))
+  local output = pipe:read("a")
+  return output, pipe:close()
+end
+
+local function tempdir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(sh("mkdir -p " .. dir))
+  return dir
+end
+
+-- A copy of the tracked files, so that builds leave the work tree alone.
+local function copy_of_tree(dir)
+  local out, ok = sh("git ls-files -z -co --exclude-standard | xargs -0 tar -cf - | tar -xf - -C " .. dir)
+  assert(ok, out)
+  return dir
+end
+
+describe("installation", function()
+  it("make install puts everything a host needs under DESTDIR", function()
+    local dir = tempdir()
+    finally(function() sh("rm -rf " .. dir) end)
+    local out, ok = sh(("make install BUILD=%s/build DESTDIR=%s/dest SANITIZE= VALGRIND= >/dev/null")
+      :format(dir, dir))
+    assert.is_true(ok, out)
+    -- as if the DESTDIR were the root: ucoro.pc's prefix moved there
+    out, ok = sh(("mkdir %s/pc && sed 's|^prefix=|prefix=%s/dest|' %s/dest/usr/local/lib/pkgconfig/ucoro.pc > %s/pc/ucoro.pc")
+      :format(dir, dir, dir, dir))
+    assert.is_true(ok, out)
+    out, ok = sh(("cc examples/host/host.c -o %s/host $(PKG_CONFIG_PATH=%s/pc pkg-config --cflags --libs ucoro) -lm")
+      :format(dir, dir))
+    assert.is_true(ok, out)
+    out, ok = sh(("%s/host examples/host/ticker.lua examples/host/reader.lua"):format(dir))
+    assert.is_true(ok, out)
+    assert.matches(" 12 ms  reader: ONE TWO THREE\n", out, 1, true)
+    assert.matches("all 2 scripts done at 15 ms\n", out, 1, true)
+    local cmod = sh("pkg-config --variable=INSTALL_CMOD lua5.4"):gsub("%s+$", "")
+    local lmod = sh("pkg-config --variable=INSTALL_LMOD lua5.4"):gsub("%s+$", "")
+    out, ok = sh(("LUA_CPATH='%s/dest%s/?.so' LUA_PATH='%s/dest%s/?/init.lua' lua5.4 -e '%s'")
+      :format(dir, cmod, dir, lmod, [[
+        local u = require "ucoro"
+        local w = u.wrap(function() table.sort({ 2, 1 }, function(a, b) u.yield(a) return a < b end) end)
+        print("installed", u._VERSION, type(w()))]]))
+    assert.is_true(ok, out)
+    assert.matches("installed\tucoro %d+%.%d+%.%d+\tnumber", out)
+  end)
+
+  it("luarocks make builds and installs it offline", function()
+    local dir = tempdir()
+    finally(function() sh("rm -rf " .. dir) end)
+    copy_of_tree(dir)
+    local out, ok = sh(("cd %s && luarocks make --lua-version=5.4 --tree=%s/tree rockspec/ucoro-scm-1.rockspec")
+      :format(dir, dir))
+    assert.is_true(ok, out)
+    out, ok = sh(("LUA_CPATH='%s/tree/lib/lua/5.4/?.so' LUA_PATH='%s/tree/share/lua/5.4/?/init.lua' lua5.4 -e '%s'")
+      :format(dir, dir, [[
+        local u = require "ucoro"
+        local co = u.create(function() return (string.gsub("ab", ".", u.yield)) end)
+        print(select(2, u.resume(co)), select(2, u.resume(co, "X")), select(2, u.resume(co, "Y")), u.backend)]]))
+    assert.is_true(ok, out)
+    assert.matches("^a\tb\tXY\t", out)
+  end)
+
+  it("has one version: the header's, the module's and the rockspec's", function()
+    local header = assert(io.open("src/ucoro.h")):read("a")
+    local version = header:match('#define UCORO_VERSION "([^"]+)"')
+    assert.equal("ucoro " .. version, ucoro._VERSION)
+    local rockspec = assert(io.open(("rockspec/ucoro-%s-1.rockspec"):format(version))):read("a")
+    assert.matches(('version = "%s-1"'):format(version), rockspec, 1, true)
+    local pc = sh("mkdir -p build/version-check && make -s BUILD=build/version-check build/version-check/ucoro.pc >/dev/null && cat build/version-check/ucoro.pc")
+    assert.matches("Version: " .. version .. "\n", pc, 1, true)
+  end)
+end)
