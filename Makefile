@@ -127,5 +127,16 @@ install: $(CORE_LIB) $(LUA_MODULE) $(BUILD)/ucoro.pc
 	install -m 644 $(CORE_LIB) $(DESTDIR)$(LIBDIR)/libucoro.a
 	install -m 644 $(BUILD)/ucoro.pc $(DESTDIR)$(PKGCONFIGDIR)/ucoro.pc
 
+# Prints "N passed, N failed" like the test runs, for CI to count.
+CPPCHECK = cppcheck --quiet --enable=warning,style,performance,portability \
+	--error-exitcode=1 --suppress=missingIncludeSystem \
+	--suppress=constParameter --suppress=missingInclude --inline-suppr -Isrc
+lint:
+	@p=0; f=0; \
+	if luacheck --no-color -q .; then p=$$((p+1)); else f=$$((f+1)); fi; \
+	if $(CPPCHECK) src examples/host spec/c bench/core_bench.c; \
+	then p=$$((p+1)); else f=$$((f+1)); fi; \
+	echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+
 clean:
 	rm -rf build

@@ -34,7 +34,7 @@ local boundaries = {
 
 print(("default stack %d KiB, backend %s"):format(ucoro.stacksize() // 1024,
                                                   ucoro.backend))
-local kept = {}
+local kept = {}  -- luacheck: ignore (holding them is the point)
 print(("%-26s %6s %10s  %s"):format("boundary", "levels", "stack KiB", "ended with"))
 for _, b in ipairs(boundaries) do
   local deepest, most = 0, 0

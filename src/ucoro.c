@@ -116,7 +116,6 @@ static ucoro_result not_suspended(const ucoro *co) {
 }
 
 ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
-  void *fake;
   if (co == NULL) return UCORO_EINVAL;
   if (co->status != UCORO_SUSPENDED) return not_suspended(co);
   if (co->owner != this_thread()) return UCORO_ETHREAD;
@@ -130,12 +129,14 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
   tsan_switch_to(co->tsan_fiber);
 #endif
 #ifdef UCORO_ASAN
-  san_start_switch(&fake, co->stack_lo, co->stack_size);
-  uco_context_switch(&co->caller, &co->ctx);
-  san_finish_switch(fake, NULL, NULL);
-  return UCORO_OK;
+  {
+    void *fake;  /* the resumer's fake stack, while away */
+    san_start_switch(&fake, co->stack_lo, co->stack_size);
+    uco_context_switch(&co->caller, &co->ctx);
+    san_finish_switch(fake, NULL, NULL);
+    return UCORO_OK;
+  }
 #else
-  (void)fake;
   return (ucoro_result)uco_context_switch(&co->caller, &co->ctx);
 #endif
 }

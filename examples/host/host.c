@@ -100,6 +100,7 @@ int main(int argc, char **argv) {
     for (i = 0; i < ntasks; i++)
       if (!tasks[i].done && (t == NULL || tasks[i].wake < t->wake))
         t = &tasks[i];
+    if (t == NULL) break;
     now = t->wake;
     lua_pushinteger(t->thread, now);
     lua_setglobal(t->thread, "now");

@@ -1,0 +1,12 @@
+-- luacheck (Debian's lua-check): `luacheck .`
+std = "lua54"
+-- luacheck 1.1 counts a to-be-closed variable as unused: those are named
+-- with a leading underscore
+ignore = { "211/_.*" }
+exclude_files = { "build/", "ucoro/" }
+files["spec/"] = { std = "+busted" }
+-- these specs swap the coroutine library's fields and put them back
+files["spec/04-install_spec.lua"] = { globals = { "coroutine" } }
+files["spec/22-schedulers_spec.lua"] = { globals = { "coroutine" } }
+-- the example host's scripts get `host` and `now` from the host
+files["examples/host/"] = { read_globals = { "host", "now" } }
