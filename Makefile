@@ -103,11 +103,14 @@ test: deps
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
 	  tools/run-tests
 
-bench: $(CORE_BENCH)
+bench: $(CORE_BENCH) $(LUA_MODULE)
 	$(CORE_BENCH)
 	bench/callgrind-per-op $(CORE_BENCH) roundtrip
 	bench/callgrind-per-op $(CORE_BENCH) swapcontext
 	bench/callgrind-per-op $(CORE_BENCH) lifecycle
+	LUA_CPATH="$(BUILD)/?.so" LUA_PATH="lua/?.lua;lua/?/init.lua" \
+	  $(LUA) bench/lua_bench.lua
+	BUILD=$(BUILD) LUA=$(LUA) bench/lua-callgrind
 
 $(BUILD)/ucoro.pc: ucoro.pc.in src/ucoro.h Makefile
 	@mkdir -p $(dir $@)
