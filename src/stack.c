@@ -27,6 +27,7 @@
 /* Smallest usable stack: room for the coroutine's record and a few frames. */
 #define UCORO_MIN_STACK_SIZE (16u * 1024u)
 
+/* Stacks kept per thread for reuse, of which the warm keep their pages. */
 #ifndef UCORO_POOL_MAX
 #define UCORO_POOL_MAX 64
 #endif
@@ -40,8 +41,16 @@ typedef struct pool_node {
   struct pool_node *next;
 } pool_node;
 
-static __thread pool_node *pool_head;
-static __thread unsigned pool_count;
+/* This thread's pool: warm stacks keep their pages and are taken first;
+** cold ones had their pages released (madvise) when they came back. */
+typedef struct pool {
+  pool_node *warm, *cold;
+  unsigned nwarm, ncold;
+  int registered;  /* for unmapping at thread exit */
+} pool;
+
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+static TLS pool the_pool;
 
 static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t pool_key;
@@ -75,25 +84,35 @@ static pool_node *node_of(const uco_stack *s) {
 static void pool_thread_exit(void *unused) {
   (void)unused;
   uco_stack_pool_clear();
+  the_pool.registered = 0;
 }
 
 static void pool_key_create(void) {
   pool_key_ok = pthread_key_create(&pool_key, pool_thread_exit) == 0;
 }
 
-int uco_stack_acquire(size_t size, uco_stack *out) {
-  size_t page = uco_page_size();
-  size_t map_size = size + page;
+/* Takes a stack of map_size bytes out of a list, if one is there. */
+static int take(pool_node **list, unsigned *count, size_t map_size,
+                uco_stack *out) {
   pool_node **link;
-  for (link = &pool_head; *link != NULL; link = &(*link)->next) {
+  for (link = list; *link != NULL; link = &(*link)->next) {
     if ((*link)->stack.map_size == map_size) {
       pool_node *node = *link;
       *out = node->stack;
       *link = node->next;
-      pool_count--;
-      return 0;
+      (*count)--;
+      return 1;
     }
   }
+  return 0;
+}
+
+int uco_stack_acquire(size_t size, uco_stack *out) {
+  size_t page = uco_page_size();
+  size_t map_size = size + page;
+  if (take(&the_pool.warm, &the_pool.nwarm, map_size, out) ||
+      take(&the_pool.cold, &the_pool.ncold, map_size, out))
+    return 0;
   out->base = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                    -1, 0);
@@ -108,25 +127,31 @@ int uco_stack_acquire(size_t size, uco_stack *out) {
   return 0;
 }
 
+static void push(pool_node **list, unsigned *count, const uco_stack *s) {
+  pool_node *node = node_of(s);
+  node->stack = *s;
+  node->next = *list;
+  *list = node;
+  (*count)++;
+}
+
 void uco_stack_release(const uco_stack *s) {
   size_t page = uco_page_size();
-  pool_node *node;
-  if (pool_count >= UCORO_POOL_MAX) {
-    unmap(s);
-    return;
-  }
-  if (pool_head == NULL) {
+  if (!the_pool.registered) {
     pthread_once(&pool_key_once, pool_key_create);
-    if (pool_key_ok) pthread_setspecific(pool_key, &pool_head);
+    if (pool_key_ok) pthread_setspecific(pool_key, &the_pool);
+    the_pool.registered = 1;
   }
   san_unpoison(uco_stack_lo(s), s->map_size - page);
-  if (pool_count >= UCORO_POOL_WARM)  /* keep only the node's page */
+  if (the_pool.nwarm < UCORO_POOL_WARM) {
+    push(&the_pool.warm, &the_pool.nwarm, s);
+  } else if (the_pool.ncold < UCORO_POOL_MAX - UCORO_POOL_WARM) {
+    /* release all but the top page, where the list link lives */
     madvise(uco_stack_lo(s), s->map_size - 2 * page, MADV_DONTNEED);
-  node = node_of(s);
-  node->stack = *s;
-  node->next = pool_head;
-  pool_head = node;
-  pool_count++;
+    push(&the_pool.cold, &the_pool.ncold, s);
+  } else {
+    unmap(s);
+  }
 }
 
 size_t uco_stack_touched(const uco_stack *s) {
@@ -145,12 +170,16 @@ size_t uco_stack_touched(const uco_stack *s) {
   return 0;
 }
 
-void uco_stack_pool_clear(void) {
-  while (pool_head != NULL) {
-    pool_node *node = pool_head;
-    uco_stack s = node->stack;
-    pool_head = node->next;
+static void clear(pool_node **list, unsigned *count) {
+  while (*list != NULL) {
+    uco_stack s = (*list)->stack;
+    *list = (*list)->next;
     unmap(&s);
   }
-  pool_count = 0;
+  *count = 0;
+}
+
+void uco_stack_pool_clear(void) {
+  clear(&the_pool.warm, &the_pool.nwarm);
+  clear(&the_pool.cold, &the_pool.ncold);
 }
