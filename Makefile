@@ -61,13 +61,17 @@ CORE_BENCH = $(BUILD)/core_bench
 .PHONY: all test bench clean deps install lint demo
 all: $(CORE_LIB) $(CORE_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 
+# Hidden symbols: the module exports only what lua_ucoro.h marks, and
+# calls between its files skip the PLT.
+LIB_CFLAGS = $(ALL_CFLAGS) -fvisibility=hidden
+
 $(BUILD)/core/%.o: src/% src/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
 $(BUILD)/binding/%.o: src/% src/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -c $< -o $@
+	$(CC) $(LIB_CFLAGS) $(LUA_CFLAGS) -c $< -o $@
 
 # One static library for C programs and hosts: the core needs no Lua; a
 # host that uses the binding links Lua anyway.

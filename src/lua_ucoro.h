@@ -20,19 +20,26 @@
 
 #include "ucoro.h"
 
+/* What the module exports when built with -fvisibility=hidden. */
+#if defined(__GNUC__)
+#define LUA_UCORO_API __attribute__((visibility("default")))
+#else
+#define LUA_UCORO_API
+#endif
+
 /* The module ucoro.core (the facade "ucoro" only re-exports it). */
-LUAMOD_API int luaopen_ucoro_core(lua_State *L);
+LUA_UCORO_API int luaopen_ucoro_core(lua_State *L);
 
 /* Yields the top nresults values of L from C code running on a ucoro
 ** stack (a ucoro coroutine, or a function under ucoro.call or pushed by
 ** lua_ucoro_pushcfunction).  Returns when the coroutine is resumed, with
 ** the resume values pushed; the result is their number.  Raises a Lua
 ** error where no such yield is possible. */
-int lua_ucoro_yield(lua_State *L, int nresults);
+LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults);
 
 /* Pushes a function that calls f on a native stack (as ucoro.call does),
 ** so that f, and any C it calls, may use lua_ucoro_yield.  Inside a ucoro
 ** coroutine it simply calls f.  Opens ucoro.core if needed. */
-void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f);
+LUA_UCORO_API void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f);
 
 #endif

@@ -47,7 +47,7 @@ static int auxstatus(lua_State *L, lua_State *co, lucoro_run *r) {
 }
 
 /* As lcorolib.c's auxresume: results on L, or -1 with the error on L. */
-static int auxresume(lua_State *L, lua_State *co, lucoro_run *r, int narg) {
+LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r, int narg) {
   int status, nres;
   if (!lua_checkstack(co, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
@@ -118,8 +118,8 @@ static int co_resume(lua_State *L) {
 /* Upvalues: handles, the thread, its run (kept alive by the handles table
 ** for as long as the thread lives). */
 static int auxwrap(lua_State *L) {
-  lua_State *co = lua_tothread(L, lua_upvalueindex(2));
   lucoro_run *r = (lucoro_run *)lua_touserdata(L, lua_upvalueindex(3));
+  lua_State *co = r->L1;
   int n = auxresume(L, co, r, lua_gettop(L));
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
     int stat = lua_status(co);
@@ -272,7 +272,7 @@ static int co_install(lua_State *L) {
   return 1;
 }
 
-LUAMOD_API int luaopen_ucoro_core(lua_State *L) {
+LUA_UCORO_API int luaopen_ucoro_core(lua_State *L) {
   luaL_checkversion(L);
   lua_newtable(L);
   lucoro_push_handles(L);

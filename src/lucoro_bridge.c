@@ -159,7 +159,7 @@ void lucoro_bridge_open(lua_State *L) {
   lua_setfield(L, -2, "call");
 }
 
-int lua_ucoro_yield(lua_State *L, int nresults) {
+LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults) {
   lucoro_run *r = lucoro_running_run(L);
   if (r == NULL) {
     if (lua_pushthread(L))
@@ -169,7 +169,7 @@ int lua_ucoro_yield(lua_State *L, int nresults) {
   return lucoro_park(L, r, nresults);
 }
 
-void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f) {
+LUA_UCORO_API void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wrap_key) == LUA_TNIL) {
     lua_pop(L, 1);
     luaL_requiref(L, "ucoro.core", luaopen_ucoro_core, 0);

@@ -15,8 +15,8 @@
 ** often the module is loaded (busted reloads it for each spec file). */
 static const char handles_key = 'h', config_key = 'c';
 
-static int run_gc(lua_State *L) {
-  lucoro_run *r = (lucoro_run *)luaL_checkudata(L, 1, LUCORO_RUN_MT);
+static int run_gc(lua_State *L) {  /* only the collector calls it */
+  lucoro_run *r = (lucoro_run *)lua_touserdata(L, 1);
   if (r->native != NULL && ucoro_destroy(r->native) == UCORO_OK)
     r->native = NULL;
   return 0;
@@ -89,54 +89,18 @@ lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
   return r;
 }
 
-int lucoro_is_parked(const lucoro_run *r) {
-  return r != NULL && r->native != NULL &&
-         ucoro_status(r->native) == UCORO_SUSPENDED;
-}
-
-int lucoro_resumable(lua_State *L, lua_State *co, const lucoro_run *r) {
-  lua_Debug ar;
-  if (lucoro_is_parked(r)) return 1;
-  if (co == L) return 0;
-  return lua_status(co) == LUA_YIELD ||
-         (lua_status(co) == LUA_OK && !lua_getstack(co, 0, &ar));
-}
-
-/* The first frame of every native stack. */
-static void *native_main(ucoro *native, void *unused) {
+void *lucoro_native_main(ucoro *native, void *unused) {
   lucoro_run *r = (lucoro_run *)ucoro_userdata(native);
   (void)unused;
   r->status = lua_resume(r->L1, r->from, r->nvalues, &r->nvalues);
   return NULL;
 }
 
-int lucoro_resume(lua_State *L, lua_State *co, lucoro_run *r, int narg) {
-  ucoro_result res;
-  lua_xmove(L, co, narg);
-  r->from = L;
-  r->nvalues = narg;
-  if (r->native == NULL &&
-      ucoro_create(&r->native, native_main, r, r->stack_size) != UCORO_OK) {
-    lua_pop(co, narg);
-    lua_pushliteral(co, "not enough memory");
-    return LUA_ERRMEM;
-  }
-  res = ucoro_resume(r->native, NULL, NULL);
-  if (res != UCORO_OK) {  /* another OS thread's */
-    lua_pop(co, narg);
-    lua_pushfstring(co, "cannot resume coroutine: %s", ucoro_strerror(res));
-    return LUA_ERRRUN;
-  }
-  if (ucoro_status(r->native) == UCORO_SUSPENDED) return LUA_YIELD;
-  ucoro_destroy(r->native);  /* lua_resume returned: the stack is free */
-  r->native = NULL;
-  return r->status;
-}
-
 lucoro_run *lucoro_running_run(lua_State *L) {
   ucoro *native = ucoro_running();
   lucoro_run *r;
-  if (native == NULL || ucoro_function(native) != native_main) return NULL;
+  if (native == NULL || ucoro_function(native) != lucoro_native_main)
+    return NULL;
   r = (lucoro_run *)ucoro_userdata(native);
   return r->L1 == L ? r : NULL;
 }
@@ -150,7 +114,8 @@ static int is_main_thread(lua_State *L, lua_State *co) {
 }
 
 int lucoro_park(lua_State *L, lucoro_run *r, int nvalues) {
-  if (lua_gc(L, LUA_GCISRUNNING) < 0)  /* the GC stops for finalizers */
+  /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
+  if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
     return luaL_error(L, "attempt to yield inside a __gc finalizer");
   if (r->outer != NULL && !lua_isyieldable(r->outer)) {  /* ucoro.call */
     if (is_main_thread(L, r->outer))

@@ -33,16 +33,57 @@ lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co);
 lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
                            size_t stack_size);
 
+/* The resume path is inline: a switch back to the resumer then returns
+** through as many frames as the switch into the coroutine did, which
+** keeps the CPU's return predictions right (bench/README.md). */
+#define LUCORO_INLINE static inline __attribute__((always_inline))
+
+/* The first frame of every native stack. */
+void *lucoro_native_main(ucoro *native, void *unused);
+
 /* Parked: suspended in a native yield, with C frames on its stack. */
-int lucoro_is_parked(const lucoro_run *r);
+LUCORO_INLINE int lucoro_is_parked(const lucoro_run *r) {
+  return r != NULL && r->native != NULL &&
+         ucoro_status(r->native) == UCORO_SUSPENDED;
+}
 
 /* Can co be resumed (started, or continued after a yield)? */
-int lucoro_resumable(lua_State *L, lua_State *co, const lucoro_run *r);
+LUCORO_INLINE int lucoro_resumable(lua_State *L, lua_State *co,
+                                   const lucoro_run *r) {
+  lua_Debug ar;
+  if (lucoro_is_parked(r)) return 1;
+  if (co == L) return 0;
+  return lua_status(co) == LUA_YIELD ||
+         (lua_status(co) == LUA_OK && !lua_getstack(co, 0, &ar));
+}
 
 /* Resumes co (resumable, with a run) with narg values from L: returns
 ** lua_resume's status; results or the error object are left on co, their
 ** count in r->nvalues. */
-int lucoro_resume(lua_State *L, lua_State *co, lucoro_run *r, int narg);
+LUCORO_INLINE int lucoro_resume(lua_State *L, lua_State *co, lucoro_run *r,
+                                int narg) {
+  ucoro_result res;
+  lua_xmove(L, co, narg);
+  r->from = L;
+  r->nvalues = narg;
+  if (r->native == NULL &&
+      ucoro_create(&r->native, lucoro_native_main, r, r->stack_size) !=
+          UCORO_OK) {
+    lua_pop(co, narg);
+    lua_pushliteral(co, "not enough memory");
+    return LUA_ERRMEM;
+  }
+  res = ucoro_resume(r->native, NULL, NULL);
+  if (res != UCORO_OK) {  /* another OS thread's */
+    lua_pop(co, narg);
+    lua_pushfstring(co, "cannot resume coroutine: %s", ucoro_strerror(res));
+    return LUA_ERRRUN;
+  }
+  if (ucoro_status(r->native) == UCORO_SUSPENDED) return LUA_YIELD;
+  ucoro_destroy(r->native);  /* lua_resume returned: the stack is free */
+  r->native = NULL;
+  return r->status;
+}
 
 /* The run whose native stack is running L, or NULL. */
 lucoro_run *lucoro_running_run(lua_State *L);
