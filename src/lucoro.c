@@ -47,9 +47,10 @@ static int auxstatus(lua_State *L, lua_State *co, lucoro_run *r) {
 }
 
 /* As lcorolib.c's auxresume: results on L, or -1 with the error on L. */
-LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r, int narg) {
+LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r,
+                            int narg) {
   int status, nres;
-  if (!lua_checkstack(co, narg)) {
+  if (!lucoro_room(co, r, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
     return -1;
   }
@@ -63,7 +64,8 @@ LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r, int narg
     status = lua_resume(co, L, narg, &nres);
   }
   if (status == LUA_OK || status == LUA_YIELD) {
-    if (!lua_checkstack(L, nres + 1)) {
+    /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
+    if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
       lua_pop(co, nres);
       lua_pushliteral(L, "too many results to resume");
       return -1;
@@ -150,7 +152,7 @@ static int co_yield(lua_State *L) {
   lucoro_run *r = lucoro_running_run(L);
   if (r == NULL)  /* not on its own native stack: a stock yield */
     return lua_yield(L, lua_gettop(L));
-  return lucoro_park(L, r, lua_gettop(L));
+  return lucoro_park(L, r, lua_gettop(L), 1);
 }
 
 static int co_status(lua_State *L) {
@@ -191,10 +193,7 @@ static int co_close(lua_State *L) {
   int status = auxstatus(L, co, r);
   if (status != COS_DEAD && status != COS_YIELD)
     return luaL_error(L, "cannot close a %s coroutine", statname[status]);
-  if (r != NULL && r->native != NULL) {  /* parked: drop its C frames */
-    ucoro_destroy(r->native);
-    r->native = NULL;
-  }
+  if (r != NULL) lucoro_drop(r);  /* parked: drop its C frames */
   status = lua_resetthread(co);  /* runs pending __close, as stock */
   if (status == LUA_OK) {
     lua_pushboolean(L, 1);

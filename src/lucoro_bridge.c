@@ -47,8 +47,7 @@ static int release(lua_State *L, guard *g, int close_variables) {
   g->run = NULL;
   helper = r->L1;
   pending = lucoro_is_parked(r) || lua_status(helper) == LUA_YIELD;
-  if (r->native != NULL && ucoro_destroy(r->native) == UCORO_OK)
-    r->native = NULL;
+  lucoro_drop(r);
   if (close_variables && pending && lua_resetthread(helper) != LUA_OK) {
     lua_xmove(helper, L, 1);
     return lua_error(L);
@@ -166,7 +165,7 @@ LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults) {
       return luaL_error(L, "attempt to yield from outside a coroutine");
     return luaL_error(L, "attempt to yield across a C-call boundary");
   }
-  return lucoro_park(L, r, nresults);
+  return lucoro_park(L, r, nresults, 0);
 }
 
 LUA_UCORO_API void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f) {

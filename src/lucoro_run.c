@@ -15,10 +15,15 @@
 ** often the module is loaded (busted reloads it for each spec file). */
 static const char handles_key = 'h', config_key = 'c';
 
-static int run_gc(lua_State *L) {  /* only the collector calls it */
-  lucoro_run *r = (lucoro_run *)lua_touserdata(L, 1);
-  if (r->native != NULL && ucoro_destroy(r->native) == UCORO_OK)
+void lucoro_drop(lucoro_run *r) {
+  if (r->native != NULL && ucoro_destroy(r->native) == UCORO_OK) {
     r->native = NULL;
+    r->parked = 0;
+  }
+}
+
+static int run_gc(lua_State *L) {  /* only the collector calls it */
+  lucoro_drop((lucoro_run *)lua_touserdata(L, 1));
   return 0;
 }
 
@@ -81,6 +86,8 @@ lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
   r->stack_size = stack_size;
   r->nvalues = 0;
   r->status = LUA_OK;
+  r->parked = 0;
+  r->roomy = 0;
   luaL_setmetatable(L, LUCORO_RUN_MT);
   push_thread(L, co);
   lua_pushvalue(L, -2);
@@ -97,12 +104,8 @@ void *lucoro_native_main(ucoro *native, void *unused) {
 }
 
 lucoro_run *lucoro_running_run(lua_State *L) {
-  ucoro *native = ucoro_running();
-  lucoro_run *r;
-  if (native == NULL || ucoro_function(native) != lucoro_native_main)
-    return NULL;
-  r = (lucoro_run *)ucoro_userdata(native);
-  return r->L1 == L ? r : NULL;
+  lucoro_run *r = (lucoro_run *)ucoro_running_user(lucoro_native_main);
+  return r != NULL && r->L1 == L ? r : NULL;
 }
 
 static int is_main_thread(lua_State *L, lua_State *co) {
@@ -113,7 +116,7 @@ static int is_main_thread(lua_State *L, lua_State *co) {
   return main;
 }
 
-int lucoro_park(lua_State *L, lucoro_run *r, int nvalues) {
+int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy) {
   /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
   if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
     return luaL_error(L, "attempt to yield inside a __gc finalizer");
@@ -123,6 +126,9 @@ int lucoro_park(lua_State *L, lucoro_run *r, int nvalues) {
     return luaL_error(L, "attempt to yield across a C-call boundary");
   }
   r->nvalues = nvalues;
+  r->roomy = roomy;
+  r->parked = 1;
   ucoro_yield(NULL, NULL);  /* the resumer takes the values... */
+  r->parked = 0;
   return r->nvalues;        /* ...and leaves its arguments */
 }

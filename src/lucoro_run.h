@@ -22,6 +22,9 @@ typedef struct lucoro_run {
   size_t stack_size;  /* for the next native stack (0: the default) */
   int nvalues;        /* values crossing the switch, either way */
   int status;         /* what lua_resume returned, once it has */
+  int parked;         /* suspended in a native yield, C frames kept */
+  int roomy;          /* parked in a frame that holds only its values, so
+                         with LUA_MINSTACK free slots once they are taken */
 } lucoro_run;
 
 /* Pushes the state's table thread -> run (weak keys), and the config. */
@@ -43,8 +46,15 @@ void *lucoro_native_main(ucoro *native, void *unused);
 
 /* Parked: suspended in a native yield, with C frames on its stack. */
 LUCORO_INLINE int lucoro_is_parked(const lucoro_run *r) {
-  return r != NULL && r->native != NULL &&
-         ucoro_status(r->native) == UCORO_SUSPENDED;
+  return r != NULL && r->parked;
+}
+
+/* Is there room for n more values on co, parked or not?  A frame that
+** holds only its values leaves LUA_MINSTACK slots, so most calls skip
+** lua_checkstack. */
+LUCORO_INLINE int lucoro_room(lua_State *co, const lucoro_run *r, int n) {
+  return (r != NULL && r->parked && r->roomy && n < LUA_MINSTACK) ||
+         lua_checkstack(co, n);
 }
 
 /* Can co be resumed (started, or continued after a yield)? */
@@ -79,18 +89,22 @@ LUCORO_INLINE int lucoro_resume(lua_State *L, lua_State *co, lucoro_run *r,
     lua_pushfstring(co, "cannot resume coroutine: %s", ucoro_strerror(res));
     return LUA_ERRRUN;
   }
-  if (ucoro_status(r->native) == UCORO_SUSPENDED) return LUA_YIELD;
+  if (r->parked) return LUA_YIELD;
   ucoro_destroy(r->native);  /* lua_resume returned: the stack is free */
   r->native = NULL;
   return r->status;
 }
 
+/* Drops r's native stack, parked C frames and all (not a running one). */
+void lucoro_drop(lucoro_run *r);
+
 /* The run whose native stack is running L, or NULL. */
 lucoro_run *lucoro_running_run(lua_State *L);
 
 /* Parks the running thread L (r is its run), handing its top nvalues to
-** the resumer; returns the number of resume values then on top.  Raises
-** a Lua error where a yield is not allowed. */
-int lucoro_park(lua_State *L, lucoro_run *r, int nvalues);
+** the resumer (roomy: L's frame holds nothing else); returns the number of
+** resume values then on top.  Raises a Lua error where a yield is not
+** allowed. */
+int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy);
 
 #endif

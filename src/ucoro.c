@@ -173,6 +173,11 @@ ucoro *ucoro_running(void) {
   return current;
 }
 
+void *ucoro_running_user(ucoro_fn fn) {
+  ucoro *co = current;
+  return co != NULL && co->fn == fn ? co->user : NULL;
+}
+
 ucoro_result ucoro_destroy(ucoro *co) {
   uco_stack stack;
   if (co == NULL) return UCORO_OK;

@@ -68,6 +68,11 @@ ucoro_state ucoro_status(const ucoro *co);
 /* The coroutine running on this OS thread, or NULL outside any. */
 ucoro *ucoro_running(void);
 
+/* The user pointer of the coroutine running on this OS thread if that
+** coroutine runs fn, else NULL (one call where a library checks that the
+** running coroutine is one of its own). */
+void *ucoro_running_user(ucoro_fn fn);
+
 /* Frees a suspended or dead coroutine; its stack goes back to the pool.
 ** A suspended one is dropped without running any more of its code. */
 ucoro_result ucoro_destroy(ucoro *co);
