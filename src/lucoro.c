@@ -55,10 +55,14 @@ LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r,
     return -1;
   }
   if (lucoro_resumable(L, co, r)) {
-    if (r == NULL)
-      r = lucoro_new_run(L, HANDLES, co, *lucoro_default_stack_size(L));
+    lucoro_run temp;
+    if (r == NULL) {  /* most coroutines never park: no userdata for them */
+      lucoro_init_run(&temp, co, *lucoro_default_stack_size(L));
+      r = &temp;
+    }
     status = lucoro_resume(L, co, r, narg);
     nres = r->nvalues;
+    if (r->parked && !r->armed) lucoro_keep(L, HANDLES, co, r);
   } else {  /* not resumable: stock Lua says why, touching nothing */
     lua_xmove(L, co, narg);
     status = lua_resume(co, L, narg, &nres);
@@ -85,21 +89,24 @@ static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
   return (size_t)n;
 }
 
-/* As stock coroutine.create, plus the run that remembers the stack size;
-** leaves the thread on top. */
-static lucoro_run *create(lua_State *L) {
+/* As stock coroutine.create; leaves the thread on top.  A run remembers a
+** stack size of its own (wrap always makes one, for its upvalue). */
+static lucoro_run *create(lua_State *L, int with_run) {
   lua_State *NL;
-  size_t stack_size;
+  size_t stack_size = 0;
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  stack_size = opt_stack_size(L, 2, *lucoro_default_stack_size(L));
+  if (!lua_isnoneornil(L, 2) || with_run) {
+    stack_size = opt_stack_size(L, 2, *lucoro_default_stack_size(L));
+    with_run = 1;
+  }
   NL = lua_newthread(L);
   lua_pushvalue(L, 1);
   lua_xmove(L, NL, 1);
-  return lucoro_new_run(L, HANDLES, NL, stack_size);
+  return with_run ? lucoro_new_run(L, HANDLES, NL, stack_size) : NULL;
 }
 
 static int co_create(lua_State *L) {
-  create(L);
+  create(L, 0);
   return 1;
 }
 
@@ -140,7 +147,7 @@ static int auxwrap(lua_State *L) {
 }
 
 static int co_wrap(lua_State *L) {
-  lucoro_run *r = create(L);
+  lucoro_run *r = create(L, 1);
   lua_pushvalue(L, HANDLES);
   lua_insert(L, -2);  /* handles, thread */
   lua_pushlightuserdata(L, r);

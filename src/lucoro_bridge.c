@@ -71,6 +71,11 @@ static int bridge_continue(lua_State *L, int status, lua_KContext ctx);
 static int step(lua_State *L, guard *g, int status) {
   lua_State *helper = g->run->L1;
   int n = g->run->nvalues;
+  if (g->run->parked && !g->run->armed) {
+    lucoro_push_handles(L);
+    lucoro_keep(L, -1, helper, g->run);
+    lua_pop(L, 1);
+  }
   lua_settop(L, 0);
   if (status == LUA_OK || status == LUA_YIELD) {
     if (!lua_checkstack(L, n)) {

@@ -74,11 +74,7 @@ lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co) {
   return r;
 }
 
-lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
-                           size_t stack_size) {
-  lucoro_run *r;
-  handles = lua_absindex(L, handles);
-  r = (lucoro_run *)lua_newuserdatauv(L, sizeof(lucoro_run), 0);
+void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size) {
   r->native = NULL;
   r->L1 = co;
   r->from = NULL;
@@ -88,7 +84,17 @@ lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
   r->status = LUA_OK;
   r->parked = 0;
   r->roomy = 0;
-  luaL_setmetatable(L, LUCORO_RUN_MT);
+  r->temporary = 1;
+  r->armed = 0;
+}
+
+lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
+                           size_t stack_size) {
+  lucoro_run *r;
+  handles = lua_absindex(L, handles);
+  r = (lucoro_run *)lua_newuserdatauv(L, sizeof(lucoro_run), 0);
+  lucoro_init_run(r, co, stack_size);
+  r->temporary = 0;
   push_thread(L, co);
   lua_pushvalue(L, -2);
   lua_rawset(L, handles);
@@ -96,10 +102,33 @@ lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
   return r;
 }
 
+lucoro_run *lucoro_keep(lua_State *L, int handles, lua_State *co,
+                        lucoro_run *r) {
+  if (r->armed) return r;
+  handles = lua_absindex(L, handles);
+  if (r->temporary) {
+    lucoro_run *kept = lucoro_new_run(L, handles, co, r->stack_size);
+    *kept = *r;
+    kept->temporary = 0;
+    ucoro_set_userdata(kept->native, kept);  /* the parked side follows */
+    r = kept;
+  }
+  push_thread(L, co);
+  lua_rawget(L, handles);
+  luaL_setmetatable(L, LUCORO_RUN_MT);  /* the finalizer, from now on */
+  lua_pop(L, 1);
+  r->armed = 1;
+  return r;
+}
+
 void *lucoro_native_main(ucoro *native, void *unused) {
   lucoro_run *r = (lucoro_run *)ucoro_userdata(native);
+  int nres, status;
   (void)unused;
-  r->status = lua_resume(r->L1, r->from, r->nvalues, &r->nvalues);
+  status = lua_resume(r->L1, r->from, r->nvalues, &nres);
+  r = (lucoro_run *)ucoro_userdata(native);  /* kept while parked? */
+  r->status = status;
+  r->nvalues = nres;
   return NULL;
 }
 
@@ -129,6 +158,7 @@ int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy) {
   r->roomy = roomy;
   r->parked = 1;
   ucoro_yield(NULL, NULL);  /* the resumer takes the values... */
+  r = (lucoro_run *)ucoro_running_user(lucoro_native_main);  /* kept? */
   r->parked = 0;
   return r->nvalues;        /* ...and leaves its arguments */
 }

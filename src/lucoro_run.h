@@ -1,7 +1,9 @@
 /*
 ** lucoro_run.h: the native half of a Lua thread, shared by the binding's
-** files.  A thread has a "run" once it has been resumed by ucoro; the run
-** holds the thread's native stack while its body runs or is parked in C.
+** files.  While a thread runs on a native stack, a "run" holds that stack.
+** Most runs live on the resumer's C stack for one resume; a run lasts (as
+** a userdata found through the thread, with a finalizer) once its thread
+** parks under C frames, or when it carries a stack size of its own.
 */
 #ifndef LUCORO_RUN_H
 #define LUCORO_RUN_H
@@ -23,6 +25,8 @@ typedef struct lucoro_run {
   int nvalues;        /* values crossing the switch, either way */
   int status;         /* what lua_resume returned, once it has */
   int parked;         /* suspended in a native yield, C frames kept */
+  int temporary;      /* on the resumer's C stack, for one resume */
+  int armed;          /* a userdata with a finalizer */
   int roomy;          /* parked in a frame that holds only its values, so
                          with LUA_MINSTACK free slots once they are taken */
 } lucoro_run;
@@ -35,6 +39,15 @@ size_t *lucoro_default_stack_size(lua_State *L);
 lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co);
 lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
                            size_t stack_size);
+
+/* Sets up a run for one resume, on the caller's C stack. */
+void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size);
+
+/* After a resume that left co parked: makes its run last, with a
+** finalizer that frees the stack if the thread dies parked.  Returns the
+** lasting run (the same, unless r was temporary). */
+lucoro_run *lucoro_keep(lua_State *L, int handles, lua_State *co,
+                        lucoro_run *r);
 
 /* The resume path is inline: a switch back to the resumer then returns
 ** through as many frames as the switch into the coroutine did, which

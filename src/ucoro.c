@@ -192,6 +192,10 @@ void *ucoro_userdata(const ucoro *co) {
   return co == NULL ? NULL : co->user;
 }
 
+void ucoro_set_userdata(ucoro *co, void *user) {
+  if (co != NULL) co->user = user;
+}
+
 ucoro_fn ucoro_function(const ucoro *co) {
   return co == NULL ? NULL : co->fn;
 }

@@ -77,8 +77,9 @@ void *ucoro_running_user(ucoro_fn fn);
 ** A suspended one is dropped without running any more of its code. */
 ucoro_result ucoro_destroy(ucoro *co);
 
-/* The user pointer given to ucoro_create. */
+/* The user pointer given to ucoro_create, or set since. */
 void *ucoro_userdata(const ucoro *co);
+void ucoro_set_userdata(ucoro *co, void *user);
 
 /* The function given to ucoro_create (tells whose coroutine this is). */
 ucoro_fn ucoro_function(const ucoro *co);
