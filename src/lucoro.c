@@ -13,6 +13,7 @@
 #include "lucoro_run.h"
 
 #define HANDLES lua_upvalueindex(1)
+#define CONFIG ((lucoro_config *)lua_touserdata(L, lua_upvalueindex(2)))
 
 static const char *const statname[] =
   {"running", "dead", "suspended", "normal"};
@@ -57,7 +58,7 @@ LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r,
   if (lucoro_resumable(L, co, r)) {
     lucoro_run temp;
     if (r == NULL) {  /* most coroutines never park: no userdata for them */
-      lucoro_init_run(&temp, co, *lucoro_default_stack_size(L));
+      lucoro_init_run(&temp, co, CONFIG->stack_size);
       r = &temp;
     }
     status = lucoro_resume(L, co, r, narg);
@@ -96,7 +97,8 @@ static lucoro_run *create(lua_State *L, int with_run) {
   size_t stack_size = 0;
   luaL_checktype(L, 1, LUA_TFUNCTION);
   if (!lua_isnoneornil(L, 2) || with_run) {
-    stack_size = opt_stack_size(L, 2, *lucoro_default_stack_size(L));
+    stack_size = opt_stack_size(L, 2, CONFIG->stack_size);
+    if (!lua_isnoneornil(L, 2)) CONFIG->sized = 1;
     with_run = 1;
   }
   NL = lua_newthread(L);
@@ -110,10 +112,21 @@ static int co_create(lua_State *L) {
   return 1;
 }
 
+/* The run of co, for a resume.  Only a thread with frames can be parked,
+** and only a sized one has a run before it parks: for the rest (fresh, or
+** yielded the stock way) a look-up would find nothing of use. */
+static lucoro_run *run_to_resume(lua_State *L, lua_State *co) {
+  lua_Debug ar;
+  if (!CONFIG->sized && co != L &&
+      (lua_status(co) == LUA_YIELD ||
+       (lua_status(co) == LUA_OK && !lua_getstack(co, 0, &ar))))
+    return NULL;
+  return lucoro_find_run(L, HANDLES, co);
+}
+
 static int co_resume(lua_State *L) {
   lua_State *co = getco(L);
-  int r = auxresume(L, co, lucoro_find_run(L, HANDLES, co),
-                     lua_gettop(L) - 1);
+  int r = auxresume(L, co, run_to_resume(L, co), lua_gettop(L) - 1);
   if (r < 0) {
     lua_pushboolean(L, 0);
     lua_insert(L, -2);
@@ -124,10 +137,10 @@ static int co_resume(lua_State *L) {
   return r + 1;
 }
 
-/* Upvalues: handles, the thread, its run (kept alive by the handles table
-** for as long as the thread lives). */
+/* Upvalues: handles, config, the thread, its run (kept alive by the
+** handles table for as long as the thread lives). */
 static int auxwrap(lua_State *L) {
-  lucoro_run *r = (lucoro_run *)lua_touserdata(L, lua_upvalueindex(3));
+  lucoro_run *r = (lucoro_run *)lua_touserdata(L, lua_upvalueindex(4));
   lua_State *co = r->L1;
   int n = auxresume(L, co, r, lua_gettop(L));
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
@@ -149,9 +162,10 @@ static int auxwrap(lua_State *L) {
 static int co_wrap(lua_State *L) {
   lucoro_run *r = create(L, 1);
   lua_pushvalue(L, HANDLES);
-  lua_insert(L, -2);  /* handles, thread */
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_rotate(L, -3, 2);  /* handles, config, thread */
   lua_pushlightuserdata(L, r);
-  lua_pushcclosure(L, auxwrap, 3);
+  lua_pushcclosure(L, auxwrap, 4);
   return 1;
 }
 
@@ -212,9 +226,9 @@ static int co_close(lua_State *L) {
 }
 
 static int co_stacksize(lua_State *L) {
-  size_t *size = lucoro_default_stack_size(L);
-  size_t old = *size ? *size : ucoro_default_stack_size();
-  *size = opt_stack_size(L, 1, *size);
+  lucoro_config *c = CONFIG;
+  size_t old = c->stack_size ? c->stack_size : ucoro_default_stack_size();
+  c->stack_size = opt_stack_size(L, 1, c->stack_size);
   lua_pushinteger(L, (lua_Integer)old);
   return 1;
 }
@@ -262,15 +276,14 @@ static int co_install(lua_State *L) {
       lua_newtable(L);
     }
   }
-  lucoro_push_handles(L);
   for (i = 0; names[i] != NULL; i++) {
     lua_getfield(L, lua_upvalueindex(1), names[i]);
-    lua_pushvalue(L, -2);  /* handles */
-    lua_pushcclosure(L, lua_tocfunction(L, -2), 1);
-    lua_setfield(L, -4, names[i]);
+    lucoro_push_handles(L);
+    lucoro_push_config(L);
+    lua_pushcclosure(L, lua_tocfunction(L, -3), 2);
+    lua_setfield(L, -3, names[i]);
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "coroutine");
   lua_setglobal(L, "coroutine");
@@ -282,7 +295,8 @@ LUA_UCORO_API int luaopen_ucoro_core(lua_State *L) {
   luaL_checkversion(L);
   lua_newtable(L);
   lucoro_push_handles(L);
-  luaL_setfuncs(L, functions, 1);
+  lucoro_push_config(L);
+  luaL_setfuncs(L, functions, 2);
   lucoro_bridge_open(L);  /* adds call */
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, co_install, 1);

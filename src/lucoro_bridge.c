@@ -115,7 +115,7 @@ static int bridge(lua_State *L) {
   helper = lua_newthread(L);
   lua_setiuservalue(L, 1, 1);
   lucoro_push_handles(L);
-  r = lucoro_new_run(L, -1, helper, *lucoro_default_stack_size(L));
+  r = lucoro_new_run(L, -1, helper, lucoro_config_of(L)->stack_size);
   lua_pop(L, 1);
   r->outer = L;
   g->run = r;

@@ -44,18 +44,23 @@ void lucoro_push_handles(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
 }
 
-size_t *lucoro_default_stack_size(lua_State *L) {
-  size_t *size;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &config_key) == LUA_TNIL) {
-    lua_pop(L, 1);
-    size = (size_t *)lua_newuserdatauv(L, sizeof(size_t), 0);
-    *size = 0;
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &config_key);
-    return size;
-  }
-  size = (size_t *)lua_touserdata(L, -1);
+void lucoro_push_config(lua_State *L) {
+  lucoro_config *c;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &config_key) != LUA_TNIL) return;
   lua_pop(L, 1);
-  return size;
+  c = (lucoro_config *)lua_newuserdatauv(L, sizeof(lucoro_config), 0);
+  c->stack_size = 0;
+  c->sized = 0;
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &config_key);
+}
+
+lucoro_config *lucoro_config_of(lua_State *L) {
+  lucoro_config *c;
+  lucoro_push_config(L);
+  c = (lucoro_config *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return c;
 }
 
 /* Pushes co itself onto L: only a thread can push itself. */

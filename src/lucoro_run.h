@@ -31,9 +31,16 @@ typedef struct lucoro_run {
                          with LUA_MINSTACK free slots once they are taken */
 } lucoro_run;
 
-/* Pushes the state's table thread -> run (weak keys), and the config. */
+/* Per-state settings. */
+typedef struct lucoro_config {
+  size_t stack_size;  /* the default (0: the core's) */
+  int sized;          /* has any coroutine a stack size of its own? */
+} lucoro_config;
+
+/* Push the state's table thread -> run (weak keys), and its config. */
 void lucoro_push_handles(lua_State *L);
-size_t *lucoro_default_stack_size(lua_State *L);
+void lucoro_push_config(lua_State *L);
+lucoro_config *lucoro_config_of(lua_State *L);
 
 /* The run of thread co (NULL if none); handles is the table's index. */
 lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co);
