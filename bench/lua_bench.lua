@@ -13,6 +13,8 @@ Run from the top directory with the module on the paths, e.g.
 
 Every workload comes in a stock and a ucoro flavour doing the same work:
   wrap    a wrap'ed function called with one value, yields one back
+  call    the same stock wrap round trip; ucoro's body runs under
+          ucoro.call, so each yield is relayed by lua_yieldk
   sort    a yield inside a table.sort comparator (ucoro); stock cannot, so
           its comparator counts and the yields follow the sort: the same
           sorts, the same comparisons, one yield per comparison on both sides
@@ -71,6 +73,20 @@ local function resume_run(lib)
       while true do x = yield(x) end
     end)
     for i = 1, n do resume(co, i) end
+  end
+end
+
+-- A stock coroutine (as any scheduler's) whose body runs under ucoro.call:
+-- each yield goes through the bridge and lua_yieldk.
+local function call_run()
+  local wrap, call, yield = stock.wrap, ucoro.call, ucoro.yield
+  return function(n)
+    local f = wrap(function(x)
+      call(function(y)
+        while true do y = yield(y) end
+      end, x)
+    end)
+    for i = 1, n do f(i) end
   end
 end
 
@@ -135,6 +151,8 @@ local benches = {
    create_run(stock), create_run(ucoro)},
   {"resume", "resume/yield round trip", 1000000, nil,
    resume_run(stock), resume_run(ucoro)},
+  {"call", "yield inside ucoro.call, in a stock wrap", 1000000, 1.6,
+   wrap_run(stock), call_run()},
 }
 
 -- The flat list: "wrap-stock", "wrap-ucoro", ...

@@ -47,15 +47,16 @@ static int auxstatus(lua_State *L, lua_State *co, lucoro_run *r) {
   }
 }
 
-/* As lcorolib.c's auxresume: results on L, or -1 with the error on L. */
+/* As lcorolib.c's auxresume: results on L, or -1 with the error on L.
+** resumable: lucoro_resumable(L, co, r), which the caller has at hand. */
 LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r,
-                            int narg) {
+                            int narg, int resumable) {
   int status, nres;
   if (!lucoro_room(co, r, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
     return -1;
   }
-  if (lucoro_resumable(L, co, r)) {
+  if (resumable) {
     lucoro_run temp;
     if (r == NULL) {  /* most coroutines never park: no userdata for them */
       lucoro_init_run(&temp, co, CONFIG->stack_size);
@@ -112,21 +113,16 @@ static int co_create(lua_State *L) {
   return 1;
 }
 
-/* The run of co, for a resume.  Only a thread with frames can be parked,
-** and only a sized one has a run before it parks: for the rest (fresh, or
-** yielded the stock way) a look-up would find nothing of use. */
-static lucoro_run *run_to_resume(lua_State *L, lua_State *co) {
-  lua_Debug ar;
-  if (!CONFIG->sized && co != L &&
-      (lua_status(co) == LUA_YIELD ||
-       (lua_status(co) == LUA_OK && !lua_getstack(co, 0, &ar))))
-    return NULL;
-  return lucoro_find_run(L, HANDLES, co);
-}
-
+/* Only a thread with frames can be parked, and only a sized one has a run
+** before it parks: for the rest (fresh, or yielded the stock way) a
+** look-up of its run would find nothing of use. */
 static int co_resume(lua_State *L) {
   lua_State *co = getco(L);
-  int r = auxresume(L, co, run_to_resume(L, co), lua_gettop(L) - 1);
+  int frameless = co != L && lucoro_frameless(co);
+  lucoro_run *run = frameless && !CONFIG->sized
+                        ? NULL : lucoro_find_run(L, HANDLES, co);
+  int r = auxresume(L, co, run, lua_gettop(L) - 1,
+                    frameless || lucoro_is_parked(run));
   if (r < 0) {
     lua_pushboolean(L, 0);
     lua_insert(L, -2);
@@ -142,7 +138,7 @@ static int co_resume(lua_State *L) {
 static int auxwrap(lua_State *L) {
   lucoro_run *r = (lucoro_run *)lua_touserdata(L, lua_upvalueindex(4));
   lua_State *co = r->L1;
-  int n = auxresume(L, co, r, lua_gettop(L));
+  int n = auxresume(L, co, r, lua_gettop(L), lucoro_resumable(L, co, r));
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {

@@ -78,7 +78,8 @@ static int step(lua_State *L, guard *g, int status) {
   }
   lua_settop(L, 0);
   if (status == LUA_OK || status == LUA_YIELD) {
-    if (!lua_checkstack(L, n)) {
+    /* the emptied frame keeps the LUA_MINSTACK slots of its call */
+    if (n >= LUA_MINSTACK && !lua_checkstack(L, n)) {
       lua_pop(helper, n);
       return luaL_error(L, "too many results to return");
     }
@@ -95,10 +96,13 @@ static int step(lua_State *L, guard *g, int status) {
 
 static int bridge_continue(lua_State *L, int status, lua_KContext ctx) {
   guard *g = (guard *)ctx;  /* alive: the Lua frame below holds it */
+  int narg = lua_gettop(L);
   (void)status;
   if (g->run == NULL || !lucoro_resumable(L, g->run->L1, g->run))
     return luaL_error(L, "cannot resume dead coroutine");
-  return step(L, g, lucoro_resume(L, g->run->L1, g->run, lua_gettop(L)));
+  if (!lucoro_room(g->run->L1, g->run, narg))
+    return luaL_error(L, "too many arguments to resume");
+  return step(L, g, lucoro_resume(L, g->run->L1, g->run, narg));
 }
 
 /* bridge(guard, f, ...): runs f(...) on a helper thread's native stack. */

@@ -77,14 +77,19 @@ LUCORO_INLINE int lucoro_room(lua_State *co, const lucoro_run *r, int n) {
          lua_checkstack(co, n);
 }
 
+/* Has co no call in progress: fresh, or suspended by a stock yield?  (A
+** dead one with its function gone is left to lua_resume to refuse.) */
+LUCORO_INLINE int lucoro_frameless(lua_State *co) {
+  lua_Debug ar;
+  int status = lua_status(co);
+  return status == LUA_YIELD ||
+         (status == LUA_OK && !lua_getstack(co, 0, &ar));
+}
+
 /* Can co be resumed (started, or continued after a yield)? */
 LUCORO_INLINE int lucoro_resumable(lua_State *L, lua_State *co,
                                    const lucoro_run *r) {
-  lua_Debug ar;
-  if (lucoro_is_parked(r)) return 1;
-  if (co == L) return 0;
-  return lua_status(co) == LUA_YIELD ||
-         (lua_status(co) == LUA_OK && !lua_getstack(co, 0, &ar));
+  return lucoro_is_parked(r) || (co != L && lucoro_frameless(co));
 }
 
 /* Resumes co (resumable, with a run) with narg values from L: returns
