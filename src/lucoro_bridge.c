@@ -66,8 +66,8 @@ static int guard_gc(lua_State *L) {
 static int bridge_continue(lua_State *L, int status, lua_KContext ctx);
 
 /* After the helper ran: return f's results, relay its yield, or raise its
-** error.  The bridge's frame is emptied first, so that it holds exactly
-** the values it returns or yields. */
+** error.  The bridge's frame is empty (its arguments went to the helper),
+** so that it holds exactly the values it returns or yields. */
 static int step(lua_State *L, guard *g, int status) {
   lua_State *helper = g->run->L1;
   int n = g->run->nvalues;
@@ -76,7 +76,6 @@ static int step(lua_State *L, guard *g, int status) {
     lucoro_keep(L, -1, helper, g->run);
     lua_pop(L, 1);
   }
-  lua_settop(L, 0);
   if (status == LUA_OK || status == LUA_YIELD) {
     /* the emptied frame keeps the LUA_MINSTACK slots of its call */
     if (n >= LUA_MINSTACK && !lua_checkstack(L, n)) {
@@ -122,9 +121,12 @@ static int bridge(lua_State *L) {
   r = lucoro_new_run(L, -1, helper, lucoro_config_of(L)->stack_size);
   lua_pop(L, 1);
   r->outer = L;
+  r->outer_yields = lua_isyieldable(L);
   g->run = r;
   lua_rotate(L, 2, -1);  /* f on top of its arguments... */
   lua_xmove(L, helper, 1);  /* ...onto the helper */
+  lua_rotate(L, 1, -1);  /* the guard on top of the arguments */
+  lua_pop(L, 1);  /* the frame: only the arguments, which go next */
   return step(L, g, lucoro_resume(L, helper, r, narg));
 }
 

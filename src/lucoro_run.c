@@ -84,6 +84,7 @@ void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size) {
   r->L1 = co;
   r->from = NULL;
   r->outer = NULL;
+  r->outer_yields = 0;
   r->stack_size = stack_size;
   r->nvalues = 0;
   r->status = LUA_OK;
@@ -154,7 +155,7 @@ int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy) {
   /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
   if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
     return luaL_error(L, "attempt to yield inside a __gc finalizer");
-  if (r->outer != NULL && !lua_isyieldable(r->outer)) {  /* ucoro.call */
+  if (r->outer != NULL && !r->outer_yields) {  /* ucoro.call */
     if (is_main_thread(L, r->outer))
       return luaL_error(L, "attempt to yield from outside a coroutine");
     return luaL_error(L, "attempt to yield across a C-call boundary");

@@ -21,6 +21,8 @@ typedef struct lucoro_run {
   lua_State *L1;      /* the thread it belongs to (which owns this) */
   lua_State *from;    /* the resumer, while the thread runs */
   lua_State *outer;   /* for ucoro.call: the coroutine the thread serves */
+  int outer_yields;   /* could outer yield when ucoro.call began?  (Then
+                         always: it resumes through lua_resume.) */
   size_t stack_size;  /* for the next native stack (0: the default) */
   int nvalues;        /* values crossing the switch, either way */
   int status;         /* what lua_resume returned, once it has */
