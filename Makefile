@@ -106,6 +106,12 @@ $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 deps:
 	@tools/deps test
 
+demo:
+	@tools/deps demo
+	@$(MAKE) --no-print-directory $(LUA_MODULE) $(HOST)
+	@BUILD=$(BUILD) LUA_CPATH="$(BUILD)/?.so;;" \
+	  LUA_PATH="lua/?.lua;lua/?/init.lua;;" $(LUA) examples/demo.lua
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
