@@ -1,15 +1,6 @@
 -- Garbage collection: unreachable parked coroutines give their stacks back.
 local ucoro = require "ucoro"
-
--- Guard pages (PROT_NONE mappings): one per native stack mapped, and
--- not counting the memory a sanitizer maps for itself.
-local function count_mappings()
-  local n = 0
-  for line in io.lines("/proc/self/maps") do
-    if line:match("^%S+ %-%-%-p ") then n = n + 1 end
-  end
-  return n
-end
+local helpers = require "helpers"
 
 local function park_in_sort()
   local co = ucoro.create(function()
@@ -23,7 +14,7 @@ describe("garbage collection", function()
   it("collects unreachable parked coroutines and reuses their stacks", function()
     collectgarbage()
     local before_kb = collectgarbage("count")
-    local before_maps = count_mappings()
+    local before_maps = helpers.count_guard_pages()
     local n = os.getenv("UCORO_TEST_QUICK") and 10000 or 100000
     for i = 1, n do
       park_in_sort()
@@ -33,7 +24,7 @@ describe("garbage collection", function()
     collectgarbage()
     assert.is_true(collectgarbage("count") < before_kb + 1024)
     -- the pool caps what it keeps: some mappings, not one per coroutine
-    assert.is_true(count_mappings() < before_maps + 300)
+    assert.is_true(helpers.count_guard_pages() < before_maps + 300)
   end)
 
   it("keeps a parked coroutine alive while its thread is reachable", function()

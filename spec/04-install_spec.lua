@@ -3,14 +3,10 @@ local ucoro = require "ucoro"
 local helpers = require "helpers"
 
 describe("ucoro.install", function()
-  local saved = {}
-  local names = { "create", "resume", "running", "status", "wrap", "yield",
-                  "isyieldable", "close" }
-  before_each(function()
-    for _, k in ipairs(names) do saved[k] = coroutine[k] end
-  end)
+  local saved
+  before_each(function() saved = helpers.save_coroutine_library() end)
   after_each(function()
-    for _, k in ipairs(names) do coroutine[k] = saved[k] end
+    helpers.restore_coroutine_library(saved)
   end)
 
   it("replaces the coroutine table's functions in place", function()
@@ -18,8 +14,10 @@ describe("ucoro.install", function()
     ucoro.install()
     assert.equal(table_before, coroutine)
     assert.equal(coroutine, package.loaded.coroutine)
-    for _, k in ipairs(names) do assert.is_function(coroutine[k]) end
-    for _, k in ipairs(names) do assert.not_equal(saved[k], coroutine[k]) end
+    for _, k in ipairs(helpers.library) do
+      assert.is_function(coroutine[k])
+      assert.not_equal(saved[k], coroutine[k])
+    end
     local w = coroutine.wrap(function()
       return ("abc"):gsub("%w", function(c) return coroutine.yield(c) end)
     end)

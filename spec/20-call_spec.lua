@@ -1,15 +1,6 @@
 -- ucoro.call: yields across C inside coroutines that ucoro did not create.
 local ucoro = require "ucoro"
-
--- Guard pages (PROT_NONE mappings): one per native stack mapped, and
--- not counting the memory a sanitizer maps for itself.
-local function count_mappings()
-  local n = 0
-  for line in io.lines("/proc/self/maps") do
-    if line:match("^%S+ %-%-%-p ") then n = n + 1 end
-  end
-  return n
-end
+local helpers = require "helpers"
 
 local function sort_yielding(t)
   table.sort(t, function(a, b)
@@ -149,7 +140,7 @@ describe("ucoro.call", function()
 
   it("gives back the stacks of callers collected while suspended", function()
     collectgarbage()
-    local before = count_mappings()
+    local before = helpers.count_guard_pages()
     for _ = 1, 2000 do
       local co = coroutine.create(function()
         ucoro.call(function() string.gsub("x", "x", ucoro.yield) end)
@@ -158,6 +149,6 @@ describe("ucoro.call", function()
     end
     collectgarbage()
     collectgarbage()
-    assert.is_true(count_mappings() < before + 300)
+    assert.is_true(helpers.count_guard_pages() < before + 300)
   end)
 end)

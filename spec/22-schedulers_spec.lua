@@ -1,15 +1,12 @@
 -- Real schedulers nobody here wrote: cqueues and luv (libuv).
 local ucoro = require "ucoro"
+local helpers = require "helpers"
 
 describe("under real schedulers", function()
-  local saved = {}
-  local names = { "create", "resume", "running", "status", "wrap", "yield",
-                  "isyieldable", "close" }
-  before_each(function()
-    for _, k in ipairs(names) do saved[k] = coroutine[k] end
-  end)
+  local saved
+  before_each(function() saved = helpers.save_coroutine_library() end)
   after_each(function()
-    for _, k in ipairs(names) do coroutine[k] = saved[k] end
+    helpers.restore_coroutine_library(saved)
     package.loaded.cqueues = nil
   end)
 

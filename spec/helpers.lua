@@ -37,4 +37,30 @@ function helpers.unnamed(message)
   return (tostring(message):gsub("to '[^']*'", "to '?'"))
 end
 
+--- The names of the coroutine library's functions.
+helpers.library = { "create", "resume", "running", "status", "wrap", "yield",
+                    "isyieldable", "close" }
+
+--- A copy of the coroutine table's functions, to put back with restore
+-- after a spec installed ucoro.
+function helpers.save_coroutine_library()
+  local saved = {}
+  for _, k in ipairs(helpers.library) do saved[k] = coroutine[k] end
+  return saved
+end
+
+function helpers.restore_coroutine_library(saved)
+  for _, k in ipairs(helpers.library) do coroutine[k] = saved[k] end
+end
+
+--- Guard pages (PROT_NONE mappings) in this process: one per native stack
+-- mapped, and none of the memory a sanitizer maps for itself.
+function helpers.count_guard_pages()
+  local n = 0
+  for line in io.lines("/proc/self/maps") do
+    if line:match("^%S+ %-%-%-p ") then n = n + 1 end
+  end
+  return n
+end
+
 return helpers
