@@ -23,12 +23,12 @@
 
 #include "lua_ucoro.h"
 
-/* Waits: yields ("sleep", ms) to the scheduler from plain C. */
+/* Waits: yields ("sleep", ms) to the scheduler from plain C.  The frame
+** keeps what it held before; only the resume values are new. */
 static void wait_ms(lua_State *L, lua_Integer ms) {
   lua_pushliteral(L, "sleep");
   lua_pushinteger(L, ms);
-  lua_ucoro_yield(L, 2);
-  lua_pop(L, lua_gettop(L));  /* resume values: none expected */
+  lua_pop(L, lua_ucoro_yield(L, 2));  /* resume values: none expected */
 }
 
 static int host_sleep(lua_State *L) {
