@@ -66,7 +66,8 @@ all: $(CORE_LIB) $(CORE_TEST) $(LUA_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 # calls between its files skip the PLT.
 LIB_CFLAGS = $(ALL_CFLAGS) -fvisibility=hidden
 
-$(BUILD)/core/%.o: src/% src/*.h
+# (context.c includes the backend's context_*.c)
+$(BUILD)/core/%.o: src/% src/*.h src/context_*.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
