@@ -109,7 +109,7 @@ deps:
 
 demo:
 	@tools/deps demo
-	@$(MAKE) --no-print-directory $(LUA_MODULE) $(HOST)
+	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(HOST)
 	@BUILD=$(BUILD) LUA_CPATH="$(BUILD)/?.so;;" \
 	  LUA_PATH="lua/?.lua;lua/?/init.lua;;" $(LUA) examples/demo.lua
 

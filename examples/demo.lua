@@ -16,7 +16,8 @@ end
 local function side_by_side(case, expected)
   local ok, err = pcall(case, stock)
   print(("  stock coroutine: %s"):format(ok and "worked?!" or tostring(err):gsub("^.-:%d+: ", "")))
-  local result = case(ucoro)
+  local worked, result = pcall(case, ucoro)
+  if not worked then result = "error: " .. tostring(result) end
   print(("  ucoro:           %s"):format(result))
   if result ~= expected then
     failures = failures + 1
