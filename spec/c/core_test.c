@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,6 +208,45 @@ static void churn_reuses_pooled_stacks(void **state) {
   /* a sanitizer's or Valgrind's own memory grows: judge RSS without them */
   if (getenv("UCORO_TEST_TOOL") == NULL)
     assert_true(resident_pages() <= rss + 256);  /* 1 MiB, of 4 GiB if each cycle kept a page */
+}
+
+/* Once many stacks were pooled, churn still reuses warm stacks: no page
+** faults per cycle (a release that handed pages back to the kernel each
+** time made every next create fault them in again). */
+static long minor_faults(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
+static void *touches_three_pages(ucoro *co, void *arg) {
+  volatile char frame[12 * 1024];
+  size_t i;
+  (void)co;
+  for (i = 0; i < sizeof frame; i += 512) frame[i] = 1;
+  return arg;
+}
+
+static void churn_after_burst_stays_warm(void **state) {
+  ucoro *burst[100];
+  long i, faults;
+  (void)state;
+  for (i = 0; i < 100; i++) {
+    assert_int_equal(ucoro_create(&burst[i], touches_three_pages, NULL, 0),
+                     UCORO_OK);
+    assert_int_equal(ucoro_resume(burst[i], NULL, NULL), UCORO_OK);
+  }
+  for (i = 0; i < 100; i++) ucoro_destroy(burst[i]);
+  faults = minor_faults();
+  for (i = 0; i < 10000; i++) {
+    ucoro *co;
+    assert_int_equal(ucoro_create(&co, touches_three_pages, NULL, 0),
+                     UCORO_OK);
+    assert_int_equal(ucoro_resume(co, NULL, NULL), UCORO_OK);
+    ucoro_destroy(co);
+  }
+  if (getenv("UCORO_TEST_TOOL") == NULL)  /* tools fault on their own */
+    assert_true(minor_faults() - faults < 1000);
 }
 
 /* Misuse gets a result, never a crash. */
@@ -438,6 +478,7 @@ int main(void) {
     cmocka_unit_test(nesting_three_deep),
     cmocka_unit_test(ten_thousand_alive),
     cmocka_unit_test(churn_reuses_pooled_stacks),
+    cmocka_unit_test(churn_after_burst_stays_warm),
     cmocka_unit_test(misuse_returns_results),
     cmocka_unit_test(destroy_suspended),
     cmocka_unit_test(overflow_hits_guard_page),  /* forks: before threads */
