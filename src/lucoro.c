@@ -58,8 +58,10 @@ LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r,
   }
   if (resumable) {
     lucoro_run temp;
-    if (r == NULL) {  /* most coroutines never park: no userdata for them */
-      lucoro_init_run(&temp, co, CONFIG->stack_size);
+    if (r == NULL && lucoro_on_lean_stack()) {
+      r = lucoro_new_run(L, HANDLES, co, CONFIG->stack_size, CONFIG->mode);
+    } else if (r == NULL) {  /* most never park: no userdata for them */
+      lucoro_init_run(&temp, co, CONFIG->stack_size, CONFIG->mode);
       r = &temp;
     }
     status = lucoro_resume(L, co, r, narg);
@@ -91,21 +93,28 @@ static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
   return (size_t)n;
 }
 
-/* As stock coroutine.create; leaves the thread on top.  A run remembers a
-** stack size of its own (wrap always makes one, for its upvalue). */
+static const char *const mode_names[] = {"auto", "own", "lean", NULL};
+
+/* As stock coroutine.create; leaves the thread on top.  The second
+** argument, a stack size or a mode name, goes in a run of its own (wrap
+** always makes one, for its upvalue). */
 static lucoro_run *create(lua_State *L, int with_run) {
   lua_State *NL;
-  size_t stack_size = 0;
+  size_t stack_size = CONFIG->stack_size;
+  ucoro_mode mode = CONFIG->mode;
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  if (!lua_isnoneornil(L, 2) || with_run) {
-    stack_size = opt_stack_size(L, 2, CONFIG->stack_size);
-    if (!lua_isnoneornil(L, 2)) CONFIG->sized = 1;
+  if (lua_type(L, 2) == LUA_TSTRING && !lua_isnumber(L, 2))
+    mode = (ucoro_mode)luaL_checkoption(L, 2, NULL, mode_names);
+  else
+    stack_size = opt_stack_size(L, 2, stack_size);
+  if (!lua_isnoneornil(L, 2)) {
+    CONFIG->sized = 1;
     with_run = 1;
   }
   NL = lua_newthread(L);
   lua_pushvalue(L, 1);
   lua_xmove(L, NL, 1);
-  return with_run ? lucoro_new_run(L, HANDLES, NL, stack_size) : NULL;
+  return with_run ? lucoro_new_run(L, HANDLES, NL, stack_size, mode) : NULL;
 }
 
 static int co_create(lua_State *L) {
@@ -240,6 +249,38 @@ static int co_stackused(lua_State *L) {
   return 1;
 }
 
+/* ucoro.mode(): the default mode; ucoro.mode(m): sets it, returning the
+** old; ucoro.mode(co): the mode of co's native stack, or nil when it has
+** none now. */
+static int co_mode(lua_State *L) {
+  lucoro_config *c = CONFIG;
+  if (lua_type(L, 1) == LUA_TTHREAD) {
+    lua_State *co = lua_tothread(L, 1);
+    lucoro_run *r = co == L ? lucoro_running_run(L)
+                            : lucoro_find_run(L, HANDLES, co);
+    if (r == NULL || r->native == NULL) return 0;
+    lua_pushstring(L, mode_names[ucoro_mode_of(r->native)]);
+    return 1;
+  }
+  lua_pushstring(L, mode_names[c->mode]);
+  if (!lua_isnoneornil(L, 1))
+    c->mode = (ucoro_mode)luaL_checkoption(L, 1, NULL, mode_names);
+  return 1;
+}
+
+/* The number of own stacks past which "auto" makes lean coroutines, for
+** the whole process; sets it when given, returning the old. */
+static int co_ownlimit(lua_State *L) {
+  size_t old = ucoro_own_limit();
+  if (!lua_isnoneornil(L, 1)) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 0, 1, "limit must not be negative");
+    ucoro_set_own_limit((size_t)n);
+  }
+  lua_pushinteger(L, (lua_Integer)old);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"create", co_create},
   {"resume", co_resume},
@@ -251,6 +292,8 @@ static const luaL_Reg functions[] = {
   {"close", co_close},
   {"stacksize", co_stacksize},
   {"stackused", co_stackused},
+  {"mode", co_mode},
+  {"ownlimit", co_ownlimit},
   {NULL, NULL}
 };
 

@@ -118,7 +118,8 @@ static int bridge(lua_State *L) {
   helper = lua_newthread(L);
   lua_setiuservalue(L, 1, 1);
   lucoro_push_handles(L);
-  r = lucoro_new_run(L, -1, helper, lucoro_config_of(L)->stack_size);
+  r = lucoro_new_run(L, -1, helper, lucoro_config_of(L)->stack_size,
+                     lucoro_config_of(L)->mode);
   lua_pop(L, 1);
   r->outer = L;
   r->outer_yields = lua_isyieldable(L);
