@@ -127,11 +127,10 @@ ucoro_result ucoro_create_mode(ucoro **out, ucoro_fn fn, void *user,
   if (mode != UCORO_LEAN) {
     /* auto: a pooled stack always; a new mapping while under the limit */
     uco_stack stack;
-    int may_map;
     if (uco_stack_acquire(size, &stack, 0) == 0) {
       co = own_record(&stack);
     } else {
-      may_map = mode == UCORO_OWN || uco_stack_mapped() < uco_stack_limit();
+      int may_map = mode == UCORO_OWN || uco_stack_mapped() < uco_stack_limit();
       if (may_map && uco_stack_acquire(size, &stack, 1) == 0)
         co = own_record(&stack);
       else if (may_map)  /* no memory for it: lean would fare no better */

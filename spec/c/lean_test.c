@@ -38,11 +38,11 @@ static int intact(const unsigned char *buf, size_t n, uintptr_t seed) {
 static uintptr_t deep_yields(uintptr_t id, int depth, int times) {
   volatile unsigned char buf[200];
   uintptr_t ok;
-  int i;
   fill((unsigned char *)buf, sizeof buf, id * 1000u + (uintptr_t)depth);
   if (depth > 0) {
     ok = deep_yields(id, depth - 1, times);
   } else {
+    int i;
     ok = 0;
     for (i = 0; i < times; i++) {
       void *in = NULL;
