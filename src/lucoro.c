@@ -58,11 +58,14 @@ LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r,
   }
   if (resumable) {
     lucoro_run temp;
-    if (r == NULL && lucoro_on_lean_stack()) {
-      r = lucoro_new_run(L, HANDLES, co, CONFIG->stack_size, CONFIG->mode);
-    } else if (r == NULL) {  /* most never park: no userdata for them */
-      lucoro_init_run(&temp, co, CONFIG->stack_size, CONFIG->mode);
-      r = &temp;
+    if (r == NULL) {  /* most never park: no userdata for them... */
+      const lucoro_config *c = CONFIG;
+      if (!lucoro_on_lean_stack()) {
+        lucoro_init_run(&temp, co, c->stack_size, c->mode);
+        r = &temp;
+      } else {  /* ...unless this stack may be copied away meanwhile */
+        r = lucoro_new_run(L, HANDLES, co, c->stack_size, c->mode);
+      }
     }
     status = lucoro_resume(L, co, r, narg);
     nres = r->nvalues;
@@ -100,15 +103,18 @@ static const char *const mode_names[] = {"auto", "own", "lean", NULL};
 ** always makes one, for its upvalue). */
 static lucoro_run *create(lua_State *L, int with_run) {
   lua_State *NL;
-  size_t stack_size = CONFIG->stack_size;
-  ucoro_mode mode = CONFIG->mode;
+  size_t stack_size = 0;
+  ucoro_mode mode = UCORO_AUTO;
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  if (lua_type(L, 2) == LUA_TSTRING && !lua_isnumber(L, 2))
-    mode = (ucoro_mode)luaL_checkoption(L, 2, NULL, mode_names);
-  else
-    stack_size = opt_stack_size(L, 2, stack_size);
-  if (!lua_isnoneornil(L, 2)) {
-    CONFIG->sized = 1;
+  if (with_run || !lua_isnoneornil(L, 2)) {
+    lucoro_config *c = CONFIG;
+    stack_size = c->stack_size;
+    mode = c->mode;
+    if (lua_type(L, 2) == LUA_TSTRING && !lua_isnumber(L, 2))
+      mode = (ucoro_mode)luaL_checkoption(L, 2, NULL, mode_names);
+    else
+      stack_size = opt_stack_size(L, 2, stack_size);
+    if (!lua_isnoneornil(L, 2)) c->sized = 1;
     with_run = 1;
   }
   NL = lua_newthread(L);

@@ -119,8 +119,10 @@ LUCORO_INLINE int lucoro_resume(lua_State *L, lua_State *co, lucoro_run *r,
   r->from = L;
   r->nvalues = narg;
   if (r->native == NULL &&
-      ucoro_create_mode(&r->native, lucoro_native_main, r, r->stack_size,
-                        r->mode) != UCORO_OK)
+      (r->mode == UCORO_AUTO
+           ? ucoro_create(&r->native, lucoro_native_main, r, r->stack_size)
+           : ucoro_create_mode(&r->native, lucoro_native_main, r,
+                               r->stack_size, r->mode)) != UCORO_OK)
     return lucoro_resume_failed(co, r, narg, UCORO_ENOMEM);
   res = ucoro_resume(r->native, NULL, NULL);
   if (res != UCORO_OK) return lucoro_resume_failed(co, r, narg, res);

@@ -41,7 +41,7 @@ struct ucoro {
   char *stack_lo;            /* usable stack: [stack_lo, stack_lo+size) */
   size_t stack_size;
   uco_stack stack;           /* own: the mapping that holds this record */
-  uco_lean lean;
+  uco_lean lean;             /* lean only: not even set for own ones */
   void *asan_fake;           /* AddressSanitizer's fake stack of the body */
   const void *caller_bottom; /* the resumer's stack, for AddressSanitizer */
   size_t caller_size;

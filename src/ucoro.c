@@ -35,6 +35,12 @@ void *uco_slow_out_mark;
 
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* What a stopping coroutine does for its resumer on the fast paths. */
+static inline void hand_back(ucoro *co, void *value) {
+  current = co->prev;
+  if (co->resume_out != NULL) *co->resume_out = value;
+}
+
 /* Are a and b lean and bound to one shared stack? */
 static inline int same_stack(const ucoro *a, const ucoro *b) {
   return a != NULL && b != NULL && a->mode == UCORO_LEAN &&
@@ -50,8 +56,8 @@ static inline int evicted(const ucoro *co) {
 /* co stops (it yielded or ended): hands value to its resumer and switches
 ** there.  If the resumer's frames are off their stack, they go back first
 ** (from the scratch stack if co runs on that same stack). */
-static void switch_back(ucoro *co, void *value, int to_evicted,
-                        int on_same_stack) {
+static inline __attribute__((always_inline)) void switch_back(
+    ucoro *co, void *value, int to_evicted, int on_same_stack) {
   ucoro *prev = co->prev;
   void **out = uco_out(co);
   current = prev;
@@ -64,27 +70,40 @@ static void switch_back(ucoro *co, void *value, int to_evicted,
   uco_context_switch(&co->ctx, &co->caller);
 }
 
-/* The first and only frame at the base of every coroutine stack. */
-static void coroutine_main(void *arg) {
-  ucoro *co = arg;
-  void *value;
-  int to_evicted, on_same_stack;
-  san_finish_switch(NULL, &co->caller_bottom, &co->caller_size);
-  value = co->fn(co, co->start_arg);
-  co->status = UCORO_DEAD;
-  to_evicted = evicted(co->prev);
-  on_same_stack = to_evicted && same_stack(co, co->prev);
-  if (co->mode == UCORO_LEAN) uco_lean_release(co);  /* frames not kept */
+/* How a coroutine ends when lean coroutines are involved (see
+** coroutine_main). */
+static __attribute__((noinline, noreturn)) void end_slow(ucoro *co,
+                                                        void *value) {
+  int to_evicted = evicted(co->prev);
+  int on_same_stack = to_evicted && same_stack(co, co->prev);
+  if (co->mode == UCORO_LEAN) uco_lean_release(co);  /* frames go */
 #ifdef UCORO_TSAN
   tsan_switch_to(co->caller_fiber);
 #endif
   san_start_switch(NULL, co->caller_bottom, co->caller_size);
   switch_back(co, value, to_evicted, on_same_stack);
+  __builtin_unreachable();  /* nobody resumes a dead coroutine */
+}
+
+/* The first and only frame at the base of every coroutine stack. */
+static void coroutine_main(void *arg) {
+  ucoro *co = arg;
+  void *value;
+  san_finish_switch(NULL, &co->caller_bottom, &co->caller_size);
+  value = co->fn(co, co->start_arg);
+  co->status = UCORO_DEAD;
+  if (UNLIKELY(co->resume_out == UCO_SLOW_OUT)) end_slow(co, value);
+  hand_back(co, value);
+#ifdef UCORO_TSAN
+  tsan_switch_to(co->caller_fiber);
+#endif
+  san_start_switch(NULL, co->caller_bottom, co->caller_size);
+  uco_context_switch(&co->ctx, &co->caller);
   /* not reached: nobody resumes a dead coroutine */
 }
 
 /* The record of an own-stack coroutine, at the top of its stack. */
-static ucoro *own_record(const uco_stack *stack) {
+static inline ucoro *own_record(const uco_stack *stack) {
   ucoro *co = (ucoro *)((uintptr_t)(uco_stack_hi(stack) - sizeof(ucoro)) &
                         ~(uintptr_t)63);
   co->mode = UCORO_OWN;
@@ -93,9 +112,6 @@ static ucoro *own_record(const uco_stack *stack) {
   co->stack = *stack;
   co->stack_lo = uco_stack_lo(stack);
   co->stack_size = (size_t)((char *)co - co->stack_lo);
-  co->lean.shared = NULL;
-  co->lean.saved = NULL;
-  co->lean.saved_len = co->lean.saved_cap = 0;
   uco_context_init(&co->ctx, co->stack_lo, co->stack_size, coroutine_main,
                    co);
   return co;
@@ -113,8 +129,9 @@ static ucoro *lean_record(size_t size) {
   return co;
 }
 
-ucoro_result ucoro_create_mode(ucoro **out, ucoro_fn fn, void *user,
-                               size_t stack_size, ucoro_mode mode) {
+static inline __attribute__((always_inline)) ucoro_result create(
+    ucoro **out, ucoro_fn fn, void *user, size_t stack_size,
+    ucoro_mode mode) {
   size_t size;
   ucoro *co = NULL;
   if (out == NULL) return UCORO_EINVAL;
@@ -142,7 +159,6 @@ ucoro_result ucoro_create_mode(ucoro **out, ucoro_fn fn, void *user,
   co->user = user;
   co->prev = NULL;
   co->resume_out = NULL;
-  co->real_out = NULL;
   co->yield_in = &co->start_arg;
   co->owner = this_thread();
   co->asan_fake = NULL;
@@ -156,7 +172,12 @@ ucoro_result ucoro_create_mode(ucoro **out, ucoro_fn fn, void *user,
 
 ucoro_result ucoro_create(ucoro **out, ucoro_fn fn, void *user,
                           size_t stack_size) {
-  return ucoro_create_mode(out, fn, user, stack_size, UCORO_AUTO);
+  return create(out, fn, user, stack_size, UCORO_AUTO);
+}
+
+ucoro_result ucoro_create_mode(ucoro **out, ucoro_fn fn, void *user,
+                               size_t stack_size, ucoro_mode mode) {
+  return create(out, fn, user, stack_size, mode);
 }
 
 static ucoro_result not_suspended(const ucoro *co) {
