@@ -725,7 +725,7 @@ static void pushcfunction_with_ucoro_core_taken(void **state) {
   lua_setglobal(L, "yield_n");
   run(L, "local co = coroutine.wrap(function() return yield_n(1, 'up') end)"
          "msg = co() .. co('down')");
-  assert_global(L, "msg", "1down");
+  assert_global(L, "msg", "updown");
   lua_close(L);
 }
 
