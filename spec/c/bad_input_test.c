@@ -263,6 +263,20 @@ static void resume_coroutine_of_an_exited_thread(void **state) {
   assert_int_equal(ucoro_destroy(e.co), UCORO_OK);
 }
 
+/* A new thread may get the exited one's thread pointer and TLS block (glibc
+** reuses them): it is still another thread. */
+static void resume_exited_threads_coroutine_from_a_new_thread(void **state) {
+  elsewhere e;
+  (void)state;
+  memset(&e, 0, sizeof e);
+  run_there(create_there, &e);
+  assert_int_equal(e.result, UCORO_OK);
+  run_there(resume_there, &e);
+  assert_int_equal(e.result, UCORO_ETHREAD);
+  assert_int_equal(e.status, UCORO_SUSPENDED);
+  assert_int_equal(ucoro_destroy(e.co), UCORO_OK);
+}
+
 static void destroy_from_another_thread(void **state) {
   elsewhere e;
   (void)state;
@@ -808,6 +822,7 @@ int main(void) {
     cmocka_unit_test(resume_from_another_thread),
     cmocka_unit_test(resume_fresh_from_another_thread),
     cmocka_unit_test(resume_coroutine_of_an_exited_thread),
+    cmocka_unit_test(resume_exited_threads_coroutine_from_a_new_thread),
     cmocka_unit_test(destroy_from_another_thread),
     cmocka_unit_test(yield_outside_any_coroutine),
     cmocka_unit_test(yield_with_null_in),
