@@ -5,6 +5,7 @@
 */
 #include "ucoro.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "context.h"
@@ -22,7 +23,7 @@ struct ucoro {
   void *start_arg;           /* the first resume's value */
   ucoro_fn fn;
   void *user;
-  const void *owner;         /* the OS thread that created it */
+  uintptr_t owner;           /* the OS thread that created it */
   ucoro_state status;        /* RUNNING also while NORMAL: see ucoro_status */
   char *stack_lo;            /* usable stack: [stack_lo, this record) */
   size_t stack_size;
@@ -38,17 +39,17 @@ struct ucoro {
 ** loaded with dlopen (a pointer fits in glibc's static TLS reserve). */
 static __thread ucoro *current __attribute__((tls_model("initial-exec")));
 
-/* Names the running OS thread.  The thread pointer saves an instruction
-** on every resume; the address of a thread-local works everywhere. */
-#ifndef __has_builtin
-#define __has_builtin(x) 0
-#endif
-#if __has_builtin(__builtin_thread_pointer) || \
-    (defined(__GNUC__) && __GNUC__ >= 11 && !defined(__clang__))
-#define this_thread() ((const void *)__builtin_thread_pointer())
-#else
-#define this_thread() ((const void *)&current)
-#endif
+/* Names the running OS thread with a number never reused: a thread
+** created after another exited may get its thread pointer and TLS block
+** (glibc reuses them), and must not own its coroutines.  0 until the
+** thread first creates a coroutine, and no coroutine is owned by 0. */
+static __thread uintptr_t thread_id __attribute__((tls_model("initial-exec")));
+static atomic_uintptr_t last_thread_id;
+
+static uintptr_t this_thread(void) {
+  if (thread_id == 0) thread_id = atomic_fetch_add(&last_thread_id, 1) + 1;
+  return thread_id;
+}
 
 /* Each side does the other's bookkeeping before it switches, so that
 ** nothing is left to do after a switch: resume and yield end in a tail
@@ -118,7 +119,7 @@ static ucoro_result not_suspended(const ucoro *co) {
 ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
   if (co == NULL) return UCORO_EINVAL;
   if (co->status != UCORO_SUSPENDED) return not_suspended(co);
-  if (co->owner != this_thread()) return UCORO_ETHREAD;
+  if (co->owner != thread_id) return UCORO_ETHREAD;
   co->prev = current;
   co->status = UCORO_RUNNING;
   current = co;

@@ -236,7 +236,8 @@ static const char park_some[] =
   "  table.sort({ 2, 1 }, function(a, b) ucoro.yield('parked') return a < b end)\n"
   "  return 'parked done' end)\n"
   "assert(select(2, ucoro.resume(parked)) == 'parked')\n"
-  "at_lua_level = ucoro.create(function() ucoro.yield('lua') return 'lua done' end)\n"
+  /* a stock yield ends the native stack's lua_resume: no C frames kept */
+  "at_lua_level = ucoro.create(function() coroutine.yield('lua') return 'lua done' end)\n"
   "assert(select(2, ucoro.resume(at_lua_level)) == 'lua')\n"
   "fresh = ucoro.create(function() return 'fresh done' end)\n"
   "wrapped = ucoro.wrap(function()\n"
