@@ -185,7 +185,7 @@ static void states_on_threads_at_once(void **state) {
   for (i = 0; i < NTHREADS; i++) {
     memset(&jobs[i], 0, sizeof jobs[i]);
     jobs[i].seed = 17 + i;
-    jobs[i].rounds = quick() ? 8 : 60;
+    jobs[i].rounds = quick() ? 4 : 60;
     jobs[i].width = 24;
     jobs[i].start = &start;
     assert_int_equal(pthread_create(&t[i], NULL, work, &jobs[i]), 0);
