@@ -141,6 +141,54 @@ describe("bad input table:", function()
     end
   end
 
+  -- Too many values for a Lua stack (a million slots): with stock's
+  -- messages, the coroutine left as it was.
+  local many = {}
+  for i = 1, 600000 do many[i] = i end
+  local function holds_many_then_suspends(lib)
+    return lib.create(function(...)
+      suspends(lib)()
+      return select("#", ...)
+    end)
+  end
+  it("resume given too many arguments answers as stock", function()
+    local function answer(lib)
+      local co = holds_many_then_suspends(lib)
+      local first = { lib.resume(co, table.unpack(many, 1, 500000)) }
+      -- (no try: its copies of the arguments would not fit either)
+      local second = { pcall(lib.resume, co, table.unpack(many, 1, 500000)) }
+      return { first, second, lib.status(co), try(lib.resume, co) }
+    end
+    local expected = answer(stock)
+    assert.same({ true, false, "too many arguments to resume" }, expected[2])
+    assert.same(expected, answer(ucoro))
+  end)
+  it("resume with too many results answers as stock", function()
+    local function answer(lib)
+      local co = lib.create(function()
+        suspends(lib)()
+        return table.unpack(many)
+      end)
+      lib.resume(co)
+      local function holding(...) return try(lib.resume, co), select("#", ...) end
+      return { holding(table.unpack(many, 1, 450000)), lib.status(co) }
+    end
+    local expected = answer(stock)
+    assert.same({ true, false, "too many results to resume", n = 3 }, expected[1])
+    assert.same(expected, answer(ucoro))
+  end)
+  it("wrap's function given too many arguments answers as stock", function()
+    local function answer(lib)
+      local w = lib.wrap(function(...) suspends(lib)() return select("#", ...) end)
+      w(table.unpack(many, 1, 500000))
+      local second = { pcall(w, table.unpack(many, 1, 500000)) }
+      return { second, try(w) }
+    end
+    local expected = answer(stock)
+    assert.same({ false, "too many arguments to resume" }, expected[1])
+    assert.same(expected, answer(ucoro))
+  end)
+
   -- stackused has no stock counterpart: the exact answers.  A wrong type
   -- gets the argument error of stock's isyieldable (the same check); a
   -- thread without a native stack now, nil (no value).  A normal coroutine

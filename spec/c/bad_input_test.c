@@ -686,7 +686,60 @@ static void close_another_state_with_parked_coroutines(void **state) {
   lua_close(A);
 }
 
-/* Calls lua_ucoro_pushcfunction(L, the function in the upvalue) under a
+/* A thread the host made with lua_newthread, given to ucoro's functions:
+** stock's answers, at each point of its life. */
+static void host_thread_given_to_every_function(void **state) {
+  lua_State *L = new_state();
+  lua_State *co;
+  (void)state;
+  co = lua_newthread(L);
+  lua_setglobal(L, "host_thread");
+  luaL_loadstring(co, "coroutine.yield('stock yield')"
+                      "table.sort({2, 1}, function(a, b)"
+                      "  ucoro.yield('parked') return a < b end)"
+                      "return 'done'");
+  run(L, "local function same()"
+         "  assert(ucoro.status(host_thread) == coroutine.status(host_thread))"
+         "  assert(ucoro.isyieldable(host_thread) =="
+         "         coroutine.isyieldable(host_thread))"
+         "end "
+         "same() assert(ucoro.stackused(host_thread) == nil)"
+         "assert(select(2, ucoro.resume(host_thread)) == 'stock yield')"
+         "same() assert(ucoro.stackused(host_thread) == nil)"
+         "assert(select(2, ucoro.resume(host_thread)) == 'parked')"
+         "assert(ucoro.status(host_thread) == 'suspended')"
+         "assert(ucoro.isyieldable(host_thread))"
+         "assert(ucoro.stackused(host_thread) > 0)"
+         "assert(select(2, ucoro.resume(host_thread)) == 'done')"
+         "same() assert(ucoro.stackused(host_thread) == nil)"
+         "msg = select(2, ucoro.resume(host_thread))");
+  assert_global(L, "msg", "cannot resume dead coroutine");
+  lua_close(L);
+}
+
+/* The host's own lua_resume on a thread ucoro parked under C: stock's
+** refusal, and ucoro goes on with it once the host popped the message. */
+static void host_lua_resume_of_a_parked_thread(void **state) {
+  lua_State *L = new_state();
+  lua_State *co;
+  int nres;
+  (void)state;
+  co = lua_newthread(L);
+  lua_setglobal(L, "host_thread");
+  luaL_loadstring(co, "table.sort({2, 1}, function(a, b)"
+                      "  ucoro.yield('parked') return a < b end)"
+                      "return 'done'");
+  run(L, "assert(select(2, ucoro.resume(host_thread)) == 'parked')");
+  assert_int_equal(lua_resume(co, L, 0, &nres), LUA_ERRRUN);
+  assert_string_equal(lua_tostring(co, -1),
+                      "cannot resume non-suspended coroutine");
+  lua_pop(co, 1);
+  run(L, "msg = select(2, ucoro.resume(host_thread))");
+  assert_global(L, "msg", "done");
+  lua_close(L);
+}
+
+/* Calls lua_ucoro_pushcfunction(L, f) (through to_push) under a
 ** protected call; returns its status, the function or message on top. */
 static lua_CFunction to_push;
 
@@ -850,6 +903,8 @@ int main(void) {
     cmocka_unit_test(another_states_coroutine_nested_in_ours),
     cmocka_unit_test(close_ours_while_another_states_is_parked),
     cmocka_unit_test(close_another_state_with_parked_coroutines),
+    cmocka_unit_test(host_thread_given_to_every_function),
+    cmocka_unit_test(host_lua_resume_of_a_parked_thread),
     cmocka_unit_test(pushcfunction_null),
     cmocka_unit_test(pushcfunction_in_a_bare_state),
     cmocka_unit_test(pushcfunction_with_ucoro_core_taken),
