@@ -196,11 +196,20 @@ static int co_status(lua_State *L) {
 static int co_isyieldable(lua_State *L) {
   lua_State *co = lua_isnone(L, 1) ? L : getco(L);
   int native;
-  if (co == L) {
-    native = lucoro_running_run(L) != NULL;
+  if (co == L) {  /* on its native stack: yieldable unless a yield is refused */
+    lucoro_run *r = lucoro_running_run(L);
+    if (r != NULL) {
+      lua_pushboolean(L, lucoro_park_refused(L, r) == NULL);
+      return 1;
+    }
+    native = 0;
   } else {
     lucoro_run *r = lucoro_find_run(L, HANDLES, co);
-    native = r != NULL && r->native != NULL;
+    /* one closed while parked keeps its dropped frames' count of
+    ** non-yieldable calls (lua_resetthread does not reset it): dead, it
+    ** is yieldable, as stock's dead ones are */
+    native = (r != NULL && r->native != NULL) ||
+             auxstatus(L, co, r) == COS_DEAD;
   }
   lua_pushboolean(L, native || lua_isyieldable(co));
   return 1;
@@ -213,7 +222,9 @@ static int co_running(lua_State *L) {
     ismain = lua_pushthread(L);
   } else {  /* inside ucoro.call: the caller's thread, anchored by the run */
     lucoro_bridge_push_outer(L);
-    ismain = 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    ismain = lua_rawequal(L, -1, -2);
+    lua_pop(L, 1);
   }
   lua_pushboolean(L, ismain);
   return 2;

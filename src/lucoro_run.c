@@ -170,15 +170,21 @@ static int is_main_thread(lua_State *L, lua_State *co) {
   return main;
 }
 
-int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy) {
+const char *lucoro_park_refused(lua_State *L, const lucoro_run *r) {
   /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
   if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
-    return luaL_error(L, "attempt to yield inside a __gc finalizer");
+    return "attempt to yield inside a __gc finalizer";
   if (r->outer != NULL && !r->outer_yields) {  /* ucoro.call */
     if (is_main_thread(L, r->outer))
-      return luaL_error(L, "attempt to yield from outside a coroutine");
-    return luaL_error(L, "attempt to yield across a C-call boundary");
+      return "attempt to yield from outside a coroutine";
+    return "attempt to yield across a C-call boundary";
   }
+  return NULL;
+}
+
+int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy) {
+  const char *refused = lucoro_park_refused(L, r);
+  if (refused != NULL) return luaL_error(L, "%s", refused);
   r->nvalues = nvalues;
   r->roomy = roomy;
   r->parked = 1;

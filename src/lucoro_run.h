@@ -138,6 +138,10 @@ void lucoro_drop(lucoro_run *r);
 /* The run whose native stack is running L, or NULL. */
 lucoro_run *lucoro_running_run(lua_State *L);
 
+/* Why a park of the running thread L (r is its run) would be refused (the
+** message), or NULL where it is allowed. */
+const char *lucoro_park_refused(lua_State *L, const lucoro_run *r);
+
 /* Parks the running thread L (r is its run), handing its top nvalues to
 ** the resumer (roomy: L's frame holds nothing else); returns the number of
 ** resume values then on top.  Raises a Lua error where a yield is not

@@ -4,6 +4,8 @@
 #ifndef UCORO_RECORD_H
 #define UCORO_RECORD_H
 
+#include <stdint.h>
+
 #include "context.h"
 #include "stack.h"
 #include "ucoro.h"
@@ -32,7 +34,7 @@ struct ucoro {
   void *start_arg;           /* the first resume's value */
   ucoro_fn fn;
   void *user;
-  const void *owner;         /* the OS thread that created it */
+  uintptr_t owner;           /* the OS thread that created it (its id) */
   ucoro_state status;        /* RUNNING also while NORMAL: see ucoro_status;
                                 UCO_SUSPENDED_LEAN for a suspended lean one */
   int evicted;               /* lean: its frames are not on its stack now

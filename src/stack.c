@@ -5,6 +5,7 @@
 #include "stack.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -57,7 +58,9 @@ static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t pool_key;
 static int pool_key_ok;
 
-static size_t page_size;
+/* Threads creating their first coroutines at once may each set it (to
+** the same value): atomic, so that this is no data race. */
+static atomic_size_t page_size;
 
 /* Process-wide: stacks mapped now, and the limit for UCORO_AUTO plus one
 ** (0: not read yet). */
@@ -99,8 +102,12 @@ size_t uco_stack_set_limit(size_t limit) {
 }
 
 size_t uco_page_size(void) {
-  if (page_size == 0) page_size = (size_t)sysconf(_SC_PAGESIZE);
-  return page_size;
+  size_t size = atomic_load_explicit(&page_size, memory_order_relaxed);
+  if (size == 0) {
+    size = (size_t)sysconf(_SC_PAGESIZE);
+    atomic_store_explicit(&page_size, size, memory_order_relaxed);
+  }
+  return size;
 }
 
 size_t uco_stack_round(size_t size) {

@@ -6,6 +6,7 @@
 */
 #include "ucoro.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -15,21 +16,25 @@
 #include "sanitizer.h"
 #include "stack.h"
 
-/* initial-exec: no __tls_get_addr call on every switch, even in a module
-** loaded with dlopen (a pointer fits in glibc's static TLS reserve). */
-static __thread ucoro *current __attribute__((tls_model("initial-exec")));
+/* This OS thread's running coroutine, and its number: a number never
+** reused, since a thread created after another exited may get its thread
+** pointer and TLS block (glibc reuses them) and must not own its
+** coroutines.  The id is 0 until the thread first creates a coroutine, and
+** no coroutine is owned by 0.  One struct: resume finds both through one
+** TLS offset.  initial-exec: no __tls_get_addr call on every switch, even
+** in a module loaded with dlopen (static TLS has room for 16 bytes). */
+typedef struct this_thread {
+  ucoro *current;
+  uintptr_t id;
+} this_thread;
 
-/* Names the running OS thread.  The thread pointer saves an instruction
-** on every resume; the address of a thread-local works everywhere. */
-#ifndef __has_builtin
-#define __has_builtin(x) 0
-#endif
-#if __has_builtin(__builtin_thread_pointer) || \
-    (defined(__GNUC__) && __GNUC__ >= 11 && !defined(__clang__))
-#define this_thread() ((const void *)__builtin_thread_pointer())
-#else
-#define this_thread() ((const void *)&current)
-#endif
+static __thread this_thread here __attribute__((tls_model("initial-exec")));
+static atomic_uintptr_t last_thread_id;
+
+static uintptr_t this_thread_id(void) {
+  if (here.id == 0) here.id = atomic_fetch_add(&last_thread_id, 1) + 1;
+  return here.id;
+}
 
 void *uco_slow_out_mark;
 
@@ -37,7 +42,7 @@ void *uco_slow_out_mark;
 
 /* What a stopping coroutine does for its resumer on the fast paths. */
 static inline void hand_back(ucoro *co, void *value) {
-  current = co->prev;
+  here.current = co->prev;
   if (co->resume_out != NULL) *co->resume_out = value;
 }
 
@@ -60,7 +65,7 @@ static inline __attribute__((always_inline)) void switch_back(
     ucoro *co, void *value, int to_evicted, int on_same_stack) {
   ucoro *prev = co->prev;
   void **out = uco_out(co);
-  current = prev;
+  here.current = prev;
   if (on_same_stack) {
     uco_lean_switch_via_scratch(&co->ctx, prev, out, value, &co->caller);
     return;
@@ -160,7 +165,7 @@ static inline __attribute__((always_inline)) ucoro_result create(
   co->prev = NULL;
   co->resume_out = NULL;
   co->yield_in = &co->start_arg;
-  co->owner = this_thread();
+  co->owner = this_thread_id();
   co->asan_fake = NULL;
   co->caller_bottom = NULL;
   co->caller_size = 0;
@@ -207,13 +212,13 @@ static ucoro_result prepare_lean(ucoro *co, ucoro *resumer) {
 /* Resumes a lean coroutine: its frames go back on its stack if they are
 ** off (at its first run, a new context goes there), then the switch. */
 static ucoro_result resume_lean(ucoro *co, void *arg, void **out) {
-  ucoro *resumer = current;
+  ucoro *resumer = here.current;
   ucoro_result r = prepare_lean(co, resumer);
   void *fake;  /* the resumer's fake stack, while away (ASan) */
   if (r != UCORO_OK) return r;
   co->prev = resumer;
   co->status = UCORO_RUNNING;
-  current = co;
+  here.current = co;
   co->real_out = out;
   co->resume_out = UCO_SLOW_OUT;  /* it must keep its frames to yield */
 #ifdef UCORO_TSAN
@@ -240,7 +245,7 @@ static __attribute__((noinline)) ucoro_result resume_slow(ucoro *co,
                                                           void *arg,
                                                           void **out) {
   if (co->status != UCO_SUSPENDED_LEAN) return not_suspended(co);
-  if (co->owner != this_thread()) return UCORO_ETHREAD;
+  if (co->owner != here.id) return UCORO_ETHREAD;
   return resume_lean(co, arg, out);
 }
 
@@ -248,10 +253,10 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
   if (co == NULL) return UCORO_EINVAL;
   if (UNLIKELY(co->status != UCORO_SUSPENDED))
     return resume_slow(co, arg, out);
-  if (co->owner != this_thread()) return UCORO_ETHREAD;
-  co->prev = current;
+  if (co->owner != here.id) return UCORO_ETHREAD;
+  co->prev = here.current;
   co->status = UCORO_RUNNING;
-  current = co;
+  here.current = co;
   co->resume_out = out;
   if (co->yield_in != NULL) *co->yield_in = arg;
 #ifdef UCORO_TSAN
@@ -297,7 +302,7 @@ static __attribute__((noinline)) ucoro_result yield_slow(ucoro *co,
 ** nothing is left to do after a switch: resume and yield end in a tail
 ** call to the switch, which hands back 0 (UCORO_OK) in both directions. */
 ucoro_result ucoro_yield(void *value, void **in) {
-  ucoro *co = current;
+  ucoro *co = here.current;
   void **out;
   if (co == NULL) return UCORO_ENOTCORO;
   out = co->resume_out;
@@ -306,7 +311,7 @@ ucoro_result ucoro_yield(void *value, void **in) {
     *out = value;
   }
   co->status = UCORO_SUSPENDED;
-  current = co->prev;
+  here.current = co->prev;
   co->yield_in = in;
 #ifdef UCORO_TSAN
   tsan_switch_to(co->caller_fiber);
@@ -326,17 +331,17 @@ ucoro_result ucoro_yield(void *value, void **in) {
 ** exactly when it is not the one this thread is running. */
 ucoro_state ucoro_status(const ucoro *co) {
   if (co == NULL) return UCORO_DEAD;
-  if (co->status == UCORO_RUNNING && co != current) return UCORO_NORMAL;
+  if (co->status == UCORO_RUNNING && co != here.current) return UCORO_NORMAL;
   if (co->status == UCO_SUSPENDED_LEAN) return UCORO_SUSPENDED;
   return co->status;
 }
 
 ucoro *ucoro_running(void) {
-  return current;
+  return here.current;
 }
 
 void *ucoro_running_user(ucoro_fn fn) {
-  ucoro *co = current;
+  ucoro *co = here.current;
   return co != NULL && co->fn == fn ? co->user : NULL;
 }
 

@@ -114,7 +114,9 @@ ucoro *ucoro_running(void);
 void *ucoro_running_user(ucoro_fn fn);
 
 /* Frees a suspended or dead coroutine; its stack goes back to the pool.
-** A suspended one is dropped without running any more of its code. */
+** A suspended one is dropped without running any more of its code.  Any
+** OS thread may destroy one that is not in use (its stack joins that
+** thread's pool). */
 ucoro_result ucoro_destroy(ucoro *co);
 
 /* The user pointer given to ucoro_create, or set since. */
