@@ -217,6 +217,46 @@ describe("bad input table:", function()
     end)
   end
 
+  -- mode: with a thread, the mode of its native stack now, or nil (no
+  -- value) when it has none; with nil or no value, the default mode; with
+  -- anything else not a mode name, an argument error.  The default stays.
+  for _, input in ipairs(thread_inputs) do
+    local reads = input[1] == "nil" or input[1] == "no value"
+    local says = reads and "the default mode" or input.wrong and "an argument error"
+      or has_stack[input[1]] and "its mode" or "nil"
+    it(("mode given %s answers %s"):format(input[1], says), function()
+      local default = ucoro.mode()
+      local r = input[2](ucoro, function(...) return try(ucoro.mode, ...) end)[1]
+      assert.equal(default, ucoro.mode())
+      if reads then
+        assert.same({ true, default, n = 2 }, r)
+      elseif input.wrong then
+        assert.is_false(r[1])
+        assert.matches("^bad argument #1 to '%?' %(", r[2])
+      elseif has_stack[input[1]] then
+        assert.is_true(r[1])
+        assert.is_truthy(r[2] == "own" or r[2] == "lean")
+      else
+        assert.same({ true, n = 1 }, r)
+      end
+    end)
+  end
+
+  -- ownlimit: a count; anything else an argument error, the limit kept.
+  for _, t in ipairs({ { "-1", -1, "limit must not be negative" },
+                       { "1.5", 1.5, "number has no integer representation" },
+                       { "NaN", 0 / 0, "number has no integer representation" },
+                       { "a string", "s", "number expected, got string" },
+                       { "a table", {}, "number expected, got table" },
+                       { "true", true, "number expected, got boolean" } }) do
+    it("ownlimit given " .. t[1] .. " raises an argument error, keeping the limit", function()
+      local old = ucoro.ownlimit()
+      assert.same({ false, "bad argument #1 to '?' (" .. t[3] .. ")", n = 2 },
+                  try(ucoro.ownlimit, t[2]))
+      assert.equal(old, ucoro.ownlimit())
+    end)
+  end
+
   -- Functions that take a function.
   local function_inputs = {
     { "a number", 1 }, { "a string", "s" }, { "a table", {} },
