@@ -58,10 +58,11 @@ TEST_MODULE = $(BUILD)/ucoro_testmod.so
 CORE_TEST = $(BUILD)/core_test
 LEAN_TEST = $(BUILD)/lean_test
 LUA_TEST  = $(BUILD)/lua_test
+ALLOC_TEST = $(BUILD)/alloc_test
 CORE_BENCH = $(BUILD)/core_bench
 
 .PHONY: all test bench clean deps install lint demo
-all: $(CORE_LIB) $(CORE_TEST) $(LEAN_TEST) $(LUA_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
+all: $(CORE_LIB) $(CORE_TEST) $(LEAN_TEST) $(LUA_TEST) $(ALLOC_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 
 # Hidden symbols: the module exports only what lua_ucoro.h marks, and
 # calls between its files skip the PLT.
@@ -104,6 +105,9 @@ $(LEAN_TEST): spec/c/lean_test.c $(CORE_LIB)
 
 $(LUA_TEST): spec/c/lua_test.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $< -o $@ $(CORE_LIB) $(LUA_LIBS) -lcmocka -lpthread -lm
+
+$(ALLOC_TEST): spec/c/alloc_test.c $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $< -o $@ $(CORE_LIB) $(LUA_LIBS) -lcmocka -lm
 
 $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(CORE_LIB) -lpthread
