@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -147,18 +148,34 @@ static const char *unplaced(const char *message) {
                                                                  : message;
 }
 
-/* Guard pages (PROT_NONE mappings): one per native stack mapped. */
+/* Guard pages (one-page PROT_NONE mappings): one per native stack mapped
+** (AddressSanitizer's own PROT_NONE regions are far larger). */
 static int guard_pages(void) {
   FILE *f = fopen("/proc/self/maps", "r");
   char line[512];
   int n = 0;
   assert_non_null(f);
   while (fgets(line, sizeof line, f) != NULL) {
-    char *perms = strchr(line, ' ');
-    if (perms != NULL && strncmp(perms + 1, "---p", 4) == 0) n++;
+    unsigned long lo, hi;
+    char perms[8];
+    if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
+        strcmp(perms, "---p") == 0 && hi - lo == (unsigned long)getpagesize())
+      n++;
   }
   fclose(f);
   return n;
+}
+
+/* Guard pages with no native stack mapped, after a first run of the
+** scenario (AddressSanitizer maps some of its own the first time). */
+static int baseline_guard_pages(void) {
+  char result[256];
+  lua_State *L = new_state();
+  run_scenario(L, result, sizeof result);
+  assert_string_equal(result, "done");
+  lua_close(L);
+  ucoro_pool_clear();
+  return guard_pages();
 }
 
 /* Every allocation point of the scenario, the refusals lasting
@@ -167,9 +184,7 @@ static int guard_pages(void) {
 ** point too.  Checks that many points ended in "not enough memory". */
 static void fail_everywhere(long fail_count, int aggressive) {
   long at, failures = 0;
-  int baseline;
-  ucoro_pool_clear();
-  baseline = guard_pages();
+  int baseline = baseline_guard_pages();
   for (at = 1;; at++) {
     char result[256];
     lua_State *L = new_state();
@@ -220,8 +235,52 @@ static void memory_runs_out_under_aggressive_gc(void **state) {
   fail_everywhere(2, 1);
 }
 
+/* From Lua: refuse_memory() refuses every request from now on,
+** allow_memory() ends that. */
+static int refuse_memory(lua_State *L) {
+  (void)L;
+  the_budget.fail_at = the_budget.requests + 1;
+  the_budget.fail_count = 0;
+  return 0;
+}
+
+static int allow_memory(lua_State *L) {
+  (void)L;
+  the_budget.fail_at = 0;
+  return 0;
+}
+
+/* The first park makes the run last (a userdata): if that allocation
+** fails, the coroutine is closed, its __close run and its stack freed at
+** once, though the coroutine itself is still reachable. */
+static void first_park_out_of_memory_closes_the_coroutine(void **state) {
+  int baseline = baseline_guard_pages();
+  lua_State *L = new_state();
+  (void)state;
+  lua_register(L, "refuse_memory", refuse_memory);
+  lua_register(L, "allow_memory", allow_memory);
+  if (luaL_dostring(L,
+        "closed = false\n"
+        "co = ucoro.create(function()\n"
+        "  local _c <close> = setmetatable({}, {__close = function()\n"
+        "    closed = true end})\n"
+        "  table.sort({2, 1}, function(a, b)\n"
+        "    refuse_memory() ucoro.yield('parked') return a < b end)\n"
+        "end)\n"
+        "local ok, message = ucoro.resume(co)\n"
+        "allow_memory()\n"
+        "assert(ok == false and message == 'not enough memory', message)\n"
+        "assert(closed, 'the pending __close did not run')\n"
+        "assert(ucoro.status(co) == 'dead', ucoro.status(co))\n") != LUA_OK)
+    fail_msg("%s", lua_tostring(L, -1));
+  ucoro_pool_clear();
+  assert_int_equal(guard_pages(), baseline);  /* co is still alive */
+  lua_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(first_park_out_of_memory_closes_the_coroutine),
     cmocka_unit_test(memory_runs_out_for_good),
     cmocka_unit_test(memory_runs_out_for_a_moment),
     cmocka_unit_test(memory_runs_out_under_aggressive_gc),
