@@ -439,6 +439,69 @@ static void refused_mapping_is_enomem(void **state) {
   assert_null(co);
 }
 
+/* Under a low address-space limit (RLIMIT_AS, in a forked child) a stack
+** that is not in the pool cannot be mapped: create says UCORO_ENOMEM, and
+** everything else goes on.  Returns which step failed, 0 if none. */
+#define BIG_STACK ((size_t)64 << 20)  /* more than the limit leaves */
+
+static long address_space_bytes(void) {
+  long size = -1;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f == NULL) return -1;
+  if (fscanf(f, "%ld", &size) != 1) size = -1;
+  fclose(f);
+  return size * sysconf(_SC_PAGESIZE);
+}
+
+static int under_address_limit(void) {
+  ucoro *parked, *co;
+  void *out;
+  struct rlimit old, low;
+  if (ucoro_create(&parked, counter, NULL, BIG_STACK) != UCORO_OK) return 1;
+  if (ucoro_resume(parked, (void *)1, &out) != UCORO_OK) return 2;
+  ucoro_pool_clear();
+  if (getrlimit(RLIMIT_AS, &old) != 0) return 3;
+  low = old;
+  low.rlim_cur = (rlim_t)address_space_bytes() + ((rlim_t)16 << 20);
+  if (setrlimit(RLIMIT_AS, &low) != 0) return 4;
+  co = (ucoro *)1;
+  if (ucoro_create(&co, returns_arg, NULL, BIG_STACK) != UCORO_ENOMEM)
+    return 5;
+  if (co != NULL) return 6;
+  /* the parked one goes on to its end; its stack goes back to the pool */
+  if (ucoro_resume(parked, (void *)100, &out) != UCORO_OK) return 7;
+  if ((intptr_t)out != 200 || ucoro_status(parked) != UCORO_DEAD) return 8;
+  if (ucoro_destroy(parked) != UCORO_OK) return 9;
+  /* the pool serves one more, the next one is refused */
+  if (ucoro_create(&parked, returns_arg, NULL, BIG_STACK) != UCORO_OK)
+    return 10;
+  if (ucoro_create(&co, returns_arg, NULL, BIG_STACK) != UCORO_ENOMEM)
+    return 11;
+  if (ucoro_resume(parked, (void *)7, &out) != UCORO_OK || out != (void *)7)
+    return 12;
+  ucoro_destroy(parked);
+  if (setrlimit(RLIMIT_AS, &old) != 0) return 13;
+  ucoro_pool_clear();
+  if (ucoro_create(&co, returns_arg, NULL, BIG_STACK) != UCORO_OK) return 14;
+  if (ucoro_resume(co, (void *)8, &out) != UCORO_OK || out != (void *)8)
+    return 15;
+  ucoro_destroy(co);
+  ucoro_pool_clear();
+  return 0;
+}
+
+static void low_address_limit_is_enomem(void **state) {
+  pid_t pid;
+  int status;
+  (void)state;
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(under_address_limit());
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);  /* else: the step that failed */
+}
+
 /* Stack size: asked, rounded, reported; use is measured. */
 static void *deep_user(ucoro *co, void *arg) {
   volatile char big[100 * 1024];
@@ -484,6 +547,7 @@ int main(void) {
     cmocka_unit_test(misuse_returns_results),
     cmocka_unit_test(destroy_suspended),
     cmocka_unit_test(overflow_hits_guard_page),  /* forks: before threads */
+    cmocka_unit_test(low_address_limit_is_enomem),  /* forks too */
     cmocka_unit_test(two_threads_at_once),
     cmocka_unit_test(refused_mapping_is_enomem),
     cmocka_unit_test(stack_size_and_use),
