@@ -2,7 +2,7 @@
 ** alloc_test.c: a Lua allocator that fails from a chosen allocation on
 ** (cmocka).  For every allocation a scenario of ucoro's makes (create,
 ** park in a sort comparator, resume, close, wrap, ucoro.call inside a
-** stock coroutine, collect), the scenario must end in "not enough memory"
+** stock coroutine, lean coroutines, collect), the scenario must end in "not enough memory"
 ** or succeed, never crash, and leave the state usable: with the allocator
 ** back to normal the scenario runs to completion.  After lua_close no
 ** native stack is left mapped.  Run under Valgrind or ASan, nothing leaks.
@@ -102,6 +102,18 @@ static const char scenario_source[] =
   "  local v = s()\n"
   "  while v == 'in sort' do v = s() end\n"
   "  expect(1, v)\n"
+  "  -- two lean coroutines share a stack: each park copies frames off\n"
+  "  local function lean(tag)\n"
+  "    return ucoro.create(function()\n"
+  "      table.sort({2, 1}, function(a, b) ucoro.yield(tag) return a < b end)\n"
+  "      return tag .. ' done'\n"
+  "    end, 'lean')\n"
+  "  end\n"
+  "  local l1, l2 = lean('l1'), lean('l2')\n"
+  "  expect('l1', check(ucoro.resume(l1)))\n"
+  "  expect('l2', check(ucoro.resume(l2)))\n"
+  "  expect('l1 done', check(ucoro.resume(l1)))\n"
+  "  expect('l2 done', check(ucoro.resume(l2)))\n"
   "  -- parked, then left to the collector\n"
   "  check(ucoro.resume(ucoro.create(function()\n"
   "    table.sort({2, 1}, function() ucoro.yield() return false end)\n"
