@@ -5,6 +5,9 @@
 #                   "N passed, N failed, N skipped"
 #   make demo       build and run the tour in examples/
 #   make bench      run the benchmarks in bench/
+#   make stress     random create/park/resume/close/collect operations,
+#                   checked, then memory checked (COUNT, SEED; under
+#                   SANITIZE=address or VALGRIND=1 too)
 #   make install    install the module, the facade, headers, the static
 #                   library for hosts and ucoro.pc (PREFIX, DESTDIR)
 #   make lint       luacheck, cppcheck
@@ -23,6 +26,9 @@ BUILD     ?= build/$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 # WERROR=1 turns warnings into errors (CI does)
+# make stress: how many operations, and the seed of their draw
+COUNT     ?= 1000000
+SEED      ?= 1
 WERROR    ?=
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -61,7 +67,7 @@ LUA_TEST  = $(BUILD)/lua_test
 ALLOC_TEST = $(BUILD)/alloc_test
 CORE_BENCH = $(BUILD)/core_bench
 
-.PHONY: all test bench clean deps install lint demo
+.PHONY: all test bench clean deps install lint demo stress
 all: $(CORE_LIB) $(CORE_TEST) $(LEAN_TEST) $(LUA_TEST) $(ALLOC_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 
 # Hidden symbols: the module exports only what lua_ucoro.h marks, and
@@ -125,6 +131,19 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
 	  tools/run-tests
+
+# tools/stress.lua under the build's tool; prints "N passed, N failed" last.
+STRESS_ENV = LUA_CPATH="$(BUILD)/?.so;;" LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
+  $(if $(SANITIZE)$(VALGRIND),UCORO_TEST_TOOL=1) \
+  $(if $(filter address,$(SANITIZE)),LD_PRELOAD=$$(cc -print-file-name=libasan.so) \
+    ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1:quarantine_size_mb=16)
+VALGRIND_RUN = valgrind -q --error-exitcode=99 --leak-check=full \
+  --errors-for-leak-kinds=definite,possible
+stress: deps
+	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(TEST_MODULE)
+	@if env $(STRESS_ENV) $(if $(VALGRIND),$(VALGRIND_RUN)) $(LUA) tools/stress.lua $(COUNT) $(SEED); \
+	then echo "1 passed, 0 failed, 0 skipped"; \
+	else echo "0 passed, 1 failed, 0 skipped"; exit 1; fi
 
 bench: $(CORE_BENCH) $(LUA_MODULE)
 	$(CORE_BENCH)
