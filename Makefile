@@ -26,10 +26,10 @@ BUILD     ?= build/$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 # WERROR=1 turns warnings into errors (CI does)
+WERROR    ?=
 # make stress: how many operations, and the seed of their draw
 COUNT     ?= 1000000
 SEED      ?= 1
-WERROR    ?=
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 LUA_CMOD  ?= $(shell pkg-config --variable=INSTALL_CMOD $(LUA_PC) 2>/dev/null)
