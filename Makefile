@@ -5,6 +5,9 @@
 #                   "N passed, N failed, N skipped"
 #   make demo       build and run the tour in examples/
 #   make bench      run the benchmarks in bench/
+#   make stress     random create/park/resume/close/collect operations,
+#                   checked, then memory checked (COUNT, SEED; under
+#                   SANITIZE=address or VALGRIND=1 too)
 #   make install    install the module, the facade, headers, the static
 #                   library for hosts and ucoro.pc (PREFIX, DESTDIR)
 #   make lint       luacheck, cppcheck
@@ -24,6 +27,9 @@ CC        ?= cc
 CFLAGS    ?= -O2 -g
 # WERROR=1 turns warnings into errors (CI does)
 WERROR    ?=
+# make stress: how many operations, and the seed of their draw
+COUNT     ?= 1000000
+SEED      ?= 1
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 LUA_CMOD  ?= $(shell pkg-config --variable=INSTALL_CMOD $(LUA_PC) 2>/dev/null)
@@ -60,11 +66,12 @@ LEAN_TEST = $(BUILD)/lean_test
 LUA_TEST  = $(BUILD)/lua_test
 BAD_INPUT_TEST = $(BUILD)/bad_input_test
 THREADS_TEST = $(BUILD)/threads_test
+ALLOC_TEST = $(BUILD)/alloc_test
 CORE_BENCH = $(BUILD)/core_bench
 
-.PHONY: all test bench clean deps install lint demo
+.PHONY: all test bench clean deps install lint demo stress
 all: $(CORE_LIB) $(CORE_TEST) $(LEAN_TEST) $(LUA_TEST) $(BAD_INPUT_TEST) \
-     $(THREADS_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
+     $(THREADS_TEST) $(ALLOC_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 
 # Hidden symbols: the module exports only what lua_ucoro.h marks, and
 # calls between its files skip the PLT.
@@ -114,6 +121,9 @@ $(BAD_INPUT_TEST): spec/c/bad_input_test.c $(CORE_LIB)
 $(THREADS_TEST): spec/c/threads_test.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $< -o $@ $(CORE_LIB) $(LUA_LIBS) -lcmocka -lpthread -lm
 
+$(ALLOC_TEST): spec/c/alloc_test.c $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $< -o $@ $(CORE_LIB) $(LUA_LIBS) -lcmocka -lm
+
 $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(CORE_LIB) -lpthread
 
@@ -130,6 +140,19 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
 	  tools/run-tests
+
+# tools/stress.lua under the build's tool; prints "N passed, N failed" last.
+STRESS_ENV = LUA_CPATH="$(BUILD)/?.so;;" LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
+  $(if $(SANITIZE)$(VALGRIND),UCORO_TEST_TOOL=1) \
+  $(if $(filter address,$(SANITIZE)),LD_PRELOAD=$$(cc -print-file-name=libasan.so) \
+    ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1:quarantine_size_mb=16)
+VALGRIND_RUN = valgrind -q --error-exitcode=99 --leak-check=full \
+  --errors-for-leak-kinds=definite,possible
+stress: deps
+	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(TEST_MODULE)
+	@if env $(STRESS_ENV) $(if $(VALGRIND),$(VALGRIND_RUN)) $(LUA) tools/stress.lua $(COUNT) $(SEED); \
+	then echo "1 passed, 0 failed, 0 skipped"; \
+	else echo "0 passed, 1 failed, 0 skipped"; exit 1; fi
 
 bench: $(CORE_BENCH) $(LUA_MODULE)
 	$(CORE_BENCH)

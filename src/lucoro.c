@@ -69,7 +69,8 @@ LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r,
     }
     status = lucoro_resume(L, co, r, narg);
     nres = r->nvalues;
-    if (r->parked && !r->armed) lucoro_keep(L, HANDLES, co, r);
+    if (r->parked && !r->armed && lucoro_keep(L, HANDLES, co, r) == NULL)
+      return -1;  /* out of memory: co closed, the error on L */
   } else {  /* not resumable: stock Lua says why, touching nothing */
     lua_xmove(L, co, narg);
     status = lua_resume(co, L, narg, &nres);

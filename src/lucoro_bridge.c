@@ -73,7 +73,7 @@ static int step(lua_State *L, guard *g, int status) {
   int n = g->run->nvalues;
   if (g->run->parked && !g->run->armed) {
     lucoro_push_handles(L);
-    lucoro_keep(L, -1, helper, g->run);
+    if (lucoro_keep(L, -1, helper, g->run) == NULL) return lua_error(L);
     lua_pop(L, 1);
   }
   if (status == LUA_OK || status == LUA_YIELD) {

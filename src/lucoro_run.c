@@ -111,24 +111,43 @@ lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
   return r;
 }
 
+/* lucoro_keep's part that allocates, so may raise: (handles, r) -> the
+** lasting run.  The copy comes last, once nothing can raise. */
+static int keep_protected(lua_State *L) {
+  lucoro_run *r = (lucoro_run *)lua_touserdata(L, 2);
+  lucoro_run *kept = r->temporary ? lucoro_new_run(L, 1, r->L1, r->stack_size,
+                                                   r->mode)
+                                  : r;
+  push_thread(L, r->L1);
+  lua_rawget(L, 1);
+  luaL_setmetatable(L, LUCORO_RUN_MT);  /* the finalizer, from now on */
+  if (kept != r) {
+    *kept = *r;
+    kept->temporary = 0;
+    ucoro_set_userdata(kept->native, kept);  /* the parked side follows */
+  }
+  kept->armed = 1;
+  lua_pushlightuserdata(L, kept);
+  return 1;
+}
+
 lucoro_run *lucoro_keep(lua_State *L, int handles, lua_State *co,
                         lucoro_run *r) {
   if (r->armed) return r;
   handles = lua_absindex(L, handles);
-  if (r->temporary) {
-    lucoro_run *kept = lucoro_new_run(L, handles, co, r->stack_size,
-                                      r->mode);
-    *kept = *r;
-    kept->temporary = 0;
-    ucoro_set_userdata(kept->native, kept);  /* the parked side follows */
-    r = kept;
+  lua_pushcfunction(L, keep_protected);
+  lua_pushvalue(L, handles);
+  lua_pushlightuserdata(L, r);
+  if (lua_pcall(L, 2, 1, 0) == LUA_OK) {
+    r = (lucoro_run *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return r;
   }
-  push_thread(L, co);
-  lua_rawget(L, handles);
-  luaL_setmetatable(L, LUCORO_RUN_MT);  /* the finalizer, from now on */
-  lua_pop(L, 1);
-  r->armed = 1;
-  return r;
+  /* out of memory: parked without a lasting run, co would hold its stack
+  ** for good; close it instead, as ucoro.close does */
+  lucoro_drop(r);
+  if (lua_resetthread(co) != LUA_OK) lua_pop(co, 1);
+  return NULL;
 }
 
 int lucoro_resume_failed(lua_State *co, lucoro_run *r, int narg,

@@ -58,7 +58,8 @@ void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size,
 
 /* After a resume that left co parked: makes its run last, with a
 ** finalizer that frees the stack if the thread dies parked.  Returns the
-** lasting run (the same, unless r was temporary). */
+** lasting run (the same, unless r was temporary); out of memory, closes
+** co (dropping its stack) and returns NULL with the error on top of L. */
 lucoro_run *lucoro_keep(lua_State *L, int handles, lua_State *co,
                         lucoro_run *r);
 

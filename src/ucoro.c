@@ -350,6 +350,7 @@ ucoro_result ucoro_destroy(ucoro *co) {
   if (co == NULL) return UCORO_OK;
   if (co->status == UCORO_RUNNING) return not_suspended(co);
   tsan_destroy_fiber(co->tsan_fiber);
+  if (co->status != UCORO_DEAD) san_drop_fake(co->asan_fake);  /* parked */
   if (co->mode == UCORO_LEAN) {
     uco_lean_release(co);
     free(co);

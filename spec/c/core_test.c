@@ -439,6 +439,105 @@ static void refused_mapping_is_enomem(void **state) {
   assert_null(co);
 }
 
+/* Under a low address-space limit (RLIMIT_AS, in a forked child) a stack
+** that is not in the pool cannot be mapped: create says UCORO_ENOMEM, and
+** everything else goes on.  Returns which step failed, 0 if none. */
+#define BIG_STACK ((size_t)64 << 20)  /* more than the limit leaves */
+
+static long address_space_bytes(void) {
+  long size = -1;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f == NULL) return -1;
+  if (fscanf(f, "%ld", &size) != 1) size = -1;
+  fclose(f);
+  return size * sysconf(_SC_PAGESIZE);
+}
+
+static int under_address_limit(void) {
+  ucoro *parked, *co;
+  void *out;
+  struct rlimit old, low;
+  if (ucoro_create(&parked, counter, NULL, BIG_STACK) != UCORO_OK) return 1;
+  if (ucoro_resume(parked, (void *)1, &out) != UCORO_OK) return 2;
+  ucoro_pool_clear();
+  if (getrlimit(RLIMIT_AS, &old) != 0) return 3;
+  low = old;
+  low.rlim_cur = (rlim_t)address_space_bytes() + ((rlim_t)16 << 20);
+  if (setrlimit(RLIMIT_AS, &low) != 0) return 4;
+  co = (ucoro *)1;
+  if (ucoro_create(&co, returns_arg, NULL, BIG_STACK) != UCORO_ENOMEM)
+    return 5;
+  if (co != NULL) return 6;
+  /* the parked one goes on to its end; its stack goes back to the pool */
+  if (ucoro_resume(parked, (void *)100, &out) != UCORO_OK) return 7;
+  if ((intptr_t)out != 200 || ucoro_status(parked) != UCORO_DEAD) return 8;
+  if (ucoro_destroy(parked) != UCORO_OK) return 9;
+  /* the pool serves one more, the next one is refused */
+  if (ucoro_create(&parked, returns_arg, NULL, BIG_STACK) != UCORO_OK)
+    return 10;
+  if (ucoro_create(&co, returns_arg, NULL, BIG_STACK) != UCORO_ENOMEM)
+    return 11;
+  if (ucoro_resume(parked, (void *)7, &out) != UCORO_OK || out != (void *)7)
+    return 12;
+  ucoro_destroy(parked);
+  if (setrlimit(RLIMIT_AS, &old) != 0) return 13;
+  ucoro_pool_clear();
+  if (ucoro_create(&co, returns_arg, NULL, BIG_STACK) != UCORO_OK) return 14;
+  if (ucoro_resume(co, (void *)8, &out) != UCORO_OK || out != (void *)8)
+    return 15;
+  ucoro_destroy(co);
+  ucoro_pool_clear();
+  return 0;
+}
+
+static void low_address_limit_is_enomem(void **state) {
+  pid_t pid;
+  int status;
+  (void)state;
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(under_address_limit());
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);  /* else: the step that failed */
+}
+
+/* Destroying parked coroutines gives back all they held: their stacks and,
+** under AddressSanitizer's use-after-return checks, the fake stack each
+** one's frames lived on (ASan frees one only when a switch leaves it for
+** good).  The address space stays where it was. */
+static void *parks_a_frame(ucoro *co, void *arg) {
+  volatile char frame[64];  /* its address escapes: an instrumented frame */
+  (void)co;
+  (void)arg;
+  frame[0] = 1;
+  ucoro_yield((void *)frame, NULL);
+  return NULL;
+}
+
+static void destroyed_parked_coroutines_leave_nothing(void **state) {
+  static const ucoro_mode modes[] = {UCORO_OWN, UCORO_LEAN};
+  int n = getenv("UCORO_TEST_QUICK") ? 300 : 3000;
+  size_t m;
+  (void)state;
+  for (m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+    long before = 0;
+    int i;
+    for (i = -100; i < n; i++) {  /* the first 100 warm up */
+      ucoro *co;
+      void *frame = NULL;
+      if (i == 0) before = address_space_bytes();
+      assert_int_equal(ucoro_create_mode(&co, parks_a_frame, NULL,
+                                         64 * 1024, modes[m]), UCORO_OK);
+      assert_int_equal(ucoro_resume(co, NULL, &frame), UCORO_OK);
+      assert_non_null(frame);
+      assert_int_equal(ucoro_destroy(co), UCORO_OK);
+    }
+    /* ASan's fake stack for a 64 KiB stack maps over 700 KiB */
+    assert_true(address_space_bytes() <= before + (16L << 20));
+  }
+}
+
 /* Stack size: asked, rounded, reported; use is measured. */
 static void *deep_user(ucoro *co, void *arg) {
   volatile char big[100 * 1024];
@@ -483,7 +582,9 @@ int main(void) {
     cmocka_unit_test(churn_after_burst_stays_warm),
     cmocka_unit_test(misuse_returns_results),
     cmocka_unit_test(destroy_suspended),
+    cmocka_unit_test(destroyed_parked_coroutines_leave_nothing),
     cmocka_unit_test(overflow_hits_guard_page),  /* forks: before threads */
+    cmocka_unit_test(low_address_limit_is_enomem),  /* forks too */
     cmocka_unit_test(two_threads_at_once),
     cmocka_unit_test(refused_mapping_is_enomem),
     cmocka_unit_test(stack_size_and_use),
