@@ -215,7 +215,12 @@ SAN_UNANNOUNCED int uco_lean_restore(ucoro *co) {
   s->occupant = co;
   co->evicted = 0;
   if (len == 0) return 0;  /* never ran */
-  valgrind_writable(uco_stack_hi(&s->stack) - len, len);
+  {  /* below the frames too: swapcontext pushes the return address there */
+    char *lo = uco_stack_hi(&s->stack) - len;
+    size_t room = (size_t)(lo - uco_stack_lo(&s->stack));
+    if (room > SWITCH_ROOM) room = SWITCH_ROOM;
+    valgrind_writable(lo - room, len + room);
+  }
   san_unpoison(uco_stack_hi(&s->stack) - len, len);
   memcpy(uco_stack_hi(&s->stack) - len, co->lean.saved, len);
   return 1;
