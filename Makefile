@@ -8,6 +8,11 @@
 #   make install    install the module, the facade, headers, the static
 #                   library for hosts and ucoro.pc (PREFIX, DESTDIR)
 #   make lint       luacheck, cppcheck
+#   make fuzz       the differential fuzzer (tools/fuzz/): SEED (default:
+#                   from the clock), COUNT (100000), FIRST (1), ONLY=N
+#                   (replay program N), SETUP (Lua run before each
+#                   program's ucoro run); SANITIZE=address runs it on the
+#                   ASan build
 #
 # Variables (override on the command line):
 LUA_PC    ?= lua5.4
@@ -59,7 +64,7 @@ CORE_TEST = $(BUILD)/core_test
 LUA_TEST  = $(BUILD)/lua_test
 CORE_BENCH = $(BUILD)/core_bench
 
-.PHONY: all test bench clean deps install lint demo
+.PHONY: all test bench clean deps install lint demo fuzz
 all: $(CORE_LIB) $(CORE_TEST) $(LUA_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 
 # Hidden symbols: the module exports only what lua_ucoro.h marks, and
@@ -117,6 +122,23 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
 	  tools/run-tests
+
+# The differential fuzzer; the last line says what ran and what differed.
+SEED  ?=
+COUNT ?= 100000
+FIRST ?= 1
+ONLY  ?=
+SETUP ?=
+fuzz: export UCORO_FUZZ_SETUP = $(SETUP)
+fuzz:
+	@tools/deps demo
+	@$(MAKE) --no-print-directory -s $(LUA_MODULE)
+	@LUA_CPATH="$(BUILD)/?.so;;" LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
+	  $(if $(filter address,$(SANITIZE)),LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	  ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1) \
+	  $(LUA) tools/fuzz/run.lua $(if $(SEED),--seed $(SEED)) \
+	  $(if $(ONLY),--only $(ONLY),--count $(COUNT) --first $(FIRST))
 
 bench: $(CORE_BENCH) $(LUA_MODULE)
 	$(CORE_BENCH)
