@@ -38,21 +38,33 @@ static int guard_new(lua_State *L) {
 }
 
 /* Drops the helper's parked stack; with close_variables, also runs f's
-** pending to-be-closed variables (raising a __close error, as stock). */
+** pending to-be-closed variables (raising a __close error, as stock).
+** They are pending while f is suspended, and after f raised an error:
+** then, as in a function called directly, they close when the caller's
+** frames unwind (or its coroutine is closed) with that error, which goes
+** on unless a __close raises another.  (A __close that raises f's very
+** error again is taken for one that raised nothing.) */
 static int release(lua_State *L, guard *g, int close_variables) {
   lucoro_run *r = g->run;
   lua_State *helper;
-  int pending;
+  int status, erred;
   if (r == NULL) return 0;
   g->run = NULL;
   helper = r->L1;
-  pending = lucoro_is_parked(r) || lua_status(helper) == LUA_YIELD;
+  status = lua_status(helper);
+  erred = status != LUA_OK && status != LUA_YIELD;
+  if (!lucoro_is_parked(r) && status == LUA_OK) close_variables = 0;
   lucoro_drop(r);
-  if (close_variables && pending && lua_resetthread(helper) != LUA_OK) {
+  if (!close_variables) return 0;
+  luaL_checkstack(L, 2, NULL);
+  if (erred) {  /* f's error, to compare */
+    lua_pushvalue(helper, -1);
     lua_xmove(helper, L, 1);
-    return lua_error(L);
   }
-  return 0;
+  if (lua_resetthread(helper) == LUA_OK) return 0;
+  lua_xmove(helper, L, 1);
+  if (erred && lua_rawequal(L, -1, -2)) return 0;
+  return lua_error(L);
 }
 
 static int guard_close(lua_State *L) {
@@ -87,8 +99,9 @@ static int step(lua_State *L, guard *g, int status) {
     return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);
   }
   status = lua_status(helper);
-  if (status != LUA_OK && status != LUA_YIELD)  /* f erred: close it, */
-    lua_resetthread(helper);                    /* as unwinding would */
+  /* f erred: the helper keeps its error and its pending variables (for
+  ** release), and L raises the error, its message handler running first */
+  if (status != LUA_OK && status != LUA_YIELD) lua_pushvalue(helper, -1);
   lua_xmove(helper, L, 1);
   return lua_error(L);
 }
