@@ -111,4 +111,61 @@ describe("fuzz regressions:", function()
       assert.same(expected, failing(ucoro.call))
     end)
   end)
+
+  -- Found by the "bridge" configuration: a stock coroutine suspended in
+  -- ucoro.call is closed; the function's __close handlers ran on the
+  -- helper thread, where ucoro.running, status and close took the helper
+  -- for the coroutine itself.
+  describe("in a __close of a function under ucoro.call", function()
+    local function closing(call)
+      local seen
+      local co
+      co = stock.create(function()
+        return call(function()
+          local _x <close> = setmetatable({}, { __close = function()
+            local running, main = ucoro.running()
+            seen = { running == co, main, ucoro.status(co), select(2, pcall(ucoro.close, co)) }
+          end })
+          ucoro.yield()
+        end)
+      end)
+      stock.resume(co)
+      assert.is_true(stock.close(co))
+      return seen
+    end
+
+    it("run by closing its suspended caller, the caller is the running coroutine", function()
+      local expected = { true, false, "running", "cannot close a running coroutine" }
+      assert.same(expected, closing(function(f) return f() end))
+      assert.same(expected, closing(ucoro.call))
+    end)
+
+    it("run when its error unwinds, the caller is the running coroutine", function()
+      local function unwinding(call)
+        local seen
+        local co
+        co = stock.create(function()
+          return pcall(call, function()
+            local _x <close> = setmetatable({}, { __close = function()
+              local running, main = ucoro.running()
+              seen = { running == co, main, ucoro.status(co) }
+            end })
+            error("boom")
+          end)
+        end)
+        stock.resume(co)
+        return seen
+      end
+      local expected = { true, false, "running" }
+      assert.same(expected, unwinding(function(f) return f() end))
+      assert.same(expected, unwinding(ucoro.call))
+    end)
+  end)
+
+  it("ucoro.running() under ucoro.call from the main thread says it is the main thread", function()
+    local main, ismain = ucoro.running()
+    assert.is_true(ismain)
+    local inside = { ucoro.call(function() return ucoro.running() end) }
+    assert.same({ main, true }, inside)
+  end)
 end)

@@ -30,6 +30,13 @@ typedef struct guard {
 
 static const char wrap_key = 'w';
 
+/* The run whose helper release() is closing, while it does. */
+static __thread lucoro_run *closing __attribute__((tls_model("initial-exec")));
+
+lucoro_run *lucoro_bridge_closing(lua_State *L) {
+  return closing != NULL && closing->L1 == L ? closing : NULL;
+}
+
 static int guard_new(lua_State *L) {
   guard *g = (guard *)lua_newuserdatauv(L, sizeof(guard), 1);
   g->run = NULL;
@@ -45,7 +52,7 @@ static int guard_new(lua_State *L) {
 ** on unless a __close raises another.  (A __close that raises f's very
 ** error again is taken for one that raised nothing.) */
 static int release(lua_State *L, guard *g, int close_variables) {
-  lucoro_run *r = g->run;
+  lucoro_run *r = g->run, *saved;
   lua_State *helper;
   int status, erred;
   if (r == NULL) return 0;
@@ -61,7 +68,11 @@ static int release(lua_State *L, guard *g, int close_variables) {
     lua_pushvalue(helper, -1);
     lua_xmove(helper, L, 1);
   }
-  if (lua_resetthread(helper) == LUA_OK) return 0;
+  saved = closing;
+  closing = r;  /* f's __close code runs for L: ucoro.running() says so */
+  status = lua_resetthread(helper);
+  closing = saved;
+  if (status == LUA_OK) return 0;
   lua_xmove(helper, L, 1);
   if (erred && lua_rawequal(L, -1, -2)) return 0;
   return lua_error(L);
@@ -141,13 +152,6 @@ static int bridge(lua_State *L) {
   lua_rotate(L, 1, -1);  /* the guard on top of the arguments */
   lua_pop(L, 1);  /* the frame: only the arguments, which go next */
   return step(L, g, lucoro_resume(L, helper, r, narg));
-}
-
-void lucoro_bridge_push_outer(lua_State *L) {
-  lucoro_run *r = lucoro_running_run(L);
-  /* the caller waits inside the bridge's C frame, which has room to spare */
-  lua_pushthread(r->outer);
-  lua_xmove(r->outer, L, 1);
 }
 
 static const char wrapper_source[] =

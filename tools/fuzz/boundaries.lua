@@ -20,6 +20,7 @@ boundaries.real = {
   sort = table.sort,
   gsub = string.gsub,
   concat = table.concat,
+  unpack = table.unpack,
   tostring = tostring,
   format = string.format,
   ipairs = ipairs,
@@ -221,6 +222,13 @@ function model.concat(t, sep, i, j)
     out[#out + 1] = v
   end
   return table.concat(out, sep)
+end
+
+-- table.unpack(t, i, j) on a table whose values come from __index.
+function model.unpack(t, i, j)
+  local out = {}
+  for k = i, j do out[#out + 1] = t[k] end
+  return table.unpack(out, 1, j - i + 1)
 end
 
 -- tostring / string.format("%s", ...) (luaL_tolstring's __tostring call).

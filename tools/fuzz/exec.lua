@@ -90,14 +90,19 @@ function exec.run(source, config, opts)
     trace[#trace + 1] = table.concat(parts, " ")
   end
 
-  local function CL(name, err)
+  local lib, B
+
+  -- A to-be-closed value: traces its closing, then runs fn, yields (only
+  -- if it closes with no error) and raises err, as asked.
+  local function CL(name, err, fn, yields)
     return setmetatable({}, { __close = function(_, e)
       T("close", name, e)
+      if fn then fn() end
+      if yields and e == nil then T("closed", name, lib.yield("closing " .. name)) end
       if err ~= nil then error(err, 0) end
     end })
   end
 
-  local lib, B
   if config == "ucoro" then
     lib = opts.ucoro or exec.fresh_ucoro()
     if opts.setup then opts.setup(lib) end

@@ -101,9 +101,11 @@ end
 
 ---------------------------------------------------------------- errors
 
-function Gen:s_error(ctx, ind)
+function Gen:s_error(_, ind)
   local id = self:id()
   local k = self:pick(7)
+  -- a yielding __close tells a normal exit from an error by e == nil
+  if k == 5 and self.yielding_close then k = 4 end
   if k == 1 then self:emit(ind, ("error(\"e%d\")"):format(id))
   elseif k == 2 then self:emit(ind, ("error(\"e%d\", 0)"):format(id))
   elseif k == 3 then self:emit(ind, ("error({tag = \"E%d\"})"):format(id))
@@ -114,18 +116,20 @@ function Gen:s_error(ctx, ind)
   else
     self:emit(ind, ("local z%d = nil; T(\"z\", z%d.f)"):format(id, id))
   end
-  local _ = ctx
 end
 
 ---------------------------------------------------------------- blocks
 
+-- A block of statements.  In a "safe" context (a message handler) no
+-- statement raises an error: one there would make Lua call the handler
+-- again, as deep as its C-call limit, which the models do not share.
 function Gen:block(ctx, ind, max)
   for _ = 1, self:pick(max or 4) do
     if self.budget <= 0 then break end
     self.budget = self.budget - 1
     self:stmt(ctx, ind)
   end
-  if self:chance(ctx.cb and 6 or 10) then self:s_error(ctx, ind) end
+  if not ctx.safe and self:chance(ctx.cb and 6 or 10) then self:s_error(ctx, ind) end
 end
 
 -- A callback's statements: a block in a callback context, called at most
@@ -155,8 +159,10 @@ function Gen:s_status(ctx, ind)
     self:emit(ind, ("T(\"st%d\", CO.status(C[%d]))"):format(self:id(), self:pool_index()))
   elseif k == 2 then
     self:emit(ind, ("T(\"ru%d\", CO.running())"):format(self:id()))
-  elseif not ctx.cb or self.cross then
-    -- in a callback run from C stock Lua says false, ucoro true
+  elseif (not ctx.cb or self.cross) and not ctx.noyield then
+    -- in a callback run from C stock Lua says false, ucoro true (README's
+    -- difference 1); the same in a message handler or a __close run by an
+    -- error, which the models cannot tell: none asked there
     self:emit(ind, ("T(\"iy%d\", CO.isyieldable())"):format(self:id()))
   end
 end
@@ -202,13 +208,28 @@ function Gen:s_yield_outside(_, ind)
   self:emit(ind, ("T(\"yo%d\", pcall(CO.yield, %s))"):format(self:id(), self:value()))
 end
 
-function Gen:s_tbc(_, ind)
+-- A to-be-closed variable; its __close traces, and may raise an error,
+-- run statements, or yield (only where a yield may be written, and only
+-- when it closes with no error: stock Lua refuses a yield in a __close
+-- run by an error or by coroutine.close, and so must ucoro there).
+function Gen:s_tbc(ctx, ind)
   local id = self:id()
-  local fail = ""
-  if self:chance(15) then
-    fail = self:choose({ ", \"x" .. id .. "\"", ", {tag = \"X" .. id .. "\"}", ", " .. id })
+  local fail = "nil"
+  if not ctx.safe and self:chance(15) then
+    fail = self:choose({ "\"x" .. id .. "\"", "{tag = \"X" .. id .. "\"}", tostring(id) })
   end
-  self:emit(ind, ("local _c%d <close> = CL(\"c%d\"%s)"):format(id, id, fail))
+  local k = self:pick(10)
+  if k <= 2 and self.yielding_close and self:can_yield(ctx) then
+    self:emit(ind, ("local _c%d <close> = CL(\"c%d\", %s, nil, true)"):format(id, id, fail))
+  elseif k <= 4 and ctx.depth < MAX_DEPTH then
+    self:emit(ind, ("local _c%d <close> = CL(\"c%d\", %s, function()"):format(id, id, fail))
+    self:block(deeper(ctx, { noyield = true }), ind + 1, 3)
+    self:emit(ind, "end)")
+  elseif fail ~= "nil" then
+    self:emit(ind, ("local _c%d <close> = CL(\"c%d\", %s)"):format(id, id, fail))
+  else
+    self:emit(ind, ("local _c%d <close> = CL(\"c%d\")"):format(id, id))
+  end
 end
 
 function Gen:s_gc(_, ind)
@@ -218,16 +239,20 @@ end
 function Gen:s_pcall(ctx, ind)
   local id = self:id()
   self:emit(ind, ("T(\"pc%d\", pcall(function(...)"):format(id))
-  self:block(deeper(ctx), ind + 1)
+  self:block(deeper(ctx, { safe = false }), ind + 1)
   self:emit(ind, ("end%s))"):format(self:more_values(2)))
 end
 
 function Gen:s_xpcall(ctx, ind)
   local id = self:id()
   self:emit(ind, ("T(\"xp%d\", xpcall(function()"):format(id))
-  self:block(deeper(ctx), ind + 1)
+  self:block(deeper(ctx, { safe = false }), ind + 1)
   -- a message handler runs where the error was raised, and may not yield
-  self:emit(ind, ("end, function(e) T(\"h%d\", e) return \"h%d\" end))"):format(id, id))
+  self:emit(ind, ("end, function(e) T(\"h%d\", e)"):format(id))
+  if ctx.depth < MAX_DEPTH - 1 and self:chance(30) then
+    self:block(deeper(ctx, { noyield = true, safe = true }), ind + 1, 2)
+  end
+  self:emit(ind, ("return \"h%d\" end))"):format(id))
 end
 
 function Gen:s_loop(ctx, ind)
@@ -237,13 +262,32 @@ function Gen:s_loop(ctx, ind)
   self:emit(ind, "end")
 end
 
--- __index called from Lua code: a yield there is fine for stock Lua too.
-function Gen:s_lua_index(ctx, ind)
+-- Metamethods called from Lua code: a yield there is fine for stock Lua
+-- too.  (Not __concat: Debian's liblua5.4 mishandles a stack that moves
+-- in one, README says.)
+local LUA_META = {
+  { "__index", "function(_, k)", "return k", "T(\"mi%d\", setmetatable({}, mt)[3])" },
+  { "__newindex", "function(t, k, v)", "rawset(t, k, v)",
+    "local o = setmetatable({}, mt); o[1] = \"n\"; T(\"mn%d\", rawget(o, 1))" },
+  { "__add", "function(a, b)", "return 7", "T(\"ma%d\", setmetatable({}, mt) + 1)" },
+  { "__lt", "function(a, b)", "return true", "T(\"ml%d\", setmetatable({}, mt) < setmetatable({}, mt))" },
+  { "__le", "function(a, b)", "return false", "T(\"mle%d\", 1 <= setmetatable({}, mt))" },
+  { "__eq", "function(a, b)", "return 1", "T(\"me%d\", setmetatable({}, mt) == setmetatable({}, mt))" },
+  { "__len", "function(a)", "return 3", "T(\"mlen%d\", #setmetatable({}, mt))" },
+  { "__call", "function(self, x)", "return x, 2", "T(\"mc%d\", setmetatable({}, mt)(5))" },
+  { "__unm", "function(a)", "return -1", "T(\"mu%d\", -setmetatable({}, mt))" },
+}
+
+function Gen:s_lua_meta(ctx, ind)
   local id = self:id()
-  self:emit(ind, ("T(\"ix%d\", setmetatable({}, {__index = function(_, k)"):format(id))
-  self:block(deeper(ctx), ind + 1, 3)
-  self:emit(ind + 1, "return k")
-  self:emit(ind, ("end})[%d])"):format(self:pick(9)))
+  local m = self:choose(LUA_META)
+  self:emit(ind, "do")
+  self:emit(ind + 1, ("local mt = {%s = %s"):format(m[1], m[2]))
+  self:block(deeper(ctx), ind + 2, 3)
+  self:emit(ind + 2, m[3])
+  self:emit(ind + 1, "end}")
+  self:emit(ind + 1, m[4]:format(id))
+  self:emit(ind, "end")
 end
 
 ---------------------------------------------------------------- boundaries
@@ -253,8 +297,8 @@ end
 -- inconsistent order too).
 local SORT_CALLS = { 0, 1, 3, 8, 12, 19, 22, 28 }
 
-local function call_or_pcall(self, f, args)
-  if self:chance(70) then return ("pcall(%s, %s"):format(f, args) end
+local function call_or_pcall(self, ctx, f, args)
+  if ctx.safe or self:chance(70) then return ("pcall(%s, %s"):format(f, args) end
   return ("%s(%s"):format(f, args)
 end
 
@@ -264,7 +308,7 @@ function Gen:s_sort(ctx, ind)
   for i = 1, self:pick(8) do vs[i] = tostring(self:pick(9)) end
   self:emit(ind, "do")
   self:emit(ind + 1, ("local arr = {%s}"):format(table.concat(vs, ", ")))
-  self:emit(ind + 1, ("T(\"so%d\", %s"):format(id, call_or_pcall(self, "B.sort", "arr, function(x, y)")))
+  self:emit(ind + 1, ("T(\"so%d\", %s"):format(id, call_or_pcall(self, ctx, "B.sort", "arr, function(x, y)")))
   self:callback(ctx, ind + 2, SORT_CALLS[#vs])
   -- consistent orders, and one that is not (both sorts fail alike)
   self:emit(ind + 2, "return " .. self:choose({ "x < y", "x < y", "x > y", "(x + y) % 3 == 1" }))
@@ -283,7 +327,7 @@ function Gen:s_sort_lt(ctx, ind)
   self:emit(ind + 2, "return x.v < y.v")
   self:emit(ind + 1, "end}")
   self:emit(ind + 1, ("local arr = objs(mt, {%s})"):format(table.concat(vs, ", ")))
-  self:emit(ind + 1, ("T(\"sl%d\", %s))"):format(id, call_or_pcall(self, "B.sort", "arr")))
+  self:emit(ind + 1, ("T(\"sl%d\", %s))"):format(id, call_or_pcall(self, ctx, "B.sort", "arr")))
   self:emit(ind + 1, ("T(\"sa%d\", arr)"):format(id))
   self:emit(ind, "end")
 end
@@ -315,6 +359,15 @@ function Gen:s_concat(ctx, ind)
   self:callback(ctx, ind + 1, 4)
   self:emit(ind + 1, "return " .. self:choose({ "\"v\" .. i", "i * 2", "i / 2" }))
   self:emit(ind, ("end}), %q, 1, %d))"):format(self:choose({ "", ",", "--" }), self:pick(5) - 1))
+end
+
+function Gen:s_unpack(ctx, ind)
+  local id = self:id()
+  local n = self:pick(4) - 1
+  self:emit(ind, ("T(\"up%d\", B.unpack(setmetatable({}, {__index = function(_, i)"):format(id))
+  self:callback(ctx, ind + 1, n)
+  self:emit(ind + 1, "return \"u\" .. i")
+  self:emit(ind, ("end}), 1, %d))"):format(n))
 end
 
 function Gen:s_tostring(ctx, ind)
@@ -361,7 +414,7 @@ function Gen:s_insert(ctx, ind)
   self:callback(ctx, ind + 2, 1)
   self:emit(ind + 2, "rawset(t, k, v)")
   self:emit(ind + 1, "end})")
-  self:emit(ind + 1, call_or_pcall(self, "B.insert", ("p, \"x%d\""):format(id)) .. ")")
+  self:emit(ind + 1, call_or_pcall(self, ctx, "B.insert", ("p, \"x%d\""):format(id)) .. ")")
   self:emit(ind + 1, ("T(\"in%d\", rawget(p, %d))"):format(id, n + 1))
   self:emit(ind, "end")
 end
@@ -437,13 +490,14 @@ function Gen:stmt(ctx, ind)
     local function fits(runs) return ctx.runs * runs <= MAX_RUNS end
     add(2, Gen.s_pcall)
     add(1, Gen.s_xpcall)
-    add(1, Gen.s_lua_index)
+    add(2, Gen.s_lua_meta)
     add(2, Gen.s_tostring)
     add(1, Gen.s_insert)
     if ctx.loops < MAX_LOOPS and fits(3) then add(2, Gen.s_loop) end
     if ctx.loops < MAX_LOOPS and fits(4) then add(2, Gen.s_ipairs) end
     if fits(4) then
       add(2, Gen.s_concat)
+      add(1, Gen.s_unpack)
       add(1, Gen.s_load)
       add(2, Gen.s_lpeg)
     end
@@ -491,6 +545,7 @@ function gen.program(seed, index)
     random = new_random(seed, index), lines = {}, ids = 0,
   }, Gen)
   self.cross = self:chance(50)
+  self.yielding_close = self:chance(25)
   self.nbodies = self:pick(4)
   self.npool = self:pick(3)
   self.budget = 12 + self:pick(40)
