@@ -89,7 +89,7 @@ if options.only then
   local source, facts = gen.program(options.seed, options.only)
   if options.print then
     io.write(source)
-    os.exit(0)
+    os.exit(0, true)
   end
   local n = 0
   for line in source:gmatch("([^\n]*)\n") do
@@ -109,7 +109,7 @@ if options.only then
   print("-- no divergence; ucoro's trace:")
   local exec = require "fuzz.exec"
   print(table.concat(exec.run(source, "ucoro", exec_options()), "\n"))
-  os.exit(0)
+  os.exit(0, true)
 end
 
 ---------------------------------------------------------------- worker
@@ -130,7 +130,7 @@ if options.worker then
     end
   end
   print(("done %d %d"):format(crossed, stopped))
-  os.exit(0)
+  os.exit(0, true)
 end
 
 ---------------------------------------------------------------- main
@@ -221,4 +221,4 @@ print(("fuzz: seed %d: %d programs run (%d also against stock Lua, %d with yield
 for _, index in ipairs(failures) do
   print("fuzz: replay: " .. replay_command(options.seed, index))
 end
-os.exit(divergences + crashes == 0 and 0 or 1)
+os.exit(divergences + crashes == 0 and 0 or 1, true)
