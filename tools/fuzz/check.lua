@@ -19,14 +19,12 @@ local function first_difference(a, b)
   return nil
 end
 
---- Checks program index of seed.  opts as exec.run's.  Returns a result:
--- { index, seed, source, cross, crossed (stock compared if not),
---   stopped, divergence = nil or { subject = "ucoro"|"bridge",
---   against = "model"|"stock", line, traces = { ucoro = ..., model = ...,
---   bridge = ..., stock = ... } } }.
-function check.program(seed, index, opts)
-  local source, facts = gen.program(seed, index)
-  local result = { seed = seed, index = index, source = source, cross = facts.cross }
+--- Checks a program's source.  opts as exec.run's.  Returns a result:
+-- { source, crossed (stock compared if not), stopped, divergence = nil or
+--   { subject = "ucoro"|"bridge", against = "model"|"stock", line,
+--   traces = { ucoro = ..., model = ..., bridge = ..., stock = ... } } }.
+function check.source(source, opts)
+  local result = { source = source }
   local traces = {}
   local model_facts, ucoro_facts
   traces.ucoro, ucoro_facts = exec.run(source, "ucoro", opts)
@@ -54,14 +52,24 @@ function check.program(seed, index, opts)
   return result
 end
 
+--- Checks program index of seed: check.source's result, with seed,
+-- index and cross (the generator's facts) added.
+function check.program(seed, index, opts)
+  local source, facts = gen.program(seed, index)
+  local result = check.source(source, opts)
+  result.seed, result.index, result.cross = seed, index, facts.cross
+  return result
+end
+
 --- Lines describing a divergence: where the traces part, with context.
 function check.describe(result, context)
   context = context or 4
   local d = result.divergence
   local out = {}
   local function add(s) out[#out + 1] = s end
-  add(("program %d of seed %d: %s differs from %s at trace line %d")
-      :format(result.index, result.seed, d.subject, d.against, d.line))
+  add(("%s: %s differs from %s at trace line %d")
+      :format(result.index and ("program %d of seed %d"):format(result.index, result.seed)
+              or "program", d.subject, d.against, d.line))
   local first = math.max(1, d.line - context)
   for _, name in ipairs({ d.subject, d.against }) do
     add("  " .. name .. ":")

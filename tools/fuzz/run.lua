@@ -5,9 +5,10 @@
 --       checks programs I .. I+N-1 of seed S (default: 1 .. 100000 of a
 --       seed taken from the clock, printed first); exits 1 on any
 --       divergence or crash
---   lua5.4 tools/fuzz/run.lua --seed S --only I [--print]
+--   lua5.4 tools/fuzz/run.lua --seed S --only I [--print | --reduce]
 --       replays program I: its source, and where the traces part (or,
---       with --print, the source alone)
+--       with --print, the source alone; with --reduce, the smallest
+--       program found that still diverges the same way)
 --
 -- --setup CODE (or the environment variable UCORO_FUZZ_SETUP): Lua code
 -- run before each program's ucoro run, given the ucoro module as `...`;
@@ -54,6 +55,7 @@ do
     elseif a == "--only" then options.only = integer()
     elseif a == "--setup" then options.setup = value()
     elseif a == "--print" then options.print = true
+    elseif a == "--reduce" then options.reduce = true
     elseif a == "--worker" then options.worker = true
     elseif a == "--quiet" then options.quiet = true
     else usage("unknown option " .. a) end
@@ -68,9 +70,10 @@ local function shell_quote(s)
 end
 
 local function replay_command(seed, index)
-  return ("make fuzz SEED=%d ONLY=%d   (or: %s %s --seed %d --only %d%s)")
-    :format(seed, index, interpreter, script, seed, index,
-            options.setup and " --setup " .. shell_quote(options.setup) or "")
+  local setup = options.setup and shell_quote(options.setup)
+  return ("make fuzz SEED=%d ONLY=%d%s   (or: %s %s --seed %d --only %d%s)")
+    :format(seed, index, setup and " SETUP=" .. setup or "", interpreter, script,
+            seed, index, setup and " --setup " .. setup or "")
 end
 
 -- Options for exec.run: the setup hook, compiled once.
@@ -91,6 +94,13 @@ if options.only then
     io.write(source)
     os.exit(0, true)
   end
+  if options.reduce then
+    local reduced, checks = require("fuzz.reduce").source(source, exec_options())
+    io.write(reduced)
+    io.stderr:write(("-- reduced from %d to %d lines in %d checks\n")
+      :format(select(2, source:gsub("\n", "")), select(2, reduced:gsub("\n", "")), checks))
+    os.exit(0, true)
+  end
   local n = 0
   for line in source:gmatch("([^\n]*)\n") do
     n = n + 1
@@ -104,7 +114,7 @@ if options.only then
               or "checked against the model and stock"))
   if r.divergence then
     print(table.concat(check.describe(r, 1000), "\n"))
-    os.exit(1)
+    os.exit(1, true)
   end
   print("-- no divergence; ucoro's trace:")
   local exec = require "fuzz.exec"
@@ -118,18 +128,17 @@ if options.worker then
   local check = require "fuzz.check"
   local opts = exec_options()
   io.stdout:setvbuf("line")  -- a crash must not lose the last "start"
-  local crossed, stopped = 0, 0
   for index = options.first, options.first + options.count - 1 do
     print("start " .. index)
     local r = check.program(options.seed, index, opts)
-    if r.crossed then crossed = crossed + 1 end
-    if r.stopped then stopped = stopped + 1 end
+    if r.crossed then print("crossed") end
+    if r.stopped then print("stopped") end
     if r.divergence then
       print("divergence " .. index)
       for _, line in ipairs(check.describe(r)) do print("| " .. line) end
     end
   end
-  print(("done %d %d"):format(crossed, stopped))
+  print("done")
   os.exit(0, true)
 end
 
@@ -170,15 +179,15 @@ while next_index <= last do
       failures[#failures + 1] = current
     elseif line:match("^| ") then
       print(line:sub(3))
+    elseif line == "crossed" then
+      crossed = crossed + 1
+    elseif line == "stopped" then
+      stopped = stopped + 1
+    elseif line == "done" then
+      run = run + 1
+      finished = true
     else
-      local c, s = line:match("^done (%d+) (%d+)$")
-      if c then
-        run = run + 1
-        crossed, stopped = crossed + tonumber(c), stopped + tonumber(s)
-        finished = true
-      else
-        print(line)
-      end
+      print(line)
     end
     if not options.quiet and index and (index - options.first) % 10000 == 0 and index > options.first then
       print(("fuzz: %d programs run, %d divergences, %d s"):format(run, divergences, os.time() - started))
