@@ -10,9 +10,9 @@
 #   make lint       luacheck, cppcheck
 #   make fuzz       the differential fuzzer (tools/fuzz/): SEED (default:
 #                   from the clock), COUNT (100000), FIRST (1), ONLY=N
-#                   (replay program N), SETUP (Lua run before each
-#                   program's ucoro run); SANITIZE=address runs it on the
-#                   ASan build
+#                   (replay program N; REDUCE=1: minimise it), SETUP (Lua
+#                   run before each program's ucoro run); SANITIZE=address
+#                   runs it on the ASan build
 #
 # Variables (override on the command line):
 LUA_PC    ?= lua5.4
@@ -128,6 +128,7 @@ SEED  ?=
 COUNT ?= 100000
 FIRST ?= 1
 ONLY  ?=
+REDUCE ?=
 SETUP ?=
 fuzz: export UCORO_FUZZ_SETUP = $(SETUP)
 fuzz:
@@ -138,7 +139,7 @@ fuzz:
 	  ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1) \
 	  $(LUA) tools/fuzz/run.lua $(if $(SEED),--seed $(SEED)) \
-	  $(if $(ONLY),--only $(ONLY),--count $(COUNT) --first $(FIRST))
+	  $(if $(ONLY),--only $(ONLY) $(if $(REDUCE),--reduce),--count $(COUNT) --first $(FIRST))
 
 bench: $(CORE_BENCH) $(LUA_MODULE)
 	$(CORE_BENCH)

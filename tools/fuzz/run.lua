@@ -96,6 +96,11 @@ if options.only then
   end
   if options.reduce then
     local reduced, checks = require("fuzz.reduce").source(source, exec_options())
+    if not reduced then
+      print(("-- program %d of seed %d does not diverge: nothing to reduce")
+        :format(options.only, options.seed))
+      os.exit(0, true)
+    end
     io.write(reduced)
     io.stderr:write(("-- reduced from %d to %d lines in %d checks\n")
       :format(select(2, source:gsub("\n", "")), select(2, reduced:gsub("\n", "")), checks))
