@@ -1,7 +1,6 @@
 --- Minimises a program that diverges: removes statements (a line, with
 -- the lines indented under it and its closing "end...") for as long as
--- the program still loads and still diverges the same way (the same
--- configurations differ).  Generated programs are indented by nesting,
+-- the program still loads and still diverges the same way.  Generated programs are indented by nesting,
 -- which is all this relies on.
 local check = require "fuzz.check"
 
@@ -21,9 +20,13 @@ local function statement_end(lines, i)
   return j
 end
 
+-- The same divergence: the same configurations part at a line of the
+-- same statement (its tag) in the reference trace.
 local function kind(result)
   local d = result.divergence
-  return d and d.subject .. "/" .. d.against
+  if not d then return nil end
+  local line = d.traces[d.against][d.line] or "(trace ended)"
+  return ("%s/%s/%s"):format(d.subject, d.against, line:match("^%S+"))
 end
 
 --- Returns the smallest source found that diverges as source does (a
