@@ -1,11 +1,12 @@
 --- Generates random Lua programs that exercise coroutines: create, resume,
 -- yield, wrap, close, status, running, isyieldable, errors (strings with
 -- and without a position, tables, numbers, nil, runtime errors), nested
--- coroutines, pcall/xpcall, to-be-closed variables, collectgarbage, and
--- callbacks run from C (table.sort comparators and __lt, string.gsub with
--- a function or an __index table, table.concat and ipairs over __index,
--- table.insert's __len and __newindex, tostring and string.format over
--- __tostring, load readers, LPeg match-time and function captures).
+-- coroutines, pcall/xpcall, to-be-closed variables, collectgarbage,
+-- metamethods called from Lua, and callbacks run from C (table.sort
+-- comparators and __lt, string.gsub with a function or an __index table,
+-- table.concat, table.unpack and ipairs over __index, table.insert's
+-- __len and __newindex, tostring and string.format over __tostring, load
+-- readers, LPeg match-time and function captures).
 --
 -- gen.program(seed, index) returns the source of program number index for
 -- that seed (the same every time) and facts about it.  The program prints
@@ -120,9 +121,10 @@ end
 
 ---------------------------------------------------------------- blocks
 
--- A block of statements.  In a "safe" context (a message handler) no
--- statement raises an error: one there would make Lua call the handler
--- again, as deep as its C-call limit, which the models do not share.
+-- A block of statements.  In a "safe" context no statement raises an
+-- error: in a message handler one would make Lua call the handler again,
+-- as deep as its C-call limit, which the models do not share; see also
+-- s_tbc.
 function Gen:block(ctx, ind, max)
   for _ = 1, self:pick(max or 4) do
     if self.budget <= 0 then break end
