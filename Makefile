@@ -51,7 +51,7 @@ BACKEND_ucontext = -DUCORO_BACKEND_UCONTEXT
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 \
              $(BACKEND_$(BACKEND)) -Isrc
 
-CORE_SRC = src/ucoro.c src/stack.c src/context.c src/switch_x86_64.S
+CORE_SRC = src/ucoro.c src/stack.c src/lean.c src/context.c src/switch_x86_64.S
 CORE_OBJ = $(patsubst src/%,$(BUILD)/core/%.o,$(CORE_SRC))
 BINDING_SRC = src/lucoro.c src/lucoro_run.c src/lucoro_bridge.c
 BINDING_OBJ = $(patsubst src/%,$(BUILD)/binding/%.o,$(BINDING_SRC))
@@ -61,11 +61,15 @@ HOST      = $(BUILD)/host
 LUA_MODULE = $(BUILD)/ucoro/core.so
 TEST_MODULE = $(BUILD)/ucoro_testmod.so
 CORE_TEST = $(BUILD)/core_test
+LEAN_TEST = $(BUILD)/lean_test
 LUA_TEST  = $(BUILD)/lua_test
+BAD_INPUT_TEST = $(BUILD)/bad_input_test
+THREADS_TEST = $(BUILD)/threads_test
 CORE_BENCH = $(BUILD)/core_bench
 
 .PHONY: all test bench clean deps install lint demo fuzz
-all: $(CORE_LIB) $(CORE_TEST) $(LUA_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
+all: $(CORE_LIB) $(CORE_TEST) $(LEAN_TEST) $(LUA_TEST) $(BAD_INPUT_TEST) \
+     $(THREADS_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 
 # Hidden symbols: the module exports only what lua_ucoro.h marks, and
 # calls between its files skip the PLT.
@@ -103,7 +107,16 @@ $(TEST_MODULE): spec/c/testmod.c
 $(CORE_TEST): spec/c/core_test.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(CORE_LIB) -lcmocka -lpthread
 
+$(LEAN_TEST): spec/c/lean_test.c $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(CORE_LIB) -lcmocka -lpthread
+
 $(LUA_TEST): spec/c/lua_test.c $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $< -o $@ $(CORE_LIB) $(LUA_LIBS) -lcmocka -lpthread -lm
+
+$(BAD_INPUT_TEST): spec/c/bad_input_test.c $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $< -o $@ $(CORE_LIB) $(LUA_LIBS) -lcmocka -lpthread -lm
+
+$(THREADS_TEST): spec/c/threads_test.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $< -o $@ $(CORE_LIB) $(LUA_LIBS) -lcmocka -lpthread -lm
 
 $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)

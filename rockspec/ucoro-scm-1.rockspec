@@ -27,7 +27,8 @@ build = {
       -- src/backend.h picks the switch: x86-64's own, ucontext elsewhere
       sources = {
         "src/lucoro.c", "src/lucoro_run.c", "src/lucoro_bridge.c",
-        "src/ucoro.c", "src/stack.c", "src/context.c", "src/switch_x86_64.S",
+        "src/ucoro.c", "src/stack.c", "src/lean.c", "src/context.c",
+        "src/switch_x86_64.S",
       },
       incdirs = { "src" },
     },

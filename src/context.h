@@ -23,6 +23,11 @@ typedef void (*uco_context_entry)(void *arg);
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg);
 
+/* Where the frames of a suspended context begin (its stack pointer): the
+** live part of its stack is [that, top).  NULL when the backend cannot
+** tell; lean coroutines then copy their whole stack. */
+char *uco_context_sp(const uco_context *ctx);
+
 /* int uco_context_switch(uco_context *from, uco_context *to):
 ** saves the running context in from and continues to; returns 0 when
 ** something later switches back to from (0, so that callers can end in a

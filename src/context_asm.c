@@ -30,3 +30,7 @@ void uco_context_init(uco_context *ctx, char *lo, size_t size,
   frame[7] = (uint64_t)(uintptr_t)uco_start_x86_64;  /* return address */
   ctx->sp = frame;
 }
+
+char *uco_context_sp(const uco_context *ctx) {
+  return (char *)ctx->sp;
+}

@@ -35,3 +35,15 @@ void uco_context_init(uco_context *ctx, char *lo, size_t size,
   makecontext(&ctx->uc, (void (*)(void))start, 2,
               (unsigned)(p >> 32), (unsigned)(p & 0xffffffffu));
 }
+
+/* swapcontext keeps the registers in the ucontext_t, off the stack. */
+char *uco_context_sp(const uco_context *ctx) {
+#if defined(__x86_64__) && defined(REG_RSP)
+  return (char *)ctx->uc.uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+  return (char *)ctx->uc.uc_mcontext.sp;
+#else
+  (void)ctx;
+  return NULL;
+#endif
+}

@@ -34,12 +34,15 @@ LUA_UCORO_API int luaopen_ucoro_core(lua_State *L);
 ** stack (a ucoro coroutine, or a function under ucoro.call or pushed by
 ** lua_ucoro_pushcfunction).  Returns when the coroutine is resumed, with
 ** the resume values pushed; the result is their number.  Raises a Lua
-** error where no such yield is possible. */
+** error where no such yield is possible, and when nresults is negative or
+** more than the values of the calling C function.  L must be the thread
+** running that function (as for lua_yield). */
 LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults);
 
 /* Pushes a function that calls f on a native stack (as ucoro.call does),
 ** so that f, and any C it calls, may use lua_ucoro_yield.  Inside a ucoro
-** coroutine it simply calls f.  Opens ucoro.core if needed. */
+** coroutine it simply calls f.  Opens ucoro.core if needed (without
+** looking at package.loaded).  Raises a Lua error when f is NULL. */
 LUA_UCORO_API void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f);
 
 #endif

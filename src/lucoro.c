@@ -60,9 +60,14 @@ LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r,
   }
   if (resumable) {
     lucoro_run temp;
-    if (r == NULL) {  /* most coroutines never park: no userdata for them */
-      lucoro_init_run(&temp, co, CONFIG->stack_size);
-      r = &temp;
+    if (r == NULL) {  /* most never park: no userdata for them... */
+      const lucoro_config *c = CONFIG;
+      if (!lucoro_on_lean_stack()) {
+        lucoro_init_run(&temp, co, c->stack_size, c->mode);
+        r = &temp;
+      } else {  /* ...unless this stack may be copied away meanwhile */
+        r = lucoro_new_run(L, HANDLES, co, c->stack_size, c->mode);
+      }
     }
     status = lucoro_resume(L, co, r, narg);
     nres = r->nvalues;
@@ -93,21 +98,31 @@ static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
   return (size_t)n;
 }
 
-/* As stock coroutine.create; leaves the thread on top.  A run remembers a
-** stack size of its own (wrap always makes one, for its upvalue). */
+static const char *const mode_names[] = {"auto", "own", "lean", NULL};
+
+/* As stock coroutine.create; leaves the thread on top.  The second
+** argument, a stack size or a mode name, goes in a run of its own (wrap
+** always makes one, for its upvalue). */
 static lucoro_run *create(lua_State *L, int with_run) {
   lua_State *NL;
   size_t stack_size = 0;
+  ucoro_mode mode = UCORO_AUTO;
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  if (!lua_isnoneornil(L, 2) || with_run) {
-    stack_size = opt_stack_size(L, 2, CONFIG->stack_size);
-    if (!lua_isnoneornil(L, 2)) CONFIG->sized = 1;
+  if (with_run || !lua_isnoneornil(L, 2)) {
+    lucoro_config *c = CONFIG;
+    stack_size = c->stack_size;
+    mode = c->mode;
+    if (lua_type(L, 2) == LUA_TSTRING && !lua_isnumber(L, 2))
+      mode = (ucoro_mode)luaL_checkoption(L, 2, NULL, mode_names);
+    else
+      stack_size = opt_stack_size(L, 2, stack_size);
+    if (!lua_isnoneornil(L, 2)) c->sized = 1;
     with_run = 1;
   }
   NL = lua_newthread(L);
   lua_pushvalue(L, 1);
   lua_xmove(L, NL, 1);
-  return with_run ? lucoro_new_run(L, HANDLES, NL, stack_size) : NULL;
+  return with_run ? lucoro_new_run(L, HANDLES, NL, stack_size, mode) : NULL;
 }
 
 static int co_create(lua_State *L) {
@@ -183,11 +198,20 @@ static int co_status(lua_State *L) {
 static int co_isyieldable(lua_State *L) {
   lua_State *co = lua_isnone(L, 1) ? L : getco(L);
   int native;
-  if (co == L) {
-    native = lucoro_running_run(L) != NULL;
+  if (co == L) {  /* on its native stack: yieldable unless a yield is refused */
+    lucoro_run *r = lucoro_running_run(L);
+    if (r != NULL) {
+      lua_pushboolean(L, lucoro_park_refused(L, r) == NULL);
+      return 1;
+    }
+    native = 0;
   } else {
     lucoro_run *r = lucoro_find_run(L, HANDLES, co);
-    native = r != NULL && r->native != NULL;
+    /* one closed while parked keeps its dropped frames' count of
+    ** non-yieldable calls (lua_resetthread does not reset it): dead, it
+    ** is yieldable, as stock's dead ones are */
+    native = (r != NULL && r->native != NULL) ||
+             auxstatus(L, co, r) == COS_DEAD;
   }
   lua_pushboolean(L, native || lua_isyieldable(co));
   return 1;
@@ -243,6 +267,38 @@ static int co_stackused(lua_State *L) {
   return 1;
 }
 
+/* ucoro.mode(): the default mode; ucoro.mode(m): sets it, returning the
+** old; ucoro.mode(co): the mode of co's native stack, or nil when it has
+** none now. */
+static int co_mode(lua_State *L) {
+  lucoro_config *c = CONFIG;
+  if (lua_type(L, 1) == LUA_TTHREAD) {
+    lua_State *co = lua_tothread(L, 1);
+    lucoro_run *r = co == L ? lucoro_running_run(L)
+                            : lucoro_find_run(L, HANDLES, co);
+    if (r == NULL || r->native == NULL) return 0;
+    lua_pushstring(L, mode_names[ucoro_mode_of(r->native)]);
+    return 1;
+  }
+  lua_pushstring(L, mode_names[c->mode]);
+  if (!lua_isnoneornil(L, 1))
+    c->mode = (ucoro_mode)luaL_checkoption(L, 1, NULL, mode_names);
+  return 1;
+}
+
+/* The number of own stacks past which "auto" makes lean coroutines, for
+** the whole process; sets it when given, returning the old. */
+static int co_ownlimit(lua_State *L) {
+  size_t old = ucoro_own_limit();
+  if (!lua_isnoneornil(L, 1)) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 0, 1, "limit must not be negative");
+    ucoro_set_own_limit((size_t)n);
+  }
+  lua_pushinteger(L, (lua_Integer)old);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"create", co_create},
   {"resume", co_resume},
@@ -254,6 +310,8 @@ static const luaL_Reg functions[] = {
   {"close", co_close},
   {"stacksize", co_stacksize},
   {"stackused", co_stackused},
+  {"mode", co_mode},
+  {"ownlimit", co_ownlimit},
   {NULL, NULL}
 };
 

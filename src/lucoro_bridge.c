@@ -142,7 +142,8 @@ static int bridge(lua_State *L) {
   helper = lua_newthread(L);
   lua_setiuservalue(L, 1, 1);
   lucoro_push_handles(L);
-  r = lucoro_new_run(L, -1, helper, lucoro_config_of(L)->stack_size);
+  r = lucoro_new_run(L, -1, helper, lucoro_config_of(L)->stack_size,
+                     lucoro_config_of(L)->mode);
   lua_pop(L, 1);
   r->outer = L;
   r->outer_yields = lua_isyieldable(L);
@@ -187,7 +188,11 @@ void lucoro_bridge_open(lua_State *L) {
 }
 
 LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults) {
-  lucoro_run *r = lucoro_running_run(L);
+  lucoro_run *r;
+  if (nresults < 0 || nresults > lua_gettop(L))
+    return luaL_error(L, "lua_ucoro_yield: cannot yield %d values, %d on "
+                      "the stack", nresults, lua_gettop(L));
+  r = lucoro_running_run(L);
   if (r == NULL) {
     if (lua_pushthread(L))
       return luaL_error(L, "attempt to yield from outside a coroutine");
@@ -197,10 +202,15 @@ LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults) {
 }
 
 LUA_UCORO_API void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f) {
+  if (f == NULL) {
+    luaL_error(L, "lua_ucoro_pushcfunction: NULL function");
+    return;
+  }
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wrap_key) == LUA_TNIL) {
+    /* opened directly: whatever package.loaded holds, this sets wrap_key */
     lua_pop(L, 1);
-    luaL_requiref(L, "ucoro.core", luaopen_ucoro_core, 0);
-    lua_pop(L, 1);
+    lua_pushcfunction(L, luaopen_ucoro_core);
+    lua_call(L, 0, 0);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &wrap_key);
   }
   lua_pushcfunction(L, f);

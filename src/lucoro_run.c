@@ -50,6 +50,7 @@ void lucoro_push_config(lua_State *L) {
   lua_pop(L, 1);
   c = (lucoro_config *)lua_newuserdatauv(L, sizeof(lucoro_config), 0);
   c->stack_size = 0;
+  c->mode = UCORO_AUTO;
   c->sized = 0;
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &config_key);
@@ -79,13 +80,15 @@ lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co) {
   return r;
 }
 
-void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size) {
+void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size,
+                     ucoro_mode mode) {
   r->native = NULL;
   r->L1 = co;
   r->from = NULL;
   r->outer = NULL;
   r->outer_yields = 0;
   r->stack_size = stack_size;
+  r->mode = mode;
   r->nvalues = 0;
   r->status = LUA_OK;
   r->parked = 0;
@@ -95,11 +98,11 @@ void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size) {
 }
 
 lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
-                           size_t stack_size) {
+                           size_t stack_size, ucoro_mode mode) {
   lucoro_run *r;
   handles = lua_absindex(L, handles);
   r = (lucoro_run *)lua_newuserdatauv(L, sizeof(lucoro_run), 0);
-  lucoro_init_run(r, co, stack_size);
+  lucoro_init_run(r, co, stack_size, mode);
   r->temporary = 0;
   push_thread(L, co);
   lua_pushvalue(L, -2);
@@ -113,7 +116,8 @@ lucoro_run *lucoro_keep(lua_State *L, int handles, lua_State *co,
   if (r->armed) return r;
   handles = lua_absindex(L, handles);
   if (r->temporary) {
-    lucoro_run *kept = lucoro_new_run(L, handles, co, r->stack_size);
+    lucoro_run *kept = lucoro_new_run(L, handles, co, r->stack_size,
+                                      r->mode);
     *kept = *r;
     kept->temporary = 0;
     ucoro_set_userdata(kept->native, kept);  /* the parked side follows */
@@ -125,6 +129,21 @@ lucoro_run *lucoro_keep(lua_State *L, int handles, lua_State *co,
   lua_pop(L, 1);
   r->armed = 1;
   return r;
+}
+
+int lucoro_resume_failed(lua_State *co, lucoro_run *r, int narg,
+                         ucoro_result res) {
+  if (r->native != NULL && !r->parked) {  /* it never started */
+    ucoro_destroy(r->native);
+    r->native = NULL;
+  }
+  lua_pop(co, narg);
+  if (res == UCORO_ENOMEM) {
+    lua_pushliteral(co, "not enough memory");
+    return LUA_ERRMEM;
+  }
+  lua_pushfstring(co, "cannot resume coroutine: %s", ucoro_strerror(res));
+  return LUA_ERRRUN;
 }
 
 void *lucoro_native_main(ucoro *native, void *unused) {
@@ -151,15 +170,21 @@ static int is_main_thread(lua_State *L, lua_State *co) {
   return main;
 }
 
-int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy) {
+const char *lucoro_park_refused(lua_State *L, const lucoro_run *r) {
   /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
   if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
-    return luaL_error(L, "attempt to yield inside a __gc finalizer");
+    return "attempt to yield inside a __gc finalizer";
   if (r->outer != NULL && !r->outer_yields) {  /* ucoro.call */
     if (is_main_thread(L, r->outer))
-      return luaL_error(L, "attempt to yield from outside a coroutine");
-    return luaL_error(L, "attempt to yield across a C-call boundary");
+      return "attempt to yield from outside a coroutine";
+    return "attempt to yield across a C-call boundary";
   }
+  return NULL;
+}
+
+int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy) {
+  const char *refused = lucoro_park_refused(L, r);
+  if (refused != NULL) return luaL_error(L, "%s", refused);
   r->nvalues = nvalues;
   r->roomy = roomy;
   r->parked = 1;

@@ -24,6 +24,7 @@ typedef struct lucoro_run {
   int outer_yields;   /* could outer yield when ucoro.call began?  (Then
                          always: it resumes through lua_resume.) */
   size_t stack_size;  /* for the next native stack (0: the default) */
+  ucoro_mode mode;    /* for the next native stack */
   int nvalues;        /* values crossing the switch, either way */
   int status;         /* what lua_resume returned, once it has */
   int parked;         /* suspended in a native yield, C frames kept */
@@ -36,7 +37,8 @@ typedef struct lucoro_run {
 /* Per-state settings. */
 typedef struct lucoro_config {
   size_t stack_size;  /* the default (0: the core's) */
-  int sized;          /* has any coroutine a stack size of its own? */
+  ucoro_mode mode;    /* the default */
+  int sized;          /* has any coroutine a stack size or mode of its own? */
 } lucoro_config;
 
 /* Push the state's table thread -> run (weak keys), and its config. */
@@ -47,10 +49,12 @@ lucoro_config *lucoro_config_of(lua_State *L);
 /* The run of thread co (NULL if none); handles is the table's index. */
 lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co);
 lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
-                           size_t stack_size);
+                           size_t stack_size, ucoro_mode mode);
 
 /* Sets up a run for one resume, on the caller's C stack. */
-void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size);
+void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size,
+                     ucoro_mode mode);
+
 
 /* After a resume that left co parked: makes its run last, with a
 ** finalizer that frees the stack if the thread dies parked.  Returns the
@@ -62,6 +66,12 @@ lucoro_run *lucoro_keep(lua_State *L, int handles, lua_State *co,
 ** through as many frames as the switch into the coroutine did, which
 ** keeps the CPU's return predictions right (bench/README.md). */
 #define LUCORO_INLINE static inline __attribute__((always_inline))
+
+/* May the C stack running now be copied away while a coroutine it resumes
+** runs (a lean coroutine's)?  Then a run must not live on it. */
+LUCORO_INLINE int lucoro_on_lean_stack(void) {
+  return ucoro_mode_of(ucoro_running()) == UCORO_LEAN;
+}
 
 /* The first frame of every native stack. */
 void *lucoro_native_main(ucoro *native, void *unused);
@@ -94,6 +104,11 @@ LUCORO_INLINE int lucoro_resumable(lua_State *L, lua_State *co,
   return lucoro_is_parked(r) || (co != L && lucoro_frameless(co));
 }
 
+/* A resume that could not start: drops the values, leaves the error
+** message on co (a stack of a fresh start is freed), returns the status. */
+int lucoro_resume_failed(lua_State *co, lucoro_run *r, int narg,
+                         ucoro_result res);
+
 /* Resumes co (resumable, with a run) with narg values from L: returns
 ** lua_resume's status; results or the error object are left on co, their
 ** count in r->nvalues. */
@@ -104,18 +119,13 @@ LUCORO_INLINE int lucoro_resume(lua_State *L, lua_State *co, lucoro_run *r,
   r->from = L;
   r->nvalues = narg;
   if (r->native == NULL &&
-      ucoro_create(&r->native, lucoro_native_main, r, r->stack_size) !=
-          UCORO_OK) {
-    lua_pop(co, narg);
-    lua_pushliteral(co, "not enough memory");
-    return LUA_ERRMEM;
-  }
+      (r->mode == UCORO_AUTO
+           ? ucoro_create(&r->native, lucoro_native_main, r, r->stack_size)
+           : ucoro_create_mode(&r->native, lucoro_native_main, r,
+                               r->stack_size, r->mode)) != UCORO_OK)
+    return lucoro_resume_failed(co, r, narg, UCORO_ENOMEM);
   res = ucoro_resume(r->native, NULL, NULL);
-  if (res != UCORO_OK) {  /* another OS thread's */
-    lua_pop(co, narg);
-    lua_pushfstring(co, "cannot resume coroutine: %s", ucoro_strerror(res));
-    return LUA_ERRRUN;
-  }
+  if (res != UCORO_OK) return lucoro_resume_failed(co, r, narg, res);
   if (r->parked) return LUA_YIELD;
   ucoro_destroy(r->native);  /* lua_resume returned: the stack is free */
   r->native = NULL;
@@ -127,6 +137,10 @@ void lucoro_drop(lucoro_run *r);
 
 /* The run whose native stack is running L, or NULL. */
 lucoro_run *lucoro_running_run(lua_State *L);
+
+/* Why a park of the running thread L (r is its run) would be refused (the
+** message), or NULL where it is allowed. */
+const char *lucoro_park_refused(lua_State *L, const lucoro_run *r);
 
 /* Parks the running thread L (r is its run), handing its top nvalues to
 ** the resumer (roomy: L's frame holds nothing else); returns the number of

@@ -27,7 +27,16 @@
 
 #if __has_include(<valgrind/valgrind.h>) && !defined(UCORO_NO_VALGRIND)
 #define UCORO_VALGRIND 1
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
+#endif
+
+/* For code that runs where the sanitizers are not told it runs (the
+** scratch stack of lean.c, between two announced switches). */
+#if defined(UCORO_ASAN) || defined(UCORO_TSAN)
+#define SAN_UNANNOUNCED __attribute__((no_sanitize("address", "thread")))
+#else
+#define SAN_UNANNOUNCED
 #endif
 
 /* AddressSanitizer: a switch is announced before it happens (start) and
@@ -100,6 +109,16 @@ static inline unsigned valgrind_register_stack(void *lo, void *hi) {
 #else
   (void)lo; (void)hi;
   return 0;
+#endif
+}
+
+/* Memcheck keeps stack memory below a stack pointer that went up as not
+** addressable: frames copied back there are written as if allocated. */
+static inline void valgrind_writable(void *lo, size_t size) {
+#ifdef UCORO_VALGRIND
+  VALGRIND_MAKE_MEM_UNDEFINED(lo, size);
+#else
+  (void)lo; (void)size;
 #endif
 }
 

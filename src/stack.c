@@ -5,7 +5,9 @@
 #include "stack.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -56,11 +58,56 @@ static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t pool_key;
 static int pool_key_ok;
 
-static size_t page_size;
+/* Threads creating their first coroutines at once may each set it (to
+** the same value): atomic, so that this is no data race. */
+static atomic_size_t page_size;
+
+/* Process-wide: stacks mapped now, and the limit for UCORO_AUTO plus one
+** (0: not read yet). */
+static size_t mapped_stacks, stack_limit_1;
+
+size_t uco_stack_mapped(void) {
+  return __atomic_load_n(&mapped_stacks, __ATOMIC_RELAXED);
+}
+
+/* A guarded stack takes two mappings; half of vm.max_map_count is left to
+** everything else the program maps. */
+static size_t default_limit(void) {
+  unsigned long max_map_count = 65530;  /* Linux's default */
+  FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+  if (f != NULL) {
+    if (fscanf(f, "%lu", &max_map_count) != 1) max_map_count = 65530;
+    fclose(f);
+  }
+  return max_map_count / 4;
+}
+
+size_t uco_stack_limit(void) {
+  size_t limit_1 = __atomic_load_n(&stack_limit_1, __ATOMIC_RELAXED);
+  if (limit_1 == 0) {
+    size_t unset = 0;
+    limit_1 = default_limit() + 1;
+    if (!__atomic_compare_exchange_n(&stack_limit_1, &unset, limit_1, 0,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+      limit_1 = unset;  /* set meanwhile by another thread */
+  }
+  return limit_1 - 1;
+}
+
+size_t uco_stack_set_limit(size_t limit) {
+  size_t old = uco_stack_limit();
+  if (limit == SIZE_MAX) limit--;
+  __atomic_store_n(&stack_limit_1, limit + 1, __ATOMIC_RELAXED);
+  return old;
+}
 
 size_t uco_page_size(void) {
-  if (page_size == 0) page_size = (size_t)sysconf(_SC_PAGESIZE);
-  return page_size;
+  size_t size = atomic_load_explicit(&page_size, memory_order_relaxed);
+  if (size == 0) {
+    size = (size_t)sysconf(_SC_PAGESIZE);
+    atomic_store_explicit(&page_size, size, memory_order_relaxed);
+  }
+  return size;
 }
 
 size_t uco_stack_round(size_t size) {
@@ -74,6 +121,7 @@ size_t uco_stack_round(size_t size) {
 static void unmap(const uco_stack *s) {
   valgrind_deregister_stack(s->valgrind_id);
   munmap(s->base, s->map_size);
+  __atomic_sub_fetch(&mapped_stacks, 1, __ATOMIC_RELAXED);
 }
 
 static pool_node *node_of(const uco_stack *s) {
@@ -107,12 +155,13 @@ static int take(pool_node **list, unsigned *count, size_t map_size,
   return 0;
 }
 
-int uco_stack_acquire(size_t size, uco_stack *out) {
+int uco_stack_acquire(size_t size, uco_stack *out, int may_map) {
   size_t page = uco_page_size();
   size_t map_size = size + page;
   if (take(&the_pool.warm, &the_pool.nwarm, map_size, out) ||
       take(&the_pool.cold, &the_pool.ncold, map_size, out))
     return 0;
+  if (!may_map) return -1;
   out->base = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                    -1, 0);
@@ -124,6 +173,7 @@ int uco_stack_acquire(size_t size, uco_stack *out) {
   }
   out->valgrind_id = valgrind_register_stack(uco_stack_lo(out),
                                              uco_stack_hi(out));
+  __atomic_add_fetch(&mapped_stacks, 1, __ATOMIC_RELAXED);
   return 0;
 }
 
@@ -152,6 +202,10 @@ void uco_stack_release(const uco_stack *s) {
   } else {
     unmap(s);
   }
+}
+
+void uco_stack_free(const uco_stack *s) {
+  unmap(s);
 }
 
 size_t uco_stack_touched(const uco_stack *s) {

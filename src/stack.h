@@ -24,11 +24,21 @@ size_t uco_page_size(void);
 size_t uco_stack_round(size_t size);
 
 /* Gets a stack of the rounded size: from this thread's pool if one fits,
-** else from mmap.  Returns 0 on success, -1 when no memory or mapping. */
-int uco_stack_acquire(size_t size, uco_stack *out);
+** else (if may_map) from mmap.  Returns 0 on success, -1 when no memory or
+** mapping, or none pooled and !may_map. */
+int uco_stack_acquire(size_t size, uco_stack *out, int may_map);
+
+/* Stacks the process has mapped now (pooled ones too), and the count past
+** which UCORO_AUTO stops mapping own stacks (ucoro_own_limit). */
+size_t uco_stack_mapped(void);
+size_t uco_stack_limit(void);
+size_t uco_stack_set_limit(size_t limit);
 
 /* Gives a stack back to this thread's pool (or unmaps it past the cap). */
 void uco_stack_release(const uco_stack *s);
+
+/* Unmaps a stack at once (for stacks freed at thread exit). */
+void uco_stack_free(const uco_stack *s);
 
 /* Bytes from the top of the stack down to the lowest touched page. */
 size_t uco_stack_touched(const uco_stack *s);

@@ -1,61 +1,93 @@
 /*
 ** ucoro.c: coroutine life cycle, statuses, and the switch protocol that
-** keeps the sanitizers informed.  The stack and the switch itself live in
-** stack.c and the backend behind context.h.
+** keeps the sanitizers informed.  The record is in record.h; own stacks
+** live in stack.c, shared ones in lean.c, the switch itself behind
+** context.h.
 */
 #include "ucoro.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "context.h"
+#include "lean.h"
+#include "record.h"
 #include "sanitizer.h"
 #include "stack.h"
 
-/* The record sits at the top of the coroutine's own stack mapping, so a
-** coroutine costs no allocation besides its (pooled) stack. */
-struct ucoro {
-  uco_context ctx;           /* the coroutine, while suspended */
-  uco_context caller;        /* its resumer, while the coroutine runs */
-  ucoro *prev;               /* what was running when it was resumed */
-  void **yield_in;           /* where the body wants the next resume value */
-  void **resume_out;         /* where its resumer wants the next value */
-  void *start_arg;           /* the first resume's value */
-  ucoro_fn fn;
-  void *user;
-  const void *owner;         /* the OS thread that created it */
-  ucoro_state status;        /* RUNNING also while NORMAL: see ucoro_status */
-  char *stack_lo;            /* usable stack: [stack_lo, this record) */
-  size_t stack_size;
-  uco_stack stack;
-  void *asan_fake;           /* AddressSanitizer's fake stack of the body */
-  const void *caller_bottom; /* the resumer's stack, for AddressSanitizer */
-  size_t caller_size;
-  void *tsan_fiber;          /* ThreadSanitizer's fibers: the body's, */
-  void *caller_fiber;        /* and its resumer's */
-};
+/* This OS thread's running coroutine, and its number: a number never
+** reused, since a thread created after another exited may get its thread
+** pointer and TLS block (glibc reuses them) and must not own its
+** coroutines.  The id is 0 until the thread first creates a coroutine, and
+** no coroutine is owned by 0.  One struct: resume finds both through one
+** TLS offset.  initial-exec: no __tls_get_addr call on every switch, even
+** in a module loaded with dlopen (static TLS has room for 16 bytes). */
+typedef struct this_thread {
+  ucoro *current;
+  uintptr_t id;
+} this_thread;
 
-/* initial-exec: no __tls_get_addr call on every switch, even in a module
-** loaded with dlopen (a pointer fits in glibc's static TLS reserve). */
-static __thread ucoro *current __attribute__((tls_model("initial-exec")));
+static __thread this_thread here __attribute__((tls_model("initial-exec")));
+static atomic_uintptr_t last_thread_id;
 
-/* Names the running OS thread.  The thread pointer saves an instruction
-** on every resume; the address of a thread-local works everywhere. */
-#ifndef __has_builtin
-#define __has_builtin(x) 0
-#endif
-#if __has_builtin(__builtin_thread_pointer) || \
-    (defined(__GNUC__) && __GNUC__ >= 11 && !defined(__clang__))
-#define this_thread() ((const void *)__builtin_thread_pointer())
-#else
-#define this_thread() ((const void *)&current)
-#endif
+static uintptr_t this_thread_id(void) {
+  if (here.id == 0) here.id = atomic_fetch_add(&last_thread_id, 1) + 1;
+  return here.id;
+}
 
-/* Each side does the other's bookkeeping before it switches, so that
-** nothing is left to do after a switch: resume and yield end in a tail
-** call to the switch, which hands back 0 (UCORO_OK) in both directions. */
+void *uco_slow_out_mark;
+
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* What a stopping coroutine does for its resumer on the fast paths. */
 static inline void hand_back(ucoro *co, void *value) {
-  current = co->prev;
+  here.current = co->prev;
   if (co->resume_out != NULL) *co->resume_out = value;
+}
+
+/* Are a and b lean and bound to one shared stack? */
+static inline int same_stack(const ucoro *a, const ucoro *b) {
+  return a != NULL && b != NULL && a->mode == UCORO_LEAN &&
+         b->mode == UCORO_LEAN && a->lean.shared == b->lean.shared;
+}
+
+/* Is co lean with its frames copied off (or never run)?  Then they go
+** back on its stack before anything writes into them. */
+static inline int evicted(const ucoro *co) {
+  return co != NULL && co->evicted;
+}
+
+/* co stops (it yielded or ended): hands value to its resumer and switches
+** there.  If the resumer's frames are off their stack, they go back first
+** (from the scratch stack if co runs on that same stack). */
+static inline __attribute__((always_inline)) void switch_back(
+    ucoro *co, void *value, int to_evicted, int on_same_stack) {
+  ucoro *prev = co->prev;
+  void **out = uco_out(co);
+  here.current = prev;
+  if (on_same_stack) {
+    uco_lean_switch_via_scratch(&co->ctx, prev, out, value, &co->caller);
+    return;
+  }
+  if (to_evicted) uco_lean_restore(prev);
+  if (out != NULL) *out = value;
+  uco_context_switch(&co->ctx, &co->caller);
+}
+
+/* How a coroutine ends when lean coroutines are involved (see
+** coroutine_main). */
+static __attribute__((noinline, noreturn)) void end_slow(ucoro *co,
+                                                        void *value) {
+  int to_evicted = evicted(co->prev);
+  int on_same_stack = to_evicted && same_stack(co, co->prev);
+  if (co->mode == UCORO_LEAN) uco_lean_release(co);  /* frames go */
+#ifdef UCORO_TSAN
+  tsan_switch_to(co->caller_fiber);
+#endif
+  san_start_switch(NULL, co->caller_bottom, co->caller_size);
+  switch_back(co, value, to_evicted, on_same_stack);
+  __builtin_unreachable();  /* nobody resumes a dead coroutine */
 }
 
 /* The first and only frame at the base of every coroutine stack. */
@@ -65,6 +97,7 @@ static void coroutine_main(void *arg) {
   san_finish_switch(NULL, &co->caller_bottom, &co->caller_size);
   value = co->fn(co, co->start_arg);
   co->status = UCORO_DEAD;
+  if (UNLIKELY(co->resume_out == UCO_SLOW_OUT)) end_slow(co, value);
   hand_back(co, value);
 #ifdef UCORO_TSAN
   tsan_switch_to(co->caller_fiber);
@@ -74,37 +107,82 @@ static void coroutine_main(void *arg) {
   /* not reached: nobody resumes a dead coroutine */
 }
 
-ucoro_result ucoro_create(ucoro **out, ucoro_fn fn, void *user,
-                          size_t stack_size) {
+/* The record of an own-stack coroutine, at the top of its stack. */
+static inline ucoro *own_record(const uco_stack *stack) {
+  ucoro *co = (ucoro *)((uintptr_t)(uco_stack_hi(stack) - sizeof(ucoro)) &
+                        ~(uintptr_t)63);
+  co->mode = UCORO_OWN;
+  co->status = UCORO_SUSPENDED;
+  co->evicted = 0;
+  co->stack = *stack;
+  co->stack_lo = uco_stack_lo(stack);
+  co->stack_size = (size_t)((char *)co - co->stack_lo);
+  uco_context_init(&co->ctx, co->stack_lo, co->stack_size, coroutine_main,
+                   co);
+  return co;
+}
+
+/* The record of a lean coroutine: its stack and context come at its first
+** run (lean.c). */
+static ucoro *lean_record(size_t size) {
+  ucoro *co = (ucoro *)calloc(1, sizeof(ucoro));
+  if (co == NULL) return NULL;
+  co->mode = UCORO_LEAN;
+  co->status = UCO_SUSPENDED_LEAN;
+  co->evicted = 1;
+  co->stack_size = size;
+  return co;
+}
+
+static inline __attribute__((always_inline)) ucoro_result create(
+    ucoro **out, ucoro_fn fn, void *user, size_t stack_size,
+    ucoro_mode mode) {
   size_t size;
-  uco_stack stack;
-  ucoro *co;
+  ucoro *co = NULL;
   if (out == NULL) return UCORO_EINVAL;
   *out = NULL;
-  if (fn == NULL) return UCORO_EINVAL;
+  if (fn == NULL || (mode != UCORO_AUTO && mode != UCORO_OWN &&
+                     mode != UCORO_LEAN))
+    return UCORO_EINVAL;
   size = uco_stack_round(stack_size);
-  if (size == 0 || uco_stack_acquire(size, &stack) != 0) return UCORO_ENOMEM;
-  co = (ucoro *)((uintptr_t)(uco_stack_hi(&stack) - sizeof(ucoro)) &
-                 ~(uintptr_t)63);
+  if (size == 0) return UCORO_ENOMEM;
+  if (mode != UCORO_LEAN) {
+    /* auto: a pooled stack always; a new mapping while under the limit */
+    uco_stack stack;
+    if (uco_stack_acquire(size, &stack, 0) == 0) {
+      co = own_record(&stack);
+    } else {
+      int may_map = mode == UCORO_OWN || uco_stack_mapped() < uco_stack_limit();
+      if (may_map && uco_stack_acquire(size, &stack, 1) == 0)
+        co = own_record(&stack);
+      else if (may_map)  /* no memory for it: lean would fare no better */
+        return UCORO_ENOMEM;
+    }
+  }
+  if (co == NULL && (co = lean_record(size)) == NULL) return UCORO_ENOMEM;
   co->fn = fn;
   co->user = user;
   co->prev = NULL;
   co->resume_out = NULL;
   co->yield_in = &co->start_arg;
-  co->owner = this_thread();
-  co->status = UCORO_SUSPENDED;
-  co->stack = stack;
-  co->stack_lo = uco_stack_lo(&stack);
-  co->stack_size = (size_t)((char *)co - co->stack_lo);
+  co->owner = this_thread_id();
   co->asan_fake = NULL;
   co->caller_bottom = NULL;
   co->caller_size = 0;
   co->tsan_fiber = tsan_create_fiber();
   co->caller_fiber = NULL;
-  uco_context_init(&co->ctx, co->stack_lo, co->stack_size, coroutine_main,
-                   co);
   *out = co;
   return UCORO_OK;
+}
+
+ucoro_result ucoro_create(ucoro **out, ucoro_fn fn, void *user,
+                          size_t stack_size) {
+  return create(out, fn, user, stack_size, UCORO_AUTO);
+}
+
+ucoro_result ucoro_create_mode(ucoro **out, ucoro_fn fn, void *user,
+                               size_t stack_size, ucoro_mode mode) {
+  return create(out, fn, user, stack_size, mode);
 }
 
 static ucoro_result not_suspended(const ucoro *co) {
@@ -115,13 +193,70 @@ static ucoro_result not_suspended(const ucoro *co) {
   }
 }
 
+/* What resuming a lean coroutine needs before anything changes: at its
+** first run, a stack; room to copy off the frames now on that stack; and
+** the scratch stack when the resumer runs there itself. */
+static ucoro_result prepare_lean(ucoro *co, ucoro *resumer) {
+  if (co->lean.shared == NULL && uco_lean_bind(co) != 0)
+    return UCORO_ENOMEM;
+  if (!co->evicted) return UCORO_OK;
+  if (same_stack(co, resumer)) {
+    if (uco_lean_reserve(resumer) != 0 || uco_lean_scratch_ready() != 0)
+      return UCORO_ENOMEM;
+  } else if (uco_lean_room(co) != 0) {
+    return UCORO_ENOMEM;
+  }
+  return UCORO_OK;
+}
+
+/* Resumes a lean coroutine: its frames go back on its stack if they are
+** off (at its first run, a new context goes there), then the switch. */
+static ucoro_result resume_lean(ucoro *co, void *arg, void **out) {
+  ucoro *resumer = here.current;
+  ucoro_result r = prepare_lean(co, resumer);
+  void *fake;  /* the resumer's fake stack, while away (ASan) */
+  if (r != UCORO_OK) return r;
+  co->prev = resumer;
+  co->status = UCORO_RUNNING;
+  here.current = co;
+  co->real_out = out;
+  co->resume_out = UCO_SLOW_OUT;  /* it must keep its frames to yield */
+#ifdef UCORO_TSAN
+  co->caller_fiber = tsan_current_fiber();
+  tsan_switch_to(co->tsan_fiber);
+#endif
+  san_start_switch(&fake, co->stack_lo, co->stack_size);
+  if (co->evicted && same_stack(co, resumer)) {
+    uco_lean_switch_via_scratch(&co->caller, co, co->yield_in, arg,
+                                &co->ctx);
+  } else {
+    if (co->evicted && !uco_lean_restore(co))
+      uco_context_init(&co->ctx, co->stack_lo, co->stack_size,
+                       coroutine_main, co);
+    if (co->yield_in != NULL) *co->yield_in = arg;
+    uco_context_switch(&co->caller, &co->ctx);
+  }
+  san_finish_switch(fake, NULL, NULL);
+  return UCORO_OK;
+}
+
+/* Not UCORO_SUSPENDED: a suspended lean coroutine, or an error. */
+static __attribute__((noinline)) ucoro_result resume_slow(ucoro *co,
+                                                          void *arg,
+                                                          void **out) {
+  if (co->status != UCO_SUSPENDED_LEAN) return not_suspended(co);
+  if (co->owner != here.id) return UCORO_ETHREAD;
+  return resume_lean(co, arg, out);
+}
+
 ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
   if (co == NULL) return UCORO_EINVAL;
-  if (co->status != UCORO_SUSPENDED) return not_suspended(co);
-  if (co->owner != this_thread()) return UCORO_ETHREAD;
-  co->prev = current;
+  if (UNLIKELY(co->status != UCORO_SUSPENDED))
+    return resume_slow(co, arg, out);
+  if (co->owner != here.id) return UCORO_ETHREAD;
+  co->prev = here.current;
   co->status = UCORO_RUNNING;
-  current = co;
+  here.current = co;
   co->resume_out = out;
   if (co->yield_in != NULL) *co->yield_in = arg;
 #ifdef UCORO_TSAN
@@ -141,11 +276,42 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
 #endif
 }
 
+/* Yields from a lean coroutine, or to a resumer whose frames are off. */
+static __attribute__((noinline)) ucoro_result yield_slow(ucoro *co,
+                                                         void *value,
+                                                         void **in) {
+  int to_evicted = evicted(co->prev);
+  int on_same_stack = to_evicted && same_stack(co, co->prev);
+  if (co->mode == UCORO_LEAN && uco_lean_reserve(co) != 0)
+    return UCORO_ENOMEM;
+  if (on_same_stack ? uco_lean_scratch_ready() != 0
+                    : to_evicted && uco_lean_room(co->prev) != 0)
+    return UCORO_ENOMEM;
+  co->status = co->mode == UCORO_LEAN ? UCO_SUSPENDED_LEAN : UCORO_SUSPENDED;
+  co->yield_in = in;
+#ifdef UCORO_TSAN
+  tsan_switch_to(co->caller_fiber);
+#endif
+  san_start_switch(&co->asan_fake, co->caller_bottom, co->caller_size);
+  switch_back(co, value, to_evicted, on_same_stack);
+  san_finish_switch(co->asan_fake, &co->caller_bottom, &co->caller_size);
+  return UCORO_OK;
+}
+
+/* Each side does the other's bookkeeping before it switches, so that
+** nothing is left to do after a switch: resume and yield end in a tail
+** call to the switch, which hands back 0 (UCORO_OK) in both directions. */
 ucoro_result ucoro_yield(void *value, void **in) {
-  ucoro *co = current;
+  ucoro *co = here.current;
+  void **out;
   if (co == NULL) return UCORO_ENOTCORO;
+  out = co->resume_out;
+  if (out != NULL) {
+    if (UNLIKELY(out == UCO_SLOW_OUT)) return yield_slow(co, value, in);
+    *out = value;
+  }
   co->status = UCORO_SUSPENDED;
-  hand_back(co, value);
+  here.current = co->prev;
   co->yield_in = in;
 #ifdef UCORO_TSAN
   tsan_switch_to(co->caller_fiber);
@@ -165,16 +331,17 @@ ucoro_result ucoro_yield(void *value, void **in) {
 ** exactly when it is not the one this thread is running. */
 ucoro_state ucoro_status(const ucoro *co) {
   if (co == NULL) return UCORO_DEAD;
-  if (co->status == UCORO_RUNNING && co != current) return UCORO_NORMAL;
+  if (co->status == UCORO_RUNNING && co != here.current) return UCORO_NORMAL;
+  if (co->status == UCO_SUSPENDED_LEAN) return UCORO_SUSPENDED;
   return co->status;
 }
 
 ucoro *ucoro_running(void) {
-  return current;
+  return here.current;
 }
 
 void *ucoro_running_user(ucoro_fn fn) {
-  ucoro *co = current;
+  ucoro *co = here.current;
   return co != NULL && co->fn == fn ? co->user : NULL;
 }
 
@@ -183,9 +350,26 @@ ucoro_result ucoro_destroy(ucoro *co) {
   if (co == NULL) return UCORO_OK;
   if (co->status == UCORO_RUNNING) return not_suspended(co);
   tsan_destroy_fiber(co->tsan_fiber);
+  if (co->mode == UCORO_LEAN) {
+    uco_lean_release(co);
+    free(co);
+    return UCORO_OK;
+  }
   stack = co->stack;  /* the record lives inside the stack */
   uco_stack_release(&stack);
   return UCORO_OK;
+}
+
+ucoro_mode ucoro_mode_of(const ucoro *co) {
+  return co == NULL ? UCORO_AUTO : co->mode;
+}
+
+size_t ucoro_own_limit(void) {
+  return uco_stack_limit();
+}
+
+size_t ucoro_set_own_limit(size_t limit) {
+  return uco_stack_set_limit(limit);
 }
 
 void *ucoro_userdata(const ucoro *co) {
@@ -207,6 +391,7 @@ size_t ucoro_stack_size(const ucoro *co) {
 size_t ucoro_stack_used(const ucoro *co) {
   size_t touched, record;
   if (co == NULL) return 0;
+  if (co->mode == UCORO_LEAN) return uco_lean_used(co);
   touched = uco_stack_touched(&co->stack);
   record = (size_t)(uco_stack_hi(&co->stack) - (const char *)co);
   return touched > record ? touched - record : 0;
@@ -217,6 +402,7 @@ size_t ucoro_default_stack_size(void) {
 }
 
 void ucoro_pool_clear(void) {
+  uco_lean_clear();
   uco_stack_pool_clear();
 }
 

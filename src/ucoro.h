@@ -1,5 +1,6 @@
 /*
-** ucoro.h: native coroutines for C, each with its own guarded stack.
+** ucoro.h: native coroutines for C, on guarded stacks of their own or
+** (lean mode) on a shared stack they are copied on and off.
 **
 ** No Lua here: this is the core that the Lua binding stands on, and it is
 ** usable on its own.  Errors are return values; nothing aborts.
@@ -49,17 +50,56 @@ typedef enum ucoro_state {
   UCORO_DEAD            /* its function returned */
 } ucoro_state;
 
+/* Where a coroutine's frames live.
+**   UCORO_OWN:  a guarded stack of its own; switches never copy.  Each
+**               costs two memory mappings, and Linux allows 65,530 per
+**               process (vm.max_map_count).
+**   UCORO_LEAN: a guarded stack shared with other lean coroutines of the
+**               OS thread; when another needs it, the live part of its
+**               frames is copied to the heap (and back when it resumes).
+**               A parked lean coroutine costs the bytes it really uses;
+**               a switch that copies costs time in proportion to them.
+**               Pointers into a lean coroutine's frames are valid only
+**               while its frames are on the stack: never hand another
+**               coroutine the address of a local of a lean one.
+**   UCORO_AUTO: OWN while the process maps fewer own stacks than
+**               ucoro_own_limit(), else LEAN. */
+typedef enum ucoro_mode {
+  UCORO_AUTO = 0,
+  UCORO_OWN,
+  UCORO_LEAN
+} ucoro_mode;
+
 /* Creates a suspended coroutine running fn on a stack of stack_size bytes
-** (0: the default).  user is kept for ucoro_userdata. */
+** (0: the default), in mode UCORO_AUTO.  user is kept for ucoro_userdata. */
 ucoro_result ucoro_create(ucoro **out, ucoro_fn fn, void *user,
                           size_t stack_size);
 
+/* The same in a chosen mode.  For UCORO_LEAN, stack_size is the size of
+** the shared stack it runs on. */
+ucoro_result ucoro_create_mode(ucoro **out, ucoro_fn fn, void *user,
+                               size_t stack_size, ucoro_mode mode);
+
+/* UCORO_OWN or UCORO_LEAN (UCORO_AUTO for NULL). */
+ucoro_mode ucoro_mode_of(const ucoro *co);
+
+/* How many own stacks the process may map before UCORO_AUTO makes lean
+** coroutines; by default a quarter of vm.max_map_count (each own stack
+** takes two mappings: half the budget is left to the rest of the
+** program).  Setting returns the previous limit. */
+size_t ucoro_own_limit(void);
+size_t ucoro_set_own_limit(size_t limit);
+
 /* Runs co until it yields or ends; arg goes in, what it yields (or
-** returns) comes back in *out (out may be NULL). */
+** returns) comes back in *out (out may be NULL).  UCORO_ENOMEM: a lean
+** coroutine could get no shared stack, or (resumer lean) no room to keep
+** the resumer's frames. */
 ucoro_result ucoro_resume(ucoro *co, void *arg, void **out);
 
 /* Suspends the running coroutine, handing value to its resumer; *in (may
-** be NULL) gets the value of the next resume. */
+** be NULL) gets the value of the next resume.  UCORO_ENOMEM (the
+** coroutine goes on running): a lean coroutine had no room to keep its
+** frames. */
 ucoro_result ucoro_yield(void *value, void **in);
 
 /* The status of co (UCORO_DEAD for NULL). */
@@ -74,7 +114,9 @@ ucoro *ucoro_running(void);
 void *ucoro_running_user(ucoro_fn fn);
 
 /* Frees a suspended or dead coroutine; its stack goes back to the pool.
-** A suspended one is dropped without running any more of its code. */
+** A suspended one is dropped without running any more of its code.  Any
+** OS thread may destroy one that is not in use (its stack joins that
+** thread's pool). */
 ucoro_result ucoro_destroy(ucoro *co);
 
 /* The user pointer given to ucoro_create, or set since. */
@@ -85,7 +127,8 @@ void ucoro_set_userdata(ucoro *co, void *user);
 ucoro_fn ucoro_function(const ucoro *co);
 
 /* Usable bytes of co's stack, and how many of them have been touched
-** (a high-water mark, in whole pages). */
+** (a high-water mark, in whole pages).  For a lean coroutine: the size of
+** its shared stack, and the bytes of its frames when it last stopped. */
 size_t ucoro_stack_size(const ucoro *co);
 size_t ucoro_stack_used(const ucoro *co);
 

@@ -1,0 +1,3 @@
+-- busted --helper: every spec runs with lean coroutines by default
+-- (tools/run-tests with MODE=lean).
+require("ucoro").mode("lean")

@@ -1,0 +1,59 @@
+/*
+** lean.h: shared stacks for lean coroutines, and copying frames on and
+** off them (the approach of cloudwu/coroutine and libaco, with nesting).
+**
+** Each OS thread keeps a few guarded shared stacks per size.  A lean
+** coroutine is bound to one at its first run and stays there (its frames
+** hold pointers into it).  Copies are lazy: a coroutine's frames stay on
+** the stack after it stops, and are copied off only when another
+** coroutine bound to that stack is resumed.  A coroutine is never bound
+** to a stack whose occupant is running or normal, so only an unusual
+** nesting (a lean coroutine resuming one bound to its own stack, or
+** yielding to one that was copied off) restores onto the stack it runs
+** on: that copy is done from a small scratch stack.
+*/
+#ifndef UCORO_LEAN_H
+#define UCORO_LEAN_H
+
+#include <stddef.h>
+
+#include "record.h"
+
+/* Binds a lean coroutine that never ran to a shared stack of its size
+** (sets its stack_lo and stack_size).  Returns -1 when no stack can be
+** had. */
+int uco_lean_bind(ucoro *co);
+
+/* Makes sure co (lean, about to stop) can keep its frames, which reach
+** down to the stack pointer of the caller of this function.  Returns -1
+** when out of memory. */
+int uco_lean_reserve(ucoro *co);
+
+/* Makes sure the frames now on co's stack (of a coroutine not running)
+** can be copied off.  Returns -1 when out of memory. */
+int uco_lean_room(ucoro *co);
+
+/* Copies the frames of co's stack's occupant off, and co's own frames on.
+** Returns 0 when co never ran (its stack is then free for a new context),
+** 1 when its frames are back. */
+int uco_lean_restore(ucoro *co);
+
+/* co ends or is destroyed: lets go of its shared stack and saved frames. */
+void uco_lean_release(ucoro *co);
+
+/* Is the scratch stack of this thread there (made if not)?  0 or -1. */
+int uco_lean_scratch_ready(void);
+
+/* Saves the running context in from and switches to the scratch stack,
+** which restores co's frames, stores value in *slot (slot may be NULL) and
+** switches to `to`.  For restoring the stack one is running on. */
+void uco_lean_switch_via_scratch(uco_context *from, ucoro *co, void **slot,
+                                 void *value, uco_context *to);
+
+/* Bytes of co's frames when it last stopped (now, when running). */
+size_t uco_lean_used(const ucoro *co);
+
+/* Frees this thread's unused shared stacks and its scratch stack. */
+void uco_lean_clear(void);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+** record.h: the coroutine record, private to the core (ucoro.c, lean.c).
+*/
+#ifndef UCORO_RECORD_H
+#define UCORO_RECORD_H
+
+#include <stdint.h>
+
+#include "context.h"
+#include "stack.h"
+#include "ucoro.h"
+
+struct uco_shared;
+
+/* A lean coroutine's hold on a shared stack (lean.c). */
+typedef struct uco_lean {
+  struct uco_shared *shared; /* bound at its first run, until it ends */
+  char *saved;               /* its frames, while another's are there */
+  size_t saved_len;
+  size_t saved_cap;          /* never less than its live frames while it is
+                                not running, so evicting never allocates */
+} uco_lean;
+
+/* An own-stack record sits at the top of its stack mapping; a lean one is
+** allocated on its own. */
+struct ucoro {
+  uco_context ctx;           /* the coroutine, while suspended */
+  uco_context caller;        /* its resumer, while the coroutine runs */
+  ucoro *prev;               /* what was running when it was resumed */
+  void **yield_in;           /* where the body wants the next resume value */
+  void **resume_out;         /* where its resumer wants the next value, or
+                                UCO_SLOW_OUT: see uco_take_slow_path */
+  void **real_out;           /* ...the real one then */
+  void *start_arg;           /* the first resume's value */
+  ucoro_fn fn;
+  void *user;
+  uintptr_t owner;           /* the OS thread that created it (its id) */
+  ucoro_state status;        /* RUNNING also while NORMAL: see ucoro_status;
+                                UCO_SUSPENDED_LEAN for a suspended lean one */
+  int evicted;               /* lean: its frames are not on its stack now
+                                (also before its first run) */
+  ucoro_mode mode;           /* UCORO_OWN or UCORO_LEAN */
+  char *stack_lo;            /* usable stack: [stack_lo, stack_lo+size) */
+  size_t stack_size;
+  uco_stack stack;           /* own: the mapping that holds this record */
+  uco_lean lean;             /* lean only: not even set for own ones */
+  void *asan_fake;           /* AddressSanitizer's fake stack of the body */
+  const void *caller_bottom; /* the resumer's stack, for AddressSanitizer */
+  size_t caller_size;
+  void *tsan_fiber;          /* ThreadSanitizer's fibers: the body's, */
+  void *caller_fiber;        /* and its resumer's */
+};
+
+
+/* The status of a suspended lean coroutine: ucoro_resume's fast path,
+** which checks for UCORO_SUSPENDED, then leaves lean ones to the slow
+** path at no cost of its own. */
+#define UCO_SUSPENDED_LEAN ((ucoro_state)4)
+
+/* Likewise ucoro_yield's fast path leaves to the slow path a coroutine
+** whose resume_out is UCO_SLOW_OUT: a lean one (it must be able to keep
+** its frames), or one whose resumer's frames are copied off. */
+extern void *uco_slow_out_mark;
+#define UCO_SLOW_OUT (&uco_slow_out_mark)
+
+static inline void uco_take_slow_path(ucoro *co) {
+  if (co->resume_out != UCO_SLOW_OUT) {
+    co->real_out = co->resume_out;
+    co->resume_out = UCO_SLOW_OUT;
+  }
+}
+
+/* Where co's resumer wants the next value (NULL: nowhere). */
+static inline void **uco_out(const ucoro *co) {
+  return co->resume_out == UCO_SLOW_OUT ? co->real_out : co->resume_out;
+}
+
+#endif
