@@ -6,11 +6,16 @@
 #   make demo       build and run the tour in examples/
 #   make bench      run the benchmarks in bench/
 #   make stress     random create/park/resume/close/collect operations,
-#                   checked, then memory checked (COUNT, SEED; under
-#                   SANITIZE=address or VALGRIND=1 too)
+#                   checked, then memory checked (COUNT (1000000), SEED
+#                   (1); under SANITIZE=address or VALGRIND=1 too)
 #   make install    install the module, the facade, headers, the static
 #                   library for hosts and ucoro.pc (PREFIX, DESTDIR)
 #   make lint       luacheck, cppcheck
+#   make fuzz       the differential fuzzer (tools/fuzz/): SEED (default:
+#                   from the clock), COUNT (100000), FIRST (1), ONLY=N
+#                   (replay program N; REDUCE=1: minimise it), SETUP (Lua
+#                   run before each program's ucoro run); SANITIZE=address
+#                   runs it on the ASan build
 #
 # Variables (override on the command line):
 LUA_PC    ?= lua5.4
@@ -27,9 +32,10 @@ CC        ?= cc
 CFLAGS    ?= -O2 -g
 # WERROR=1 turns warnings into errors (CI does)
 WERROR    ?=
-# make stress: how many operations, and the seed of their draw
-COUNT     ?= 1000000
-SEED      ?= 1
+# make stress, make fuzz: how many, and the seed of the draw (defaults:
+# each target's own)
+COUNT     ?=
+SEED      ?=
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 LUA_CMOD  ?= $(shell pkg-config --variable=INSTALL_CMOD $(LUA_PC) 2>/dev/null)
@@ -69,7 +75,7 @@ THREADS_TEST = $(BUILD)/threads_test
 ALLOC_TEST = $(BUILD)/alloc_test
 CORE_BENCH = $(BUILD)/core_bench
 
-.PHONY: all test bench clean deps install lint demo stress
+.PHONY: all test bench clean deps install lint demo stress fuzz
 all: $(CORE_LIB) $(CORE_TEST) $(LEAN_TEST) $(LUA_TEST) $(BAD_INPUT_TEST) \
      $(THREADS_TEST) $(ALLOC_TEST) $(LUA_MODULE) $(TEST_MODULE) $(HOST)
 
@@ -150,9 +156,25 @@ VALGRIND_RUN = valgrind -q --error-exitcode=99 --leak-check=full \
   --errors-for-leak-kinds=definite,possible
 stress: deps
 	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(TEST_MODULE)
-	@if env $(STRESS_ENV) $(if $(VALGRIND),$(VALGRIND_RUN)) $(LUA) tools/stress.lua $(COUNT) $(SEED); \
+	@if env $(STRESS_ENV) $(if $(VALGRIND),$(VALGRIND_RUN)) $(LUA) tools/stress.lua $(or $(COUNT),1000000) $(or $(SEED),1); \
 	then echo "1 passed, 0 failed, 0 skipped"; \
 	else echo "0 passed, 1 failed, 0 skipped"; exit 1; fi
+
+# The differential fuzzer; the last line says what ran and what differed.
+FIRST ?= 1
+ONLY  ?=
+REDUCE ?=
+SETUP ?=
+fuzz: export UCORO_FUZZ_SETUP = $(SETUP)
+fuzz:
+	@tools/deps demo
+	@$(MAKE) --no-print-directory -s $(LUA_MODULE)
+	@LUA_CPATH="$(BUILD)/?.so;;" LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
+	  $(if $(filter address,$(SANITIZE)),LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	  ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1) \
+	  $(LUA) tools/fuzz/run.lua $(if $(SEED),--seed $(SEED)) \
+	  $(if $(ONLY),--only $(ONLY) $(if $(REDUCE),--reduce),--count $(or $(COUNT),100000) --first $(FIRST))
 
 bench: $(CORE_BENCH) $(LUA_MODULE)
 	$(CORE_BENCH)

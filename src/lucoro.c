@@ -25,9 +25,11 @@ static lua_State *getco(lua_State *L) {
   return co;
 }
 
-/* The coroutine L's code runs for: L, or inside ucoro.call the caller's. */
+/* The coroutine L's code runs for: L, or inside ucoro.call the caller's
+** (also while the bridge closes the function's variables). */
 static lua_State *logical_thread(lua_State *L) {
   lucoro_run *r = lucoro_running_run(L);
+  if (r == NULL) r = lucoro_bridge_closing(L);
   return r != NULL && r->outer != NULL ? r->outer : L;
 }
 
@@ -221,11 +223,10 @@ static int co_running(lua_State *L) {
   int ismain;
   if (co == L) {
     ismain = lua_pushthread(L);
-  } else {  /* inside ucoro.call: the caller's thread, anchored by the run */
-    lucoro_bridge_push_outer(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-    ismain = lua_rawequal(L, -1, -2);
-    lua_pop(L, 1);
+  } else {  /* inside ucoro.call: the caller, waiting in a C frame of the
+               bridge, which has room to spare */
+    ismain = lua_pushthread(co);
+    lua_xmove(co, L, 1);
   }
   lua_pushboolean(L, ismain);
   return 2;

@@ -30,6 +30,13 @@ typedef struct guard {
 
 static const char wrap_key = 'w';
 
+/* The run whose helper release() is closing, while it does. */
+static __thread lucoro_run *closing __attribute__((tls_model("initial-exec")));
+
+lucoro_run *lucoro_bridge_closing(lua_State *L) {
+  return closing != NULL && closing->L1 == L ? closing : NULL;
+}
+
 static int guard_new(lua_State *L) {
   guard *g = (guard *)lua_newuserdatauv(L, sizeof(guard), 1);
   g->run = NULL;
@@ -38,21 +45,37 @@ static int guard_new(lua_State *L) {
 }
 
 /* Drops the helper's parked stack; with close_variables, also runs f's
-** pending to-be-closed variables (raising a __close error, as stock). */
+** pending to-be-closed variables (raising a __close error, as stock).
+** They are pending while f is suspended, and after f raised an error:
+** then, as in a function called directly, they close when the caller's
+** frames unwind (or its coroutine is closed) with that error, which goes
+** on unless a __close raises another.  (A __close that raises f's very
+** error again is taken for one that raised nothing.) */
 static int release(lua_State *L, guard *g, int close_variables) {
-  lucoro_run *r = g->run;
+  lucoro_run *r = g->run, *saved;
   lua_State *helper;
-  int pending;
+  int status, erred;
   if (r == NULL) return 0;
   g->run = NULL;
   helper = r->L1;
-  pending = lucoro_is_parked(r) || lua_status(helper) == LUA_YIELD;
+  status = lua_status(helper);
+  erred = status != LUA_OK && status != LUA_YIELD;
+  if (!lucoro_is_parked(r) && status == LUA_OK) close_variables = 0;
   lucoro_drop(r);
-  if (close_variables && pending && lua_resetthread(helper) != LUA_OK) {
+  if (!close_variables) return 0;
+  luaL_checkstack(L, 2, NULL);
+  if (erred) {  /* f's error, to compare */
+    lua_pushvalue(helper, -1);
     lua_xmove(helper, L, 1);
-    return lua_error(L);
   }
-  return 0;
+  saved = closing;
+  closing = r;  /* f's __close code runs for L: ucoro.running() says so */
+  status = lua_resetthread(helper);
+  closing = saved;
+  if (status == LUA_OK) return 0;
+  lua_xmove(helper, L, 1);
+  if (erred && lua_rawequal(L, -1, -2)) return 0;
+  return lua_error(L);
 }
 
 static int guard_close(lua_State *L) {
@@ -87,8 +110,9 @@ static int step(lua_State *L, guard *g, int status) {
     return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);
   }
   status = lua_status(helper);
-  if (status != LUA_OK && status != LUA_YIELD)  /* f erred: close it, */
-    lua_resetthread(helper);                    /* as unwinding would */
+  /* f erred: the helper keeps its error and its pending variables (for
+  ** release), and L raises the error, its message handler running first */
+  if (status != LUA_OK && status != LUA_YIELD) lua_pushvalue(helper, -1);
   lua_xmove(helper, L, 1);
   return lua_error(L);
 }
@@ -129,13 +153,6 @@ static int bridge(lua_State *L) {
   lua_rotate(L, 1, -1);  /* the guard on top of the arguments */
   lua_pop(L, 1);  /* the frame: only the arguments, which go next */
   return step(L, g, lucoro_resume(L, helper, r, narg));
-}
-
-void lucoro_bridge_push_outer(lua_State *L) {
-  lucoro_run *r = lucoro_running_run(L);
-  /* the caller waits inside the bridge's C frame, which has room to spare */
-  lua_pushthread(r->outer);
-  lua_xmove(r->outer, L, 1);
 }
 
 static const char wrapper_source[] =

@@ -9,8 +9,9 @@
 /* Adds call to the module table on top of the stack. */
 void lucoro_bridge_open(lua_State *L);
 
-/* Inside ucoro.call's function, running on thread L: pushes the thread
-** that called ucoro.call. */
-void lucoro_bridge_push_outer(lua_State *L);
+/* The run of ucoro.call's helper thread L while the bridge closes the
+** function's pending to-be-closed variables (its code then runs for the
+** thread that called ucoro.call, run->outer), else NULL. */
+struct lucoro_run *lucoro_bridge_closing(lua_State *L);
 
 #endif

@@ -222,9 +222,10 @@ local function resume(job)
   elseif job.fails then
     job.state = "erred"
     tally.erred = tally.erred + 1
-    -- wrap closes an erred coroutine, ucoro.call its helper; an erred
-    -- ucoro.create one keeps its variables until close
-    if job.tbc and job.kind ~= "create" then expected_closes = expected_closes + 1 end
+    -- wrap closes an erred coroutine; an erred ucoro.create one keeps its
+    -- variables until close, and so does a stock one whose body erred
+    -- under ucoro.call (as it would without ucoro.call)
+    if job.tbc and job.kind == "wrap" then expected_closes = expected_closes + 1 end
     expect(job, got, false, "boom " .. job.id)
   else
     job.state = "done"
@@ -243,7 +244,7 @@ local function close(job)
     if job.tbc then expected_closes = expected_closes + 1 end
     expect(job, got, true)
   elseif state == "erred" then
-    if job.tbc and job.kind == "create" then expected_closes = expected_closes + 1 end
+    if job.tbc and job.kind ~= "wrap" then expected_closes = expected_closes + 1 end
     expect(job, got, false, "boom " .. job.id)
   else
     expect(job, got, true)
