@@ -189,16 +189,11 @@ static int is_main_thread(lua_State *L, lua_State *co) {
   return main;
 }
 
-const char *lucoro_park_refused(lua_State *L, const lucoro_run *r) {
-  /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
-  if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
-    return "attempt to yield inside a __gc finalizer";
-  if (r->outer != NULL && !r->outer_yields) {  /* ucoro.call */
-    if (is_main_thread(L, r->outer))
-      return "attempt to yield from outside a coroutine";
-    return "attempt to yield across a C-call boundary";
-  }
-  return NULL;
+/* Inside ucoro.call whose caller cannot yield: why. */
+const char *lucoro_call_refusal(lua_State *L, const lucoro_run *r) {
+  if (is_main_thread(L, r->outer))
+    return "attempt to yield from outside a coroutine";
+  return "attempt to yield across a C-call boundary";
 }
 
 int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy) {

@@ -140,8 +140,18 @@ void lucoro_drop(lucoro_run *r);
 lucoro_run *lucoro_running_run(lua_State *L);
 
 /* Why a park of the running thread L (r is its run) would be refused (the
-** message), or NULL where it is allowed. */
-const char *lucoro_park_refused(lua_State *L, const lucoro_run *r);
+** message), or NULL where it is allowed.  Inline: it is on every park. */
+const char *lucoro_call_refusal(lua_State *L, const lucoro_run *r);
+
+LUCORO_INLINE const char *lucoro_park_refused(lua_State *L,
+                                              const lucoro_run *r) {
+  /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
+  if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
+    return "attempt to yield inside a __gc finalizer";
+  if (r->outer != NULL && !r->outer_yields)  /* ucoro.call */
+    return lucoro_call_refusal(L, r);
+  return NULL;
+}
 
 /* Parks the running thread L (r is its run), handing its top nvalues to
 ** the resumer (roomy: L's frame holds nothing else); returns the number of
