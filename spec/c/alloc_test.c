@@ -24,6 +24,7 @@
 #include "lualib.h"
 
 #include "lua_ucoro.h"
+#include "guard_pages.h"
 #include "ucoro.h"
 
 /* Counts the requests that need memory (new blocks, growing ones); from
@@ -158,24 +159,6 @@ static const char *unplaced(const char *message) {
   const char *colon = strstr(message, ": ");
   return colon != NULL && strncmp(message, "scenario:", 9) == 0 ? colon + 2
                                                                  : message;
-}
-
-/* Guard pages (one-page PROT_NONE mappings): one per native stack mapped
-** (AddressSanitizer's own PROT_NONE regions are far larger). */
-static int guard_pages(void) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  char line[512];
-  int n = 0;
-  assert_non_null(f);
-  while (fgets(line, sizeof line, f) != NULL) {
-    unsigned long lo, hi;
-    char perms[8];
-    if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
-        strcmp(perms, "---p") == 0 && hi - lo == (unsigned long)getpagesize())
-      n++;
-  }
-  fclose(f);
-  return n;
 }
 
 /* Guard pages with no native stack mapped, after a first run of the

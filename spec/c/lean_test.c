@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "guard_pages.h"
 #include "ucoro.h"
 
 /* Fills a frame with a pattern of its own, checks it after every switch:
@@ -197,24 +198,6 @@ static void own_and_lean_nest(void **state) {
   assert_int_equal(ucoro_resume(co, NULL, &out), UCORO_OK);
   assert_ptr_equal(out, (void *)100);
   ucoro_destroy(co);
-}
-
-/* One-page PROT_NONE mappings: a guard page per native stack mapped
-** (a sanitizer's own mappings are larger). */
-static int guard_pages(void) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  char line[512];
-  int n = 0;
-  assert_non_null(f);
-  while (fgets(line, sizeof line, f) != NULL) {
-    unsigned long lo, hi;
-    char perms[8];
-    if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
-        strcmp(perms, "---p") == 0 && hi - lo == 4096)
-      n++;
-  }
-  fclose(f);
-  return n;
 }
 
 static void *parks(ucoro *co, void *arg) {
