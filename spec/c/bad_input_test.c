@@ -22,6 +22,7 @@
 #include "lauxlib.h"
 #include "lualib.h"
 
+#include "lua_state.h"
 #include "lua_ucoro.h"
 #include "ucoro.h"
 
@@ -434,18 +435,6 @@ static void pool_clear_inside_a_coroutine(void **state) {
 }
 
 /* ---- the host API (lua_ucoro.h) ---- */
-
-static lua_State *new_state(void) {
-  lua_State *L = luaL_newstate();
-  luaL_openlibs(L);
-  luaL_requiref(L, "ucoro", luaopen_ucoro_core, 1);
-  lua_pop(L, 1);
-  return L;
-}
-
-static void run(lua_State *L, const char *code) {
-  if (luaL_dostring(L, code) != LUA_OK) fail_msg("%s", lua_tostring(L, -1));
-}
 
 static void assert_global(lua_State *L, const char *name,
                           const char *expected) {

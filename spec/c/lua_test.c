@@ -15,19 +15,8 @@
 #include "lauxlib.h"
 #include "lualib.h"
 
+#include "lua_state.h"
 #include "lua_ucoro.h"
-
-static lua_State *new_state(void) {
-  lua_State *L = luaL_newstate();
-  luaL_openlibs(L);
-  luaL_requiref(L, "ucoro", luaopen_ucoro_core, 1);
-  lua_pop(L, 1);
-  return L;
-}
-
-static void run(lua_State *L, const char *code) {
-  if (luaL_dostring(L, code) != LUA_OK) fail_msg("%s", lua_tostring(L, -1));
-}
 
 static const char *global_string(lua_State *L, const char *name) {
   lua_getglobal(L, name);

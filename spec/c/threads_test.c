@@ -22,15 +22,8 @@
 #include "lauxlib.h"
 #include "lualib.h"
 
+#include "lua_state.h"
 #include "lua_ucoro.h"
-
-static lua_State *new_state(void) {
-  lua_State *L = luaL_newstate();
-  luaL_openlibs(L);
-  luaL_requiref(L, "ucoro", luaopen_ucoro_core, 1);
-  lua_pop(L, 1);
-  return L;
-}
 
 /* Runs code (with the given integer arguments) and returns the string it
 ** returns, copied into out; on a Lua error, "error: " and the message. */
