@@ -411,22 +411,44 @@ static void *overflows(ucoro *co, void *arg) {
   return NULL;
 }
 
-static void overflow_hits_guard_page(void **state) {
+static void *parks_once(ucoro *co, void *arg) {
+  (void)co;
+  ucoro_yield(arg, NULL);
+  return arg;
+}
+
+/* In a child: a coroutine of the given mode recurses without end (a lean
+** one beside another parked on a shared stack of its size). */
+static void overflow_in(ucoro_mode mode) {
   pid_t pid;
   int status;
-  (void)state;
   pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    ucoro *co;
+    ucoro *parked, *co;
     signal(SIGSEGV, SIG_DFL);  /* not cmocka's handler */
-    if (ucoro_create(&co, overflows, NULL, 64 * 1024) != UCORO_OK) _exit(3);
+    if (ucoro_create_mode(&parked, parks_once, NULL, 64 * 1024, mode) ||
+        ucoro_resume(parked, NULL, NULL) ||
+        ucoro_create_mode(&co, overflows, NULL, 64 * 1024, mode))
+      _exit(3);
     ucoro_resume(co, NULL, NULL);
     _exit(0);  /* not reached: the guard page stops the recursion */
   }
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFSIGNALED(status));
   assert_int_equal(WTERMSIG(status), SIGSEGV);
+}
+
+static void overflow_hits_guard_page(void **state) {
+  (void)state;
+  overflow_in(UCORO_OWN);
+}
+
+/* A shared stack's guard page stops it too, before another coroutine's
+** frames. */
+static void lean_overflow_hits_guard_page(void **state) {
+  (void)state;
+  overflow_in(UCORO_LEAN);
 }
 
 /* When mmap refuses (here: more address space than the machine has),
@@ -583,7 +605,8 @@ int main(void) {
     cmocka_unit_test(misuse_returns_results),
     cmocka_unit_test(destroy_suspended),
     cmocka_unit_test(destroyed_parked_coroutines_leave_nothing),
-    cmocka_unit_test(overflow_hits_guard_page),  /* forks: before threads */
+    cmocka_unit_test(overflow_hits_guard_page),
+    cmocka_unit_test(lean_overflow_hits_guard_page),  /* forks: before threads */
     cmocka_unit_test(low_address_limit_is_enomem),  /* forks too */
     cmocka_unit_test(two_threads_at_once),
     cmocka_unit_test(refused_mapping_is_enomem),

@@ -284,43 +284,6 @@ static void destroy_parked_either_way(void **state) {
   assert_int_equal(ucoro_destroy(a), UCORO_OK);  /* never ran */
 }
 
-/* A lean coroutine that recurses without end hits its shared stack's
-** guard page (a signal), not another coroutine's frames. */
-static volatile int recursion_limit = 1 << 30;  /* unknown to the compiler */
-
-static int recurse(int depth) {
-  volatile char frame[512];
-  frame[0] = (char)depth;
-  if (depth > recursion_limit) return 0;
-  return recurse(depth + 1) + frame[0];
-}
-
-static void *overflows(ucoro *co, void *arg) {
-  (void)co;
-  return (void *)(uintptr_t)recurse((int)(uintptr_t)arg);
-}
-
-static void lean_overflow_hits_guard_page(void **state) {
-  pid_t pid;
-  int status;
-  (void)state;
-  pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    ucoro *parked, *co;
-    if (ucoro_create_mode(&parked, parks, NULL, 64 * 1024, UCORO_LEAN) ||
-        ucoro_resume(parked, NULL, NULL) ||
-        ucoro_create_mode(&co, overflows, NULL, 64 * 1024, UCORO_LEAN))
-      _exit(3);
-    ucoro_resume(co, NULL, NULL);
-    _exit(0);
-  }
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFSIGNALED(status) || (WIFEXITED(status) &&
-                                      WEXITSTATUS(status) != 0 &&
-                                      WEXITSTATUS(status) != 3));
-}
-
 /* A thread that ends with lean coroutines parked: its unused shared
 ** stacks go at once, the used one when its coroutines are destroyed (here,
 ** by another thread: they can no longer be resumed); the leak checkers
@@ -367,7 +330,6 @@ int main(void) {
     cmocka_unit_test(auto_turns_lean_past_the_limit),
     cmocka_unit_test(stack_used_is_the_frames),
     cmocka_unit_test(destroy_parked_either_way),
-    cmocka_unit_test(lean_overflow_hits_guard_page),
     cmocka_unit_test(thread_exit_leaves_parked_ones_destroyable),
     cmocka_unit_test(bad_mode_is_einval),
   };
