@@ -292,6 +292,7 @@ describe("bad input table:", function()
     { "0", 0, "stack size must be positive" },
     { "-1", -1, "stack size must be positive" },
     { "math.mininteger", math.mininteger, "stack size must be positive" },
+    { "-2^62, a float with an integer value", -2 ^ 62, "stack size must be positive" },
     { "1.5", 1.5, "number has no integer representation" },
     { "NaN", 0 / 0, "number has no integer representation" },
     { "math.huge", math.huge, "number has no integer representation" },
