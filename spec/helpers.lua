@@ -63,4 +63,22 @@ function helpers.count_guard_pages()
   return n
 end
 
+--- Runs f(...) in a ucoro coroutine.  Each time it yields, answer gets the
+-- yielded values and returns what to resume it with; a full collection
+-- runs while it is suspended.  Returns the list of what it yielded and its
+-- results (packed).
+function helpers.drive(f, answer, ...)
+  local ucoro = require "ucoro"
+  local co = ucoro.create(f)
+  local yields = {}
+  local r = table.pack(ucoro.resume(co, ...))
+  while r[1] and ucoro.status(co) == "suspended" do
+    yields[#yields + 1] = { table.unpack(r, 2, r.n) }
+    collectgarbage()
+    r = table.pack(ucoro.resume(co, answer(table.unpack(r, 2, r.n))))
+  end
+  assert(r[1], r[2])
+  return yields, table.pack(table.unpack(r, 2, r.n))
+end
+
 return helpers
