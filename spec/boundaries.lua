@@ -123,6 +123,15 @@ local list = {
         __index = function() return inner() end,
       }))
     end },
+  { name = "table.concat __len", c = { table.concat }, stock = REFUSED,
+    enter = function(inner)
+      local v
+      table.concat(setmetatable({}, { __len = function()
+        v = inner()
+        return 0
+      end }))
+      return v
+    end },
   { name = "table.unpack", c = { table.unpack }, stock = REFUSED,
     fuzz = { name = "unpack", real = table.unpack, model = models.unpack },
     enter = function(inner)
@@ -149,6 +158,15 @@ local list = {
         __newindex = function(_, k, x) store[k] = x .. inner() end,
       }), "")
       return store[1]
+    end },
+  { name = "table.insert __len", c = { table.insert }, stock = REFUSED,
+    enter = function(inner)
+      local v
+      table.insert(setmetatable({}, { __len = function()
+        v = inner()
+        return 0
+      end }), "")
+      return v
     end },
   -- pcall is no boundary for stock Lua 5.4 (it yields through lua_pcallk)
   { name = "pcall", c = { pcall }, stock = { true }, stack = 376,
