@@ -1,6 +1,6 @@
 -- How much native stack recursion through each standard-library C
 -- boundary uses inside a ucoro coroutine before Lua stops it with
--- "C stack overflow".  Sizes the default stack (src/stack.c).  Measures
+-- "C stack overflow".  Sizes the default stack (src/core/stack.c).  Measures
 -- the entries of the catalogue (spec/boundaries.lua) that have a stack
 -- figure, and shows that figure beside the bytes a level took here.
 --   LUA_CPATH="build/asm/?.so" LUA_PATH="lua/?.lua;lua/?/init.lua" \
