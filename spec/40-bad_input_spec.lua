@@ -132,6 +132,14 @@ local function same_as_stock(input, name)
   assert.same(answer(stock), answer(ucoro))
 end
 
+-- Asserts that setter(value) raises the argument error message, and that
+-- setter() answers afterwards what it answered before.
+local function refuses_keeping(setter, value, message)
+  local old = setter()
+  assert.same({ false, "bad argument #1 to '?' (" .. message .. ")", n = 2 }, try(setter, value))
+  assert.equal(old, setter())
+end
+
 -- The thread inputs that have a native stack when asked (stackused and
 -- mode answer for it).  A normal coroutine is asked from outside, where
 -- its stack is not found (README).
@@ -270,10 +278,7 @@ describe("bad input:", function()
                          { "a table", {}, "number expected, got table" },
                          { "true", true, "number expected, got boolean" } }) do
       it("ownlimit given " .. t[1] .. " raises an argument error, keeping the limit", function()
-        local old = ucoro.ownlimit()
-        assert.same({ false, "bad argument #1 to '?' (" .. t[3] .. ")", n = 2 },
-                    try(ucoro.ownlimit, t[2]))
-        assert.equal(old, ucoro.ownlimit())
+        refuses_keeping(ucoro.ownlimit, t[2], t[3])
       end)
     end
   end)
@@ -373,10 +378,7 @@ describe("bad input:", function()
 
     for _, t in ipairs(bad_sizes) do
       it("stacksize given " .. t[1] .. " raises an argument error, keeping the default", function()
-        local old = ucoro.stacksize()
-        assert.same({ false, "bad argument #1 to '?' (" .. t[3] .. ")", n = 2 },
-                    try(ucoro.stacksize, t[2]))
-        assert.equal(old, ucoro.stacksize())
+        refuses_keeping(ucoro.stacksize, t[2], t[3])
       end)
     end
     for _, t in ipairs(odd_sizes) do

@@ -48,6 +48,19 @@ local spaces = lpeg.P " " ^ 0
 local fuzz_sort = { name = "sort", real = table.sort, model = models.sort }
 local fuzz_gsub = { name = "gsub", real = string.gsub, model = models.gsub }
 
+-- The enter of a boundary that is __len, reached through luaL_len as
+-- call(t) takes the length of t.
+local function through_len(call)
+  return function(inner)
+    local v
+    call(setmetatable({}, { __len = function()
+      v = inner()
+      return 0
+    end }))
+    return v
+  end
+end
+
 -- A unique name for each module the require entry loads.
 local preloaded = 0
 
@@ -124,14 +137,7 @@ local list = {
       }))
     end },
   { name = "table.concat __len", c = { table.concat }, stock = REFUSED,
-    enter = function(inner)
-      local v
-      table.concat(setmetatable({}, { __len = function()
-        v = inner()
-        return 0
-      end }))
-      return v
-    end },
+    enter = through_len(table.concat) },
   { name = "table.unpack", c = { table.unpack }, stock = REFUSED,
     fuzz = { name = "unpack", real = table.unpack, model = models.unpack },
     enter = function(inner)
@@ -160,14 +166,7 @@ local list = {
       return store[1]
     end },
   { name = "table.insert __len", c = { table.insert }, stock = REFUSED,
-    enter = function(inner)
-      local v
-      table.insert(setmetatable({}, { __len = function()
-        v = inner()
-        return 0
-      end }), "")
-      return v
-    end },
+    enter = through_len(function(t) table.insert(t, "") end) },
   -- pcall is no boundary for stock Lua 5.4 (it yields through lua_pcallk)
   { name = "pcall", c = { pcall }, stock = { true }, stack = 376,
     enter = function(inner)

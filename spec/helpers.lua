@@ -53,6 +53,14 @@ function helpers.restore_coroutine_library(saved)
   for _, k in ipairs(helpers.library) do coroutine[k] = saved[k] end
 end
 
+--- Two functions, for before_each and after_each: the first saves the
+-- coroutine table's functions, the second puts them back.
+function helpers.coroutine_library_keeper()
+  local saved
+  return function() saved = helpers.save_coroutine_library() end,
+         function() helpers.restore_coroutine_library(saved) end
+end
+
 --- Guard pages (PROT_NONE mappings) in this process: one per native stack
 -- mapped, and none of the memory a sanitizer maps for itself.
 function helpers.count_guard_pages()
