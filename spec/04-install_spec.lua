@@ -3,9 +3,7 @@ local ucoro = require "ucoro"
 local helpers = require "helpers"
 
 describe("ucoro.install", function()
-  local save, restore = helpers.coroutine_library_keeper()
-  before_each(save)
-  after_each(restore)
+  helpers.keep_coroutine_library(before_each, after_each)
 
   it("replaces the coroutine table's functions in place", function()
     local table_before, functions_before = coroutine, helpers.save_coroutine_library()

@@ -3,9 +3,7 @@ local ucoro = require "ucoro"
 local helpers = require "helpers"
 
 describe("under real schedulers", function()
-  local save, restore = helpers.coroutine_library_keeper()
-  before_each(save)
-  after_each(restore)
+  helpers.keep_coroutine_library(before_each, after_each)
   after_each(function() package.loaded.cqueues = nil end)
 
   it("interleaves two cqueues tasks sleeping inside LPeg callbacks", function()

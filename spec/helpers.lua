@@ -53,12 +53,13 @@ function helpers.restore_coroutine_library(saved)
   for _, k in ipairs(helpers.library) do coroutine[k] = saved[k] end
 end
 
---- Two functions, for before_each and after_each: the first saves the
--- coroutine table's functions, the second puts them back.
-function helpers.coroutine_library_keeper()
+--- In a describe block, given busted's before_each and after_each (they
+-- are the spec file's, not globals): puts the coroutine table's functions
+-- back after each test.
+function helpers.keep_coroutine_library(before_each, after_each)
   local saved
-  return function() saved = helpers.save_coroutine_library() end,
-         function() helpers.restore_coroutine_library(saved) end
+  before_each(function() saved = helpers.save_coroutine_library() end)
+  after_each(function() helpers.restore_coroutine_library(saved) end)
 end
 
 --- Guard pages (PROT_NONE mappings) in this process: one per native stack
