@@ -103,7 +103,7 @@ static int is_active(const ucoro *co) {
 }
 
 int uco_lean_bind(ucoro *co) {
-  size_t map_size = co->stack_size + uco_page_size();
+  size_t map_size = uco_stack_map_size(co->stack_size);
   unsigned same_size = 0;
   uco_lean_stack *s, *best = NULL;
   for (s = the_thread.stacks; s != NULL; s = s->next) {
