@@ -1,9 +1,13 @@
 /*
 ** safety_test.c: memory safety where only C can set the scene (cmocka):
-** guards wider than the frames C libraries open without probing.
+** guards wider than the frames C libraries open without probing, a lean
+** yield that cannot keep its frames, the host API given many values, a
+** stock yield in a pushed function, lua_ucoro_yield given the wrong
+** thread.
 */
 #define _GNU_SOURCE
 #include <alloca.h>
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +32,20 @@
 /* The widest frame Debian's liblua5.4 and libc open with one `sub rsp`
 ** (luaL_loadfilex: 8.3 KiB) fits many times over in a guard this wide. */
 #define GUARD_MIN (64u * 1024u)
+
+/* ---- realloc that fails when told to (lean frames are kept with it) ---- */
+
+/* While set, realloc refuses every new block (ptr NULL): lean.c's first
+** room for a coroutine's frames, and Lua's new objects; shrinking and
+** freeing still work, so that a collection can run. */
+static volatile int refuse_new_blocks;
+
+void *realloc(void *ptr, size_t size) {
+  static void *(*real)(void *, size_t);
+  if (real == NULL) real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+  if (refuse_new_blocks && ptr == NULL && size > 0) return NULL;
+  return real(ptr, size);
+}
 
 /* ---- where a stack is ---- */
 
@@ -219,11 +237,131 @@ static void large_frame_never_reaches_a_neighbour(void **state) {
   assert_int_equal(WTERMSIG(status), SIGSEGV);
 }
 
+/* ---- the binding ---- */
+
+/* A lean yield that cannot keep its frames raises "not enough memory" in
+** the coroutine (which may catch it and go on), never returns as if
+** resumed. */
+static int yield_failing(lua_State *L) {
+  refuse_new_blocks = 1;
+  return lua_ucoro_yield(L, lua_gettop(L));
+}
+
+static int memory_back(lua_State *L) {
+  (void)L;
+  refuse_new_blocks = 0;
+  return 0;
+}
+
+static void lean_yield_out_of_memory_raises(void **state) {
+  lua_State *L = new_state();
+  (void)state;
+  lua_register(L, "yield_failing", yield_failing);
+  lua_register(L, "memory_back", memory_back);
+  run(L, "ucoro.mode('lean')\n"
+         "local co = ucoro.create(function()\n"
+         "  local ok, e = pcall(yield_failing, 'lost')\n"
+         "  memory_back()\n"
+         "  local back = ucoro.yield('after', ok, e)\n"
+         "  return back\n"
+         "end)\n"
+         "local ok, a, b, c = ucoro.resume(co)\n"
+         "assert(ok and a == 'after' and b == false, tostring(a))\n"
+         "assert(c == 'not enough memory', c)\n"
+         "assert(select(2, ucoro.resume(co, 'again')) == 'again')\n");
+  refuse_new_blocks = 0;
+  lua_close(L);
+}
+
+/* A function pushed by lua_ucoro_pushcfunction takes any number of
+** arguments, as a plain C function does. */
+static int count_arguments(lua_State *L) {
+  lua_pushinteger(L, lua_gettop(L));
+  return 1;
+}
+
+static void pushed_function_takes_many_arguments(void **state) {
+  lua_State *L = new_state();
+  (void)state;
+  lua_ucoro_pushcfunction(L, count_arguments);
+  lua_setglobal(L, "count");
+  run(L, "assert(count(table.unpack({}, 1, 100000)) == 100000)\n"
+         "local n = coroutine.wrap(function(...) return count(...) end)"
+         "  (table.unpack({}, 1, 100000))\n"
+         "assert(n == 100000, n)\n");
+  lua_close(L);
+}
+
+/* lua_yield in a pushed function inside a ucoro coroutine, where the
+** pushed function is simply called. */
+static int stock_yield(lua_State *L) {
+  return lua_yield(L, lua_gettop(L));
+}
+
+static void pushed_function_may_yield_the_stock_way(void **state) {
+  lua_State *L = new_state();
+  (void)state;
+  lua_ucoro_pushcfunction(L, stock_yield);
+  lua_setglobal(L, "stock_yield");
+  run(L, "local co = ucoro.create(function() return 'back', stock_yield('up') end)\n"
+         "local ok, v = ucoro.resume(co)\n"
+         "assert(ok and v == 'up', tostring(v))\n"
+         "local ok2, a, b = ucoro.resume(co, 'down')\n"
+         "assert(ok2 and a == 'back' and b == 'down', tostring(a))\n");
+  lua_close(L);
+}
+
+/* lua_ucoro_yield given a thread that is not the running one (misuse):
+** a clear error on the running thread, and nothing else. */
+static int yield_on_main(lua_State *L) {
+  lua_State *main_thread;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  main_thread = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return lua_ucoro_yield(main_thread, 0);
+}
+
+static void yield_given_another_thread(void **state) {
+  pid_t pid;
+  int status;
+  (void)state;
+  pid = fork();  /* today's misuse longjmps between stacks: may abort */
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    lua_State *L = new_state();
+    lua_register(L, "yield_on_main", yield_on_main);
+    if (luaL_dostring(L,
+          "local co = ucoro.create(function()\n"
+          "  local ok, e = pcall(yield_on_main)\n"
+          "  ucoro.yield(ok, e)\n"
+          "  return 'still fine'\n"
+          "end)\n"
+          "local ok, a, e = ucoro.resume(co)\n"
+          "assert(ok and a == false, tostring(a))\n"
+          "assert(e:find('not the running', 1, true), e)\n"
+          "assert(select(2, ucoro.resume(co)) == 'still fine')\n"
+          "assert(ucoro.running() and select(2, ucoro.running()))\n") !=
+        LUA_OK) {
+      fprintf(stderr, "%s\n", lua_tostring(L, -1));
+      _exit(1);
+    }
+    lua_close(L);
+    _exit(0);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(large_frame_never_reaches_a_neighbour),  /* forks */
+    cmocka_unit_test(yield_given_another_thread),             /* forks */
     cmocka_unit_test(guards_are_wide_at_every_size),
     cmocka_unit_test(scratch_stack_is_guarded),
+    cmocka_unit_test(lean_yield_out_of_memory_raises),
+    cmocka_unit_test(pushed_function_takes_many_arguments),
+    cmocka_unit_test(pushed_function_may_yield_the_stock_way),
   };
   return cmocka_run_group_tests_name("ucoro safety", tests, NULL, NULL);
 }
