@@ -105,15 +105,28 @@ static int bridge_continue(lua_State *L, int status, lua_KContext ctx);
 /* After the helper ran: return f's results, relay its yield, or raise its
 ** error.  The bridge's frame is empty (its arguments went to the helper),
 ** so that it holds exactly the values it returns or yields. */
+/* The helper parked for the first time: its run lasts, and is charged to
+** the collector once the values are moved. */
+static UCO_NOINLINE int first_park(lua_State *L, guard *g) {
+  lua_State *helper = g->run->L1;
+  int n = g->run->nvalues;
+  native_push_handles(L);
+  if (native_keep(L, -1, helper, g->run) == NULL) return lua_error(L);
+  lua_pop(L, 1);
+  if (n >= LUA_MINSTACK && !lua_checkstack(L, n)) {
+    lua_pop(helper, n);
+    return luaL_error(L, "too many results to return");
+  }
+  lua_xmove(helper, L, n);
+  native_account(L);
+  return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);
+}
+
 static int step(lua_State *L, guard *g, int status) {
   lua_State *helper = g->run->L1;
   int n = g->run->nvalues;
-  int first_park = g->run->parked && !g->run->armed;
-  if (first_park) {
-    native_push_handles(L);
-    if (native_keep(L, -1, helper, g->run) == NULL) return lua_error(L);
-    lua_pop(L, 1);
-  }
+  if (UCO_UNLIKELY(g->run->parked && !g->run->armed))
+    return first_park(L, g);  /* (status is LUA_YIELD) */
   if (status == LUA_OK || status == LUA_YIELD) {
     /* the emptied frame keeps the LUA_MINSTACK slots of its call */
     if (n >= LUA_MINSTACK && !lua_checkstack(L, n)) {
@@ -121,7 +134,6 @@ static int step(lua_State *L, guard *g, int status) {
       return luaL_error(L, "too many results to return");
     }
     lua_xmove(helper, L, n);
-    if (first_park) native_account(L);
     if (status == LUA_OK) return n;
     return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);
   }

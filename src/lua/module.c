@@ -49,11 +49,35 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
   }
 }
 
+/* The results of a resume, moved to L, or -1 with the error on L. */
+static int take_results(lua_State *L, lua_State *co, int nres) {
+  /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
+  if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
+    lua_pop(co, nres);
+    lua_pushliteral(L, "too many results to resume");
+    return -1;
+  }
+  lua_xmove(co, L, nres);
+  return nres;
+}
+
+/* co parked for the first time: its run lasts, and its stack is charged
+** to the collector once the values are moved (a step may run finalizers,
+** which may do anything with co). */
+static UCO_NOINLINE int first_park(lua_State *L, lua_State *co, native *r,
+                                   int nres) {
+  if (native_keep(L, HANDLES, co, r) == NULL)
+    return -1;  /* out of memory: co closed, the error on L */
+  nres = take_results(L, co, nres);
+  native_account(L);
+  return nres;
+}
+
 /* As lcorolib.c's auxresume: results on L, or -1 with the error on L.
 ** resumable: native_resumable(L, co, r), which the caller has at hand. */
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
                             int narg, int resumable) {
-  int status, nres, first_park = 0;
+  int status, nres;
   if (!native_room(co, r, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
     return -1;
@@ -72,11 +96,8 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
     }
     status = native_resume(L, co, r, narg);
     nres = r->nvalues;
-    if (r->parked && !r->armed) {
-      if (native_keep(L, HANDLES, co, r) == NULL)
-        return -1;  /* out of memory: co closed, the error on L */
-      first_park = 1;
-    }
+    if (UCO_UNLIKELY(r->parked && !r->armed))
+      return first_park(L, co, r, nres);
   } else {  /* not resumable: stock Lua says why, touching nothing */
     lua_xmove(L, co, narg);
     status = lua_resume(co, L, narg, &nres);
@@ -89,7 +110,6 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
       return -1;
     }
     lua_xmove(co, L, nres);
-    if (UCO_UNLIKELY(first_park)) native_account(L);
     return nres;
   }
   lua_xmove(co, L, 1);
@@ -157,8 +177,9 @@ static int co_resume(lua_State *L) {
   return r + 1;
 }
 
-/* Upvalues: handles, config, the thread, its run (the thread's one run:
-** see native_new). */
+/* Upvalues: handles, config, the thread, its run's address, and its run
+** (the thread's one run, see native_new: kept alive here, read through
+** the light userdata, which costs less). */
 static int auxwrap(lua_State *L) {
   native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
   lua_State *co = r->L1;
@@ -180,11 +201,13 @@ static int auxwrap(lua_State *L) {
 }
 
 static int co_wrap(lua_State *L) {
-  create(L, 1);
+  native *r = create(L, 1);
   lua_pushvalue(L, HANDLES);
   lua_pushvalue(L, lua_upvalueindex(2));
   lua_rotate(L, -4, 2);  /* handles, config, thread, run */
-  lua_pushcclosure(L, auxwrap, 4);
+  lua_pushlightuserdata(L, r);
+  lua_insert(L, -2);     /* ..., the run's address, run */
+  lua_pushcclosure(L, auxwrap, 5);
   return 1;
 }
 

@@ -13,8 +13,10 @@
 
 /* One handles table and one config per Lua state, in the registry, however
 ** often the module is loaded (busted reloads it for each spec file); and
-** the metatable of the tables that tell a run whether its thread lives. */
-static const char handles_key = 'h', config_key = 'c', weak_key = 'k';
+** the marks table: run -> its life mark (see push_life_mark), weak keys.
+** (Not a uservalue: lua_touserdata costs more on a userdata that has
+** one, and runs are read on every resume.) */
+static const char handles_key = 'h', config_key = 'c', marks_key = 'm';
 
 /* A charge for each parked native stack, in KiB: a few touched pages and
 ** their page tables, and the mappings (a resource the collector cannot
@@ -37,22 +39,30 @@ static void push_thread(lua_State *L, lua_State *co) {
 
 /* A finalizer runs when its object is unreachable; another finalizer of
 ** the same cycle may bring back (resurrect) what the object stands for.
-** A life mark tells: a table with weak keys holding only co, which the
-** collector empties before finalizers run unless co survives the cycle
-** (reachable, or brought back).  Push one; and does the mark in
-** uservalue 1 of the run at index 1 say that its thread lives? */
-static void push_life_mark(lua_State *L, lua_State *co) {
+** A life mark tells: a table with weak keys holding only the thread,
+** which the collector empties before finalizers run unless the thread
+** survives the cycle (reachable, or brought back).  Sets the mark of the
+** run on top of L, of thread co. */
+static void set_life_mark(lua_State *L, lua_State *co) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &marks_key);
+  lua_pushvalue(L, -2);
   lua_createtable(L, 0, 1);
   push_thread(L, co);
   lua_pushboolean(L, 1);
   lua_rawset(L, -3);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &weak_key);
+  lua_getmetatable(L, -3);  /* weak keys, as the marks table's */
   lua_setmetatable(L, -2);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
 }
 
+/* Does the thread of the run at index 1 live on?  (Being finalized, the
+** run is still a key of the marks table in its finalizer.) */
 static int thread_lives(lua_State *L) {
   int lives = 0;
-  if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &marks_key);
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, -2) == LUA_TTABLE) {
     lua_pushnil(L);
     lives = lua_next(L, -2) != 0;
   }
@@ -96,10 +106,12 @@ void native_push_handles(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  lua_createtable(L, 0, 1);  /* weak keys, for thread_lives */
+  lua_newtable(L);  /* marks */
+  lua_createtable(L, 0, 1);
   lua_pushliteral(L, "k");
   lua_setfield(L, -2, "__mode");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &weak_key);
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &marks_key);
   lua_newtable(L);
   lua_createtable(L, 0, 2);
   lua_pushliteral(L, "k");
@@ -165,7 +177,7 @@ native *native_new(lua_State *L, int handles, lua_State *co,
   if (lua_rawget(L, handles) == LUA_TUSERDATA)
     return (native *)lua_touserdata(L, -1);
   lua_pop(L, 1);
-  r = (native *)lua_newuserdatauv(L, sizeof(native), 1);
+  r = (native *)lua_newuserdatauv(L, sizeof(native), 0);
   native_init(r, co, stack_size, mode);
   r->temporary = 0;
   push_thread(L, co);
@@ -181,8 +193,7 @@ native *native_new(lua_State *L, int handles, lua_State *co,
 static int keep_protected(lua_State *L) {
   native *r = (native *)lua_touserdata(L, 2);
   native *kept = native_new(L, 1, r->L1, r->stack_size, r->mode);
-  push_life_mark(L, r->L1);
-  lua_setiuservalue(L, -2, 1);
+  set_life_mark(L, r->L1);
   luaL_setmetatable(L, NATIVE_MT);  /* the finalizer, from now on */
   if (kept != r) {  /* r was temporary: the thread's run takes its state */
     size_t stack_size = kept->stack_size;
@@ -287,10 +298,13 @@ const char *native_call_refusal(lua_State *L, const native *r) {
   return "attempt to yield across a C-call boundary";
 }
 
-/* A lean stack could not keep L's frames: after a full collection, once
-** more; else L gets the memory error (never the values it yielded back,
-** as if resumed). */
-static UCO_NOINLINE void park_after_gc(lua_State *L, native *r) {
+/* A lean stack could not keep the running thread's frames: after a full
+** collection, once more; else the thread gets the memory error (never the
+** values it yielded back, as if resumed).  No arguments: the park keeps
+** nothing live across its yield. */
+static UCO_NOINLINE void park_after_gc(void) {
+  native *r = (native *)ucoro_running_user(native_main);
+  lua_State *L = r->L1;
   r->parked = 0;
   if (collector_runs(L)) {
     lua_gc(L, LUA_GCCOLLECT);
@@ -303,14 +317,24 @@ static UCO_NOINLINE void park_after_gc(lua_State *L, native *r) {
   lua_error(L);
 }
 
+/* Raises the refusal of a park. */
+static UCO_NOINLINE void refuse_park(lua_State *L, const native *r) {
+  luaL_error(L, "%s", native_park_refused(L, r));
+}
+
 int native_park(lua_State *L, native *r, int nvalues, int roomy) {
-  const char *refused = native_park_refused(L, r);
-  if (refused != NULL) return luaL_error(L, "%s", refused);
+  /* set first (a refusal raises, and they are set again at the next
+  ** park): fewer registers live across the calls below */
   r->nvalues = nvalues;
   r->roomy = roomy;
+  /* native_park_refused, its cases one by one (the first is common: a
+  ** yield under a C call of a ucoro coroutine) */
+  if (UCO_UNLIKELY(!lua_isyieldable(L)) && lua_gc(L, LUA_GCISRUNNING) < 0)
+    refuse_park(L, r);
+  if (UCO_UNLIKELY(r->outer != NULL && !r->outer_yields)) refuse_park(L, r);
   r->parked = 1;
   /* the resumer takes the values... */
-  if (UCO_UNLIKELY(ucoro_yield(NULL, NULL) != UCORO_OK)) park_after_gc(L, r);
+  if (UCO_UNLIKELY(ucoro_yield(NULL, NULL) != UCORO_OK)) park_after_gc();
   r = (native *)ucoro_running_user(native_main);  /* kept? */
   r->parked = 0;
   return r->nvalues;        /* ...and leaves its arguments */
