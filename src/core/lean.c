@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "sanitizer.h"
 
 /* Shared stacks of one size a thread makes before lean coroutines start
 ** sharing them (a few coroutines switching among themselves then copy
 ** nothing); more are made only when all hold running or normal ones. */
-#ifndef UCORO_SHARED_SPREAD
-#define UCORO_SHARED_SPREAD 4
+#ifndef UCORO_LEAN_SPREAD
+#define UCORO_LEAN_SPREAD 4
 #endif
 
 /* Room below the stack pointer a reservation is measured at: the switch
@@ -29,13 +30,13 @@
 ** interceptors). */
 #define SCRATCH_SIZE (64u * 1024u)
 
-typedef struct uco_shared {
+typedef struct uco_lean_stack {
   uco_stack stack;
   ucoro *occupant;          /* whose frames are on it, or NULL */
   size_t bound;             /* lean coroutines bound to it */
   int orphan;               /* its thread has exited */
-  struct uco_shared *next;  /* the thread's list */
-} uco_shared;
+  struct uco_lean_stack *next;  /* the thread's list */
+} uco_lean_stack;
 
 /* What the scratch stack does, once per use. */
 typedef struct copy_job {
@@ -47,21 +48,20 @@ typedef struct copy_job {
 } copy_job;
 
 typedef struct lean_thread {
-  uco_shared *shared;
+  uco_lean_stack *stacks;    /* this thread's, a list */
   uco_stack scratch;
   int has_scratch;
   int registered;  /* for freeing at thread exit */
   copy_job job;
 } lean_thread;
 
-static __thread lean_thread the_thread
-    __attribute__((tls_model("initial-exec")));
+static UCO_TLS lean_thread the_thread;
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 static int key_ok;
 
-static void free_shared(uco_shared *s) {
+static void free_lean_stack(uco_lean_stack *s) {
   uco_stack_free(&s->stack);
   free(s);
 }
@@ -69,13 +69,13 @@ static void free_shared(uco_shared *s) {
 /* At thread exit: unused stacks go; used ones stay for their coroutines
 ** (which no thread can resume now) until they are destroyed. */
 static void thread_exit(void *unused) {
-  uco_shared *s = the_thread.shared;
+  uco_lean_stack *s = the_thread.stacks;
   (void)unused;
-  the_thread.shared = NULL;
+  the_thread.stacks = NULL;
   while (s != NULL) {
-    uco_shared *next = s->next;
+    uco_lean_stack *next = s->next;
     if (s->bound == 0) {
-      free_shared(s);
+      free_lean_stack(s);
     } else {
       s->orphan = 1;
       s->occupant = NULL;
@@ -105,15 +105,15 @@ static int is_active(const ucoro *co) {
 int uco_lean_bind(ucoro *co) {
   size_t map_size = co->stack_size + uco_page_size();
   unsigned same_size = 0;
-  uco_shared *s, *best = NULL;
-  for (s = the_thread.shared; s != NULL; s = s->next) {
+  uco_lean_stack *s, *best = NULL;
+  for (s = the_thread.stacks; s != NULL; s = s->next) {
     if (s->stack.map_size != map_size) continue;
     same_size++;
     if (is_active(s->occupant)) continue;
     if (best == NULL || s->bound < best->bound) best = s;
   }
-  if (best == NULL || (best->bound > 0 && same_size < UCORO_SHARED_SPREAD)) {
-    uco_shared *made = malloc(sizeof *made);
+  if (best == NULL || (best->bound > 0 && same_size < UCORO_LEAN_SPREAD)) {
+    uco_lean_stack *made = malloc(sizeof *made);
     if (made != NULL && uco_stack_acquire(co->stack_size, &made->stack, 1)) {
       free(made);
       made = NULL;
@@ -123,24 +123,24 @@ int uco_lean_bind(ucoro *co) {
       made->occupant = NULL;
       made->bound = 0;
       made->orphan = 0;
-      made->next = the_thread.shared;
-      the_thread.shared = made;
+      made->next = the_thread.stacks;
+      the_thread.stacks = made;
       best = made;
     }
     if (best == NULL) return -1;
   }
   best->bound++;
-  co->lean.shared = best;
+  co->lean.stack = best;
   co->stack_lo = uco_stack_lo(&best->stack);
   return 0;
 }
 
 static char *stack_top(const ucoro *co) {
-  return uco_stack_hi(&co->lean.shared->stack);
+  return uco_stack_hi(&co->lean.stack->stack);
 }
 
 /* A little below the stack pointer of this function's caller. */
-static __attribute__((noinline)) char *below_caller(void) {
+static UCO_NOINLINE char *below_caller(void) {
   return (char *)__builtin_frame_address(0) - SWITCH_ROOM;
 }
 
@@ -185,7 +185,7 @@ static char *frames_of(const ucoro *o) {
 }
 
 int uco_lean_room(ucoro *co) {
-  ucoro *o = co->lean.shared->occupant;
+  ucoro *o = co->lean.stack->occupant;
   if (o == NULL || o == co) return 0;
   return grow(o, (size_t)(stack_top(o) - frames_of(o)));
 }
@@ -201,7 +201,7 @@ SAN_UNANNOUNCED static void evict(ucoro *o) {
   memcpy(o->lean.saved, sp, len);
   o->lean.saved_len = len;
   o->evicted = 1;
-  o->lean.shared->occupant = NULL;
+  o->lean.stack->occupant = NULL;
   if (o->status == UCORO_RUNNING) {  /* normal: who yields to it must */
     ucoro *x = resumed_by(o);        /* put its frames back first */
     if (x != NULL) uco_take_slow_path(x);
@@ -209,7 +209,7 @@ SAN_UNANNOUNCED static void evict(ucoro *o) {
 }
 
 SAN_UNANNOUNCED int uco_lean_restore(ucoro *co) {
-  uco_shared *s = co->lean.shared;
+  uco_lean_stack *s = co->lean.stack;
   size_t len = co->lean.saved_len;
   if (s->occupant != NULL && s->occupant != co) evict(s->occupant);
   s->occupant = co;
@@ -227,15 +227,15 @@ SAN_UNANNOUNCED int uco_lean_restore(ucoro *co) {
 }
 
 void uco_lean_release(ucoro *co) {
-  uco_shared *s = co->lean.shared;
+  uco_lean_stack *s = co->lean.stack;
   free(co->lean.saved);
   co->lean.saved = NULL;
   co->lean.saved_len = co->lean.saved_cap = 0;
   co->evicted = 0;
   if (s == NULL) return;
-  co->lean.shared = NULL;
+  co->lean.stack = NULL;
   if (s->occupant == co) s->occupant = NULL;
-  if (--s->bound == 0 && s->orphan) free_shared(s);
+  if (--s->bound == 0 && s->orphan) free_lean_stack(s);
 }
 
 int uco_lean_scratch_ready(void) {
@@ -269,19 +269,19 @@ void uco_lean_switch_via_scratch(uco_context *from, ucoro *co, void **slot,
 
 size_t uco_lean_used(const ucoro *co) {
   char *sp;
-  if (co->lean.shared == NULL) return 0;
+  if (co->lean.stack == NULL) return 0;
   if (co->evicted) return co->lean.saved_len;
   sp = co == ucoro_running() ? below_caller() + SWITCH_ROOM : frames_of(co);
   return (size_t)(stack_top(co) - sp);
 }
 
 void uco_lean_clear(void) {
-  uco_shared **link = &the_thread.shared;
+  uco_lean_stack **link = &the_thread.stacks;
   while (*link != NULL) {
-    uco_shared *s = *link;
+    uco_lean_stack *s = *link;
     if (s->bound == 0) {
       *link = s->next;
-      free_shared(s);
+      free_lean_stack(s);
     } else {
       link = &s->next;
     }

@@ -2,7 +2,7 @@
 ** ucoro.c: coroutine life cycle, statuses, and the switch protocol that
 ** keeps the sanitizers informed.  The record is in record.h; own stacks
 ** live in stack.c, shared ones in lean.c, the switch itself behind
-** context.h.
+** arch/context.h.
 */
 #include "ucoro.h"
 
@@ -10,7 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "context.h"
+#include "arch/context.h"
+#include "compiler.h"
 #include "lean.h"
 #include "record.h"
 #include "sanitizer.h"
@@ -28,7 +29,7 @@ typedef struct this_thread {
   uintptr_t id;
 } this_thread;
 
-static __thread this_thread here __attribute__((tls_model("initial-exec")));
+static UCO_TLS this_thread here;
 static atomic_uintptr_t last_thread_id;
 
 static uintptr_t this_thread_id(void) {
@@ -37,8 +38,6 @@ static uintptr_t this_thread_id(void) {
 }
 
 void *uco_slow_out_mark;
-
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* What a stopping coroutine does for its resumer on the fast paths. */
 static inline void hand_back(ucoro *co, void *value) {
@@ -49,7 +48,7 @@ static inline void hand_back(ucoro *co, void *value) {
 /* Are a and b lean and bound to one shared stack? */
 static inline int same_stack(const ucoro *a, const ucoro *b) {
   return a != NULL && b != NULL && a->mode == UCORO_LEAN &&
-         b->mode == UCORO_LEAN && a->lean.shared == b->lean.shared;
+         b->mode == UCORO_LEAN && a->lean.stack == b->lean.stack;
 }
 
 /* Is co lean with its frames copied off (or never run)?  Then they go
@@ -61,7 +60,7 @@ static inline int evicted(const ucoro *co) {
 /* co stops (it yielded or ended): hands value to its resumer and switches
 ** there.  If the resumer's frames are off their stack, they go back first
 ** (from the scratch stack if co runs on that same stack). */
-static inline __attribute__((always_inline)) void switch_back(
+UCO_INLINE void switch_back(
     ucoro *co, void *value, int to_evicted, int on_same_stack) {
   ucoro *prev = co->prev;
   void **out = uco_out(co);
@@ -77,7 +76,7 @@ static inline __attribute__((always_inline)) void switch_back(
 
 /* How a coroutine ends when lean coroutines are involved (see
 ** coroutine_main). */
-static __attribute__((noinline, noreturn)) void end_slow(ucoro *co,
+static UCO_NOINLINE UCO_NORETURN void end_slow(ucoro *co,
                                                         void *value) {
   int to_evicted = evicted(co->prev);
   int on_same_stack = to_evicted && same_stack(co, co->prev);
@@ -97,7 +96,7 @@ static void coroutine_main(void *arg) {
   san_finish_switch(NULL, &co->caller_bottom, &co->caller_size);
   value = co->fn(co, co->start_arg);
   co->status = UCORO_DEAD;
-  if (UNLIKELY(co->resume_out == UCO_SLOW_OUT)) end_slow(co, value);
+  if (UCO_UNLIKELY(co->resume_out == UCO_SLOW_OUT)) end_slow(co, value);
   hand_back(co, value);
 #ifdef UCORO_TSAN
   tsan_switch_to(co->caller_fiber);
@@ -134,7 +133,7 @@ static ucoro *lean_record(size_t size) {
   return co;
 }
 
-static inline __attribute__((always_inline)) ucoro_result create(
+UCO_INLINE ucoro_result create(
     ucoro **out, ucoro_fn fn, void *user, size_t stack_size,
     ucoro_mode mode) {
   size_t size;
@@ -197,7 +196,7 @@ static ucoro_result not_suspended(const ucoro *co) {
 ** first run, a stack; room to copy off the frames now on that stack; and
 ** the scratch stack when the resumer runs there itself. */
 static ucoro_result prepare_lean(ucoro *co, ucoro *resumer) {
-  if (co->lean.shared == NULL && uco_lean_bind(co) != 0)
+  if (co->lean.stack == NULL && uco_lean_bind(co) != 0)
     return UCORO_ENOMEM;
   if (!co->evicted) return UCORO_OK;
   if (same_stack(co, resumer)) {
@@ -241,7 +240,7 @@ static ucoro_result resume_lean(ucoro *co, void *arg, void **out) {
 }
 
 /* Not UCORO_SUSPENDED: a suspended lean coroutine, or an error. */
-static __attribute__((noinline)) ucoro_result resume_slow(ucoro *co,
+static UCO_NOINLINE ucoro_result resume_slow(ucoro *co,
                                                           void *arg,
                                                           void **out) {
   if (co->status != UCO_SUSPENDED_LEAN) return not_suspended(co);
@@ -251,7 +250,7 @@ static __attribute__((noinline)) ucoro_result resume_slow(ucoro *co,
 
 ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
   if (co == NULL) return UCORO_EINVAL;
-  if (UNLIKELY(co->status != UCORO_SUSPENDED))
+  if (UCO_UNLIKELY(co->status != UCORO_SUSPENDED))
     return resume_slow(co, arg, out);
   if (co->owner != here.id) return UCORO_ETHREAD;
   co->prev = here.current;
@@ -277,7 +276,7 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
 }
 
 /* Yields from a lean coroutine, or to a resumer whose frames are off. */
-static __attribute__((noinline)) ucoro_result yield_slow(ucoro *co,
+static UCO_NOINLINE ucoro_result yield_slow(ucoro *co,
                                                          void *value,
                                                          void **in) {
   int to_evicted = evicted(co->prev);
@@ -307,7 +306,7 @@ ucoro_result ucoro_yield(void *value, void **in) {
   if (co == NULL) return UCORO_ENOTCORO;
   out = co->resume_out;
   if (out != NULL) {
-    if (UNLIKELY(out == UCO_SLOW_OUT)) return yield_slow(co, value, in);
+    if (UCO_UNLIKELY(out == UCO_SLOW_OUT)) return yield_slow(co, value, in);
     *out = value;
   }
   co->status = UCORO_SUSPENDED;

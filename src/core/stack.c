@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "sanitizer.h"
 
 /* bench/stack_depth.lua, gcc -O2, Lua 5.4.4: recursion through nested
@@ -51,8 +52,7 @@ typedef struct pool {
   int registered;  /* for unmapping at thread exit */
 } pool;
 
-#define TLS __thread __attribute__((tls_model("initial-exec")))
-static TLS pool the_pool;
+static UCO_TLS pool the_pool;
 
 static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t pool_key;
