@@ -23,6 +23,7 @@
 #include "lauxlib.h"
 #include "lualib.h"
 
+#include "compat.h"
 #include "lua_ucoro.h"
 #include "guard_pages.h"
 #include "ucoro.h"
@@ -129,7 +130,7 @@ static budget the_budget;
 static lua_State *new_state(void) {
   lua_State *L;
   memset(&the_budget, 0, sizeof the_budget);
-  L = lua_newstate(budget_alloc, &the_budget);
+  L = compat_newstate(budget_alloc, &the_budget);
   assert_non_null(L);
   luaL_openlibs(L);
   luaL_requiref(L, "ucoro", luaopen_ucoro_core, 1);

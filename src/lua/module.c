@@ -7,6 +7,7 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "compat.h"
 
 #include "lua_ucoro.h"
 #include "bridge.h"
@@ -160,7 +161,7 @@ static int auxwrap(lua_State *L) {
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {
-      stat = lua_resetthread(co);
+      stat = compat_closethread(co, L);
       lua_xmove(co, L, 1);
     }
     if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
@@ -232,14 +233,39 @@ static int co_running(lua_State *L) {
   return 2;
 }
 
+#if COMPAT_CLOSE_RUNNING
+/* 5.5: the running coroutine closes itself (never returns), not the main
+** thread.  Inside ucoro.call the coroutine runs on another C stack: no. */
+static int close_running(lua_State *L, lua_State *co) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  if (lua_tothread(L, -1) == co)
+    return luaL_error(L, "cannot close main thread");
+  lua_pop(L, 1);
+  if (co != L) {  /* inside ucoro.call: f ends here, the bridge goes on */
+    native *r = native_running(L);
+    if (r == NULL || r->outer != co)
+      return luaL_error(L, "cannot close a running coroutine");
+    r->close_outer = 1;
+  }
+  return compat_closethread(L, L);
+}
+#endif
+
 static int co_close(lua_State *L) {
+#if COMPAT_CLOSE_RUNNING
+  lua_State *co = lua_isnone(L, 1) ? logical_thread(L) : getco(L);
+#else
   lua_State *co = getco(L);
+#endif
   native *r = native_find(L, HANDLES, co);
   int status = auxstatus(L, co, r);
+#if COMPAT_CLOSE_RUNNING
+  if (status == COS_RUN) return close_running(L, co);
+#endif
   if (status != COS_DEAD && status != COS_YIELD)
     return luaL_error(L, "cannot close a %s coroutine", statname[status]);
   if (r != NULL) native_drop(r);  /* parked: drop its C frames */
-  status = lua_resetthread(co);  /* runs pending __close, as stock */
+  status = compat_closethread(co, L);  /* runs pending __close, as stock */
   if (status == LUA_OK) {
     lua_pushboolean(L, 1);
     return 1;

@@ -10,6 +10,7 @@
 #include "native.h"
 
 #include "lauxlib.h"
+#include "compat.h"
 
 /* One handles table and one config per Lua state, in the registry, however
 ** often the module is loaded (busted reloads it for each spec file). */
@@ -87,6 +88,7 @@ void native_init(native *r, lua_State *co, size_t stack_size,
   r->from = NULL;
   r->outer = NULL;
   r->outer_yields = 0;
+  r->close_outer = 0;
   r->stack_size = stack_size;
   r->mode = mode;
   r->nvalues = 0;
@@ -146,7 +148,7 @@ native *native_keep(lua_State *L, int handles, lua_State *co,
   /* out of memory: parked without a lasting run, co would hold its stack
   ** for good; close it instead, as ucoro.close does */
   native_drop(r);
-  if (lua_resetthread(co) != LUA_OK) lua_pop(co, 1);
+  if (compat_closethread(co, L) != LUA_OK) lua_pop(co, 1);
   return NULL;
 }
 

@@ -25,6 +25,8 @@ typedef struct native {
   lua_State *outer;   /* for ucoro.call: the coroutine the thread serves */
   int outer_yields;   /* could outer yield when ucoro.call began?  (Then
                          always: it resumes through lua_resume.) */
+  int close_outer;    /* Lua 5.5: f closed outer (coroutine.close()); the
+                         bridge does, on outer's stack, once f has ended */
   size_t stack_size;  /* for the next native stack (0: the default) */
   ucoro_mode mode;    /* for the next native stack */
   int nvalues;        /* values crossing the switch, either way */
