@@ -154,14 +154,6 @@ static void run_scenario(lua_State *L, char *out, size_t size) {
   lua_pop(L, 1);
 }
 
-/* The message, without a "scenario:line: " position in front (wrap adds
-** one, as stock wrap does to any error but a memory error of its own). */
-static const char *unplaced(const char *message) {
-  const char *colon = strstr(message, ": ");
-  return colon != NULL && strncmp(message, "scenario:", 9) == 0 ? colon + 2
-                                                                 : message;
-}
-
 /* Guard pages with no native stack mapped, after a first run of the
 ** scenario (AddressSanitizer maps some of its own the first time). */
 static int baseline_guard_pages(void) {
@@ -195,7 +187,7 @@ static void fail_everywhere(long fail_count, int aggressive) {
     if (strcmp(result, "done") != 0) {
       if (getenv("ALLOC_TRACE") != NULL)  /* which points fail, and how */
         fprintf(stderr, "%ld: %s\n", at, result);
-      if (strcmp(unplaced(result), "not enough memory") != 0)
+      if (strcmp(result, "not enough memory") != 0)
         fail_msg("allocation %ld: %s", at, result);
       failures++;
     }
@@ -240,6 +232,13 @@ static int refuse_memory(lua_State *L) {
   return 0;
 }
 
+/* refuse_next(n) refuses the next n requests only. */
+static int refuse_next(lua_State *L) {
+  the_budget.fail_at = the_budget.requests + 1;
+  the_budget.fail_count = (long)luaL_checkinteger(L, 1);
+  return 0;
+}
+
 static int allow_memory(lua_State *L) {
   (void)L;
   the_budget.fail_at = 0;
@@ -274,9 +273,42 @@ static void first_park_out_of_memory_closes_the_coroutine(void **state) {
   lua_close(L);
 }
 
+/* The same through wrap, called from Lua, with the memory back after a
+** few refusals: whenever wrap fails, it raises the bare "not enough
+** memory", as stock wrap raises a memory error (no position in front). */
+static void first_park_out_of_memory_in_wrap_is_bare(void **state) {
+  lua_State *L = new_state();
+  (void)state;
+  lua_register(L, "refuse_next", refuse_next);
+  lua_register(L, "allow_memory", allow_memory);
+  if (luaL_dostring(L,
+        "local failures = 0\n"
+        "for n = 1, 40 do\n"
+        "  local closed = false\n"
+        "  local w = ucoro.wrap(function()\n"
+        "    local _c <close> = setmetatable({}, {__close = function()\n"
+        "      closed = true end})\n"
+        "    table.sort({2, 1}, function(a, b)\n"
+        "      refuse_next(n) ucoro.yield('parked') return a < b end)\n"
+        "  end)\n"
+        "  local ok, message = pcall(function() return w() end)\n"
+        "  allow_memory()\n"
+        "  if not ok then\n"
+        "    assert(message == 'not enough memory', message)\n"
+        "    assert(closed, 'the pending __close did not run')\n"
+        "    failures = failures + 1\n"
+        "  end\n"
+        "end\n"
+        "assert(failures > 0, 'no refusal reached the first park')\n") != LUA_OK)
+    fail_msg("%s", lua_tostring(L, -1));
+  lua_close(L);
+  ucoro_pool_clear();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(first_park_out_of_memory_closes_the_coroutine),
+    cmocka_unit_test(first_park_out_of_memory_in_wrap_is_bare),
     cmocka_unit_test(memory_runs_out_for_good),
     cmocka_unit_test(memory_runs_out_for_a_moment),
     cmocka_unit_test(memory_runs_out_under_aggressive_gc),

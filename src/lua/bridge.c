@@ -72,6 +72,9 @@ static int release(lua_State *L, guard *g, int close_variables) {
   closing = r;  /* f's __close code runs for L: ucoro.running() says so */
   status = compat_closethread(helper, L);
   closing = saved;
+#if COMPAT_CLOSE_RUNNING
+  if (r->close_outer) return compat_closethread(L, L);  /* f closed L */
+#endif
   if (status == LUA_OK) return 0;
   lua_xmove(helper, L, 1);
   if (erred && lua_rawequal(L, -1, -2)) return 0;

@@ -50,8 +50,10 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
   }
 }
 
-/* As lcorolib.c's auxresume: results on L, or -1 with the error on L.
+/* As lcorolib.c's auxresume: results on L, or -1 with the error on L
+** (AUX_ERRMEM for a memory error: ucoro's own leaves co's status alone).
 ** resumable: native_resumable(L, co, r), which the caller has at hand. */
+#define AUX_ERRMEM (-2)
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
                             int narg, int resumable) {
   int status, nres;
@@ -73,7 +75,7 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
     status = native_resume(L, co, r, narg);
     nres = r->nvalues;
     if (r->parked && !r->armed && native_keep(L, HANDLES, co, r) == NULL)
-      return -1;  /* out of memory: co closed, the error on L */
+      return AUX_ERRMEM;  /* co closed, the error on L */
   } else {  /* not resumable: stock Lua says why, touching nothing */
     lua_xmove(L, co, narg);
     status = lua_resume(co, L, narg, &nres);
@@ -89,7 +91,7 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
     return nres;
   }
   lua_xmove(co, L, 1);
-  return -1;
+  return status == LUA_ERRMEM ? AUX_ERRMEM : -1;
 }
 
 static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
@@ -161,8 +163,11 @@ static int auxwrap(lua_State *L) {
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {
-      stat = compat_closethread(co, L);
+      stat = native_closethread(L, co);
       lua_xmove(co, L, 1);
+    } else if (n == AUX_ERRMEM) {  /* ucoro's own: no stack, or no memory
+                                      as co first parked (co closed) */
+      stat = LUA_ERRMEM;
     }
     if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
       luaL_where(L, 1);
@@ -234,19 +239,21 @@ static int co_running(lua_State *L) {
 }
 
 #if COMPAT_CLOSE_RUNNING
-/* 5.5: the running coroutine closes itself (never returns), not the main
-** thread.  Inside ucoro.call the coroutine runs on another C stack: no. */
+/* 5.5: the running coroutine closes itself (never returns: Lua jumps to
+** its first error handler), not the main thread.  Inside ucoro.call, f's
+** thread closes itself, then the bridge closes co.  Not a thread whose
+** parked C frames were dropped (closed while parked, its __close handlers
+** running now): its first error handler was on the stack dropped. */
 static int close_running(lua_State *L, lua_State *co) {
+  native *r = co == L ? native_find(L, HANDLES, co) : native_running(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   if (lua_tothread(L, -1) == co)
     return luaL_error(L, "cannot close main thread");
   lua_pop(L, 1);
-  if (co != L) {  /* inside ucoro.call: f ends here, the bridge goes on */
-    native *r = native_running(L);
-    if (r == NULL || r->outer != co)
-      return luaL_error(L, "cannot close a running coroutine");
-    r->close_outer = 1;
-  }
+  if (co != L && r == NULL) r = bridge_closing(L);
+  if ((co != L && (r == NULL || r->outer != co)) || (r != NULL && r->dropped))
+    return luaL_error(L, "cannot close a running coroutine");
+  if (co != L) r->close_outer = 1;
   return compat_closethread(L, L);
 }
 #endif
@@ -265,7 +272,7 @@ static int co_close(lua_State *L) {
   if (status != COS_DEAD && status != COS_YIELD)
     return luaL_error(L, "cannot close a %s coroutine", statname[status]);
   if (r != NULL) native_drop(r);  /* parked: drop its C frames */
-  status = compat_closethread(co, L);  /* runs pending __close, as stock */
+  status = native_closethread(L, co);  /* runs pending __close, as stock */
   if (status == LUA_OK) {
     lua_pushboolean(L, 1);
     return 1;

@@ -7,6 +7,8 @@
 ** lua_resume as usual, and the stack goes back to the pool.  Code on a
 ** native stack touches only its own thread; the resumer moves the values.
 */
+#include <stdint.h>
+
 #include "native.h"
 
 #include "lauxlib.h"
@@ -18,6 +20,7 @@ static const char handles_key = 'h', config_key = 'c';
 
 void native_drop(native *r) {
   if (r->stack != NULL && ucoro_destroy(r->stack) == UCORO_OK) {
+    r->dropped |= r->parked;
     r->stack = NULL;
     r->parked = 0;
   }
@@ -89,6 +92,7 @@ void native_init(native *r, lua_State *co, size_t stack_size,
   r->outer = NULL;
   r->outer_yields = 0;
   r->close_outer = 0;
+  r->dropped = 0;
   r->stack_size = stack_size;
   r->mode = mode;
   r->nvalues = 0;
@@ -165,6 +169,15 @@ int native_resume_failed(lua_State *co, native *r, int narg,
   }
   lua_pushfstring(co, "cannot resume coroutine: %s", ucoro_strerror(res));
   return LUA_ERRRUN;
+}
+
+int native_closethread(lua_State *L, lua_State *co) {
+#if !COMPAT_CLOSE_COUNTS_CALLS
+  size_t left = ucoro_stack_left();
+  if (left != SIZE_MAX && left < ucoro_stack_size(ucoro_running()) / 2)
+    return luaL_error(L, "C stack overflow");
+#endif
+  return compat_closethread(co, L);
 }
 
 void *native_main(ucoro *stack, void *unused) {

@@ -27,6 +27,10 @@ typedef struct native {
                          always: it resumes through lua_resume.) */
   int close_outer;    /* Lua 5.5: f closed outer (coroutine.close()); the
                          bridge does, on outer's stack, once f has ended */
+  int dropped;        /* its parked C frames were dropped: its lua_resume
+                         never returned, its chain of error handlers ends
+                         on a stack that is gone (5.5's close of itself
+                         would walk it) */
   size_t stack_size;  /* for the next native stack (0: the default) */
   ucoro_mode mode;    /* for the next native stack */
   int nvalues;        /* values crossing the switch, either way */
@@ -136,6 +140,13 @@ UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
   r->stack = NULL;
   return r->status;
 }
+
+/* Closes co for L, as stock close and wrap do (compat_closethread).  Lua
+** before 5.4.5 does not count closes nested in __close handlers, which
+** then recurse without bound: on a native stack, a close that finds less
+** than half of it left raises "C stack overflow" instead (the half kept
+** for what Lua's own limit lets the handlers do). */
+int native_closethread(lua_State *L, lua_State *co);
 
 /* Drops r's native stack, parked C frames and all (not a running one). */
 void native_drop(native *r);
