@@ -158,7 +158,7 @@ $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(CORE_INC) $< -o $@ $(CORE_LIB) -lpthread
 
 deps:
-	@tools/deps test
+	@tools/deps $(if $(LUA_RELEASE),release,test)
 
 demo:
 	@tools/deps demo
