@@ -8,6 +8,19 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+/* The release as a number (50402 for 5.4.2), where the header's number
+** says 50400 (5.4.0 to 5.4.3): a constant expression, not for #if. */
+#define COMPAT_RELEASE_NUM                                            \
+  (LUA_VERSION_RELEASE_NUM % 100 != 0                                 \
+       ? LUA_VERSION_RELEASE_NUM                                      \
+       : LUA_VERSION_NUM * 100 + (LUA_VERSION_RELEASE[0] - '0'))
+
+/* wrap, when the coroutine dies by error, closes it; from 5.4.3 the
+** close's error (a __close may raise another) is what wrap raises, before
+** the coroutine's own; from 5.4.1 a memory error gets no position. */
+#define COMPAT_WRAP_RAISES_CLOSE_ERROR (COMPAT_RELEASE_NUM >= 50403)
+#define COMPAT_WRAP_ERRMEM_BARE (COMPAT_RELEASE_NUM >= 50401)
+
 /* Closes thread co (runs its pending to-be-closed variables, resets it),
 ** as stock coroutine.close and wrap do in that release; from is the
 ** thread doing it, whose count of C calls co takes over from 5.4.6 on,

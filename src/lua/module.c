@@ -163,13 +163,18 @@ static int auxwrap(lua_State *L) {
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {
-      stat = native_closethread(L, co);
-      lua_xmove(co, L, 1);
+      if (COMPAT_WRAP_RAISES_CLOSE_ERROR) {
+        stat = native_closethread(L, co);
+        lua_xmove(co, L, 1);
+      } else {  /* the coroutine's own error goes on */
+        native_closethread(L, co);
+      }
     } else if (n == AUX_ERRMEM) {  /* ucoro's own: no stack, or no memory
                                       as co first parked (co closed) */
       stat = LUA_ERRMEM;
     }
-    if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+    if ((stat != LUA_ERRMEM || !COMPAT_WRAP_ERRMEM_BARE) &&
+        lua_type(L, -1) == LUA_TSTRING) {
       luaL_where(L, 1);
       lua_insert(L, -2);
       lua_concat(L, 2);
