@@ -8,6 +8,7 @@
 ** native stack touches only its own thread; the resumer moves the values.
 */
 #include <stdint.h>
+#include <string.h>
 
 #include "native.h"
 
@@ -202,6 +203,18 @@ static int is_main_thread(lua_State *L, lua_State *co) {
   main = lua_tothread(L, -1) == co;
   lua_pop(L, 1);
   return main;
+}
+
+int native_in_finalizer(lua_State *L) {
+  lua_Debug ar;
+  int level;
+  for (level = 0; lua_getstack(L, level, &ar); level++) {
+    if (lua_getinfo(L, "n", &ar) && ar.name != NULL &&
+        ar.namewhat != NULL && strcmp(ar.namewhat, "metamethod") == 0 &&
+        strcmp(ar.name, "__gc") == 0)
+      return 1;
+  }
+  return 0;
 }
 
 /* Inside ucoro.call whose caller cannot yield: why. */

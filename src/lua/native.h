@@ -158,10 +158,20 @@ native *native_running(lua_State *L);
 ** message), or NULL where it is allowed.  Inline: it is on every park. */
 const char *native_call_refusal(lua_State *L, const native *r);
 
+/* Is a __gc finalizer running on L?  (A frame that the debug library
+** names as the "__gc" metamethod: for releases before 5.4.4.) */
+int native_in_finalizer(lua_State *L);
+
 UCO_INLINE const char *native_park_refused(lua_State *L,
                                               const native *r) {
-  /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
+  /* finalizers run non-yieldable, with the GC stopped: from 5.4.4 lua_gc
+  ** says -1 there; before, 0 as when stopped, so the frames tell */
+#if LUA_VERSION_RELEASE_NUM >= 50404
   if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
+#else
+  if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) == 0 &&
+      native_in_finalizer(L))
+#endif
     return "attempt to yield inside a __gc finalizer";
   if (r->outer != NULL && !r->outer_yields)  /* ucoro.call */
     return native_call_refusal(L, r);
