@@ -69,9 +69,17 @@ BINDING_SRC = src/lua/module.c src/lua/native.c src/lua/bridge.c \
 CORE_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(CORE_SRC))
 BINDING_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(BINDING_SRC))
 
+# The goroutine layer, its own module on libuv (the loop luv uses).
+GO_SRC = src/go/sched.c src/go/timer.c src/go/chan.c src/go/scope.c \
+         src/go/module.c
+GO_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(GO_SRC))
+UV_CFLAGS := $(shell pkg-config --cflags libuv 2>/dev/null)
+UV_LIBS := $(or $(shell pkg-config --libs libuv 2>/dev/null),-luv)
+
 CORE_LIB    = $(BUILD)/libucoro.a
 BINDING_LIB = $(BUILD)/libucoro-lua.a
 LUA_MODULE  = $(BUILD)/ucoro/core.so
+GO_MODULE   = $(BUILD)/ucoro/go/core.so
 PC_FILES    = $(BUILD)/ucoro.pc $(BUILD)/ucoro-lua.pc
 HOST        = $(BUILD)/host
 TEST_MODULE = $(BUILD)/ucoro_testmod.so
@@ -83,7 +91,7 @@ CORE_BENCH  = $(BUILD)/core_bench
 IN_TREE = BUILD=$(BUILD) SANITIZE=$(SANITIZE) CC=$(CC) tools/in-tree
 
 .PHONY: all test bench clean deps install lint demo stress fuzz
-all: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE)
+all: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE)
 
 $(BUILD)/obj/core/%.o: src/core/% src/core/*.h src/core/arch/*
 	@mkdir -p $(dir $@)
@@ -107,6 +115,15 @@ $(BINDING_LIB): $(BINDING_OBJ)
 $(LUA_MODULE): $(CORE_OBJ) $(BINDING_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared $^ -o $@
+
+$(BUILD)/obj/go/%.o: src/go/% src/go/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -D_GNU_SOURCE -Isrc/go $(LUA_CFLAGS) $(UV_CFLAGS) -c $< -o $@
+
+# ucoro.go's C part uses ucoro only through its Lua functions.
+$(GO_MODULE): $(GO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared $^ -o $@ $(UV_LIBS)
 
 # The example host embeds Lua and links the binding statically.
 $(HOST): examples/host/host.c src/lua/lua_ucoro.h $(BINDING_LIB) $(CORE_LIB)
