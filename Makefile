@@ -11,6 +11,7 @@
 #   make install    install the module, the facade, headers, the static
 #                   libraries and their .pc files (PREFIX, DESTDIR)
 #   make lint       luacheck, cppcheck
+#   make dist       the release tarball and its rockspec, in $(BUILD)/
 #   make fuzz       the differential fuzzer (tools/fuzz/README.md)
 #
 # Variables (override on the command line):
@@ -90,7 +91,7 @@ CORE_BENCH  = $(BUILD)/core_bench
 # a sanitizer's runtime preloaded (tools/in-tree).
 IN_TREE = BUILD=$(BUILD) SANITIZE=$(SANITIZE) CC=$(CC) tools/in-tree
 
-.PHONY: all test bench clean deps install lint demo stress fuzz
+.PHONY: all test bench clean deps install lint demo stress fuzz dist
 all: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE)
 
 $(BUILD)/obj/core/%.o: src/core/% src/core/*.h src/core/arch/*
@@ -204,6 +205,14 @@ install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(PC_FILES)
 	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(CORE_LIB) $(BINDING_LIB) $(DESTDIR)$(LIBDIR)
 	install -m 644 $(PC_FILES) $(DESTDIR)$(PKGCONFIGDIR)
+
+# The tarball the frozen rockspec names, with that rockspec beside it
+# (luarocks build there installs it, offline).
+VERSION = $(shell sed -n 's/^\#define UCORO_VERSION "\(.*\)"/\1/p' src/core/ucoro.h)
+dist:
+	@mkdir -p $(BUILD)
+	git archive --prefix=ucoro-$(VERSION)/ -o $(BUILD)/ucoro-$(VERSION).tar.gz HEAD
+	cp rockspec/ucoro-$(VERSION)-1.rockspec $(BUILD)/
 
 # Prints "N passed, N failed" like the test runs, for CI to count.
 CPPCHECK = cppcheck --quiet --enable=warning,style,performance,portability \

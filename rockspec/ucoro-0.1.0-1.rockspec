@@ -1,9 +1,11 @@
 rockspec_format = "3.0"
 package = "ucoro"
 version = "0.1.0-1"
+-- The release tarball `make dist` writes (build/ucoro-0.1.0.tar.gz, with
+-- this file beside it): `luarocks build ucoro-0.1.0-1.rockspec` there.
 source = {
-  url = "git+https://example.invalid/ucoro.git",
-  tag = "v0.1.0",
+  url = "ucoro-0.1.0.tar.gz",
+  dir = "ucoro-0.1.0",
 }
 description = {
   summary = "Lua 5.4 coroutines on native C stacks: yield across any C call",

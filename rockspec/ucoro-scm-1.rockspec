@@ -1,8 +1,10 @@
 rockspec_format = "3.0"
 package = "ucoro"
 version = "scm-1"
+-- No public repository: build from a clone with `luarocks make` (which
+-- fetches nothing); `luarocks build` of this file would fetch `url`.
 source = {
-  url = "git+https://example.invalid/ucoro.git",
+  url = "file://.",
 }
 description = {
   summary = "Lua 5.4 coroutines on native C stacks: yield across any C call",

@@ -78,6 +78,18 @@ describe("installation", function()
     assert.matches("^a\tb\tXY\t", out)
   end)
 
+  it("make dist writes a tarball that luarocks builds offline with the frozen rockspec", function()
+    local dir = tempdir()
+    finally(function() sh("rm -rf " .. dir) end)
+    local out, ok = sh(("make -s dist BUILD=%s >/dev/null && cd %s && "
+                        .. "luarocks build --lua-version=5.4 --tree=%s/tree ucoro-*-1.rockspec"):format(dir, dir, dir))
+    assert.is_true(ok, out)
+    out, ok = sh(("LUA_CPATH='%s/tree/lib/lua/5.4/?.so' LUA_PATH='%s/tree/share/lua/5.4/?/init.lua' lua5.4 -e '%s'")
+      :format(dir, dir, [[print((require "ucoro")._VERSION)]]))
+    assert.is_true(ok, out)
+    assert.matches("^ucoro %d", out)
+  end)
+
   it("has one version: the header's, the module's and the rockspec's", function()
     local header = assert(io.open("src/core/ucoro.h")):read("a")
     local version = header:match('#define UCORO_VERSION "([^"]+)"')
