@@ -197,11 +197,13 @@ $(BUILD)/%.pc: %.pc.in src/core/ucoro.h Makefile
 	    -e "s|@VERSION@|$$(sed -n 's/^#define UCORO_VERSION "\(.*\)"/\1/p' src/core/ucoro.h)|" \
 	    $< > $@
 
-install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(PC_FILES)
-	install -d $(DESTDIR)$(LUA_CMOD)/ucoro $(DESTDIR)$(LUA_LMOD)/ucoro \
+install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE) $(PC_FILES)
+	install -d $(DESTDIR)$(LUA_CMOD)/ucoro/go $(DESTDIR)$(LUA_LMOD)/ucoro \
 	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMOD)/ucoro/core.so
 	install -m 644 lua/ucoro/init.lua $(DESTDIR)$(LUA_LMOD)/ucoro/init.lua
+	install -m 755 $(GO_MODULE) $(DESTDIR)$(LUA_CMOD)/ucoro/go/core.so
+	install -m 644 lua/ucoro/go.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go.lua
 	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(CORE_LIB) $(BINDING_LIB) $(DESTDIR)$(LIBDIR)
 	install -m 644 $(PC_FILES) $(DESTDIR)$(PKGCONFIGDIR)
@@ -222,7 +224,7 @@ CPPCHECK = cppcheck --quiet --enable=warning,style,performance,portability \
 lint:
 	@p=0; f=0; \
 	if luacheck --no-color -q .; then p=$$((p+1)); else f=$$((f+1)); fi; \
-	if $(CPPCHECK) src examples/host spec/c bench/core_bench.c; \
+	if $(CPPCHECK) $(UV_CFLAGS) src examples/host spec/c bench/core_bench.c; \
 	then p=$$((p+1)); else f=$$((f+1)); fi; \
 	echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 

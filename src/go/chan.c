@@ -19,7 +19,20 @@
 
 #define CHAN_MT "ucoro.go.chan"
 
+/* For the methods (upvalue 1: the scheduler): the metatable compared by
+** address, not looked up by name. */
 static go_chan *check_chan(lua_State *L, int idx) {
+  go_sched *S = go_sched_of(L);
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && lua_getmetatable(L, idx)) {
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    if (mt == S->chan_mt) return (go_chan *)p;
+  }
+  return (go_chan *)luaL_checkudata(L, idx, CHAN_MT);
+}
+
+static go_chan *check_chan_slow(lua_State *L, int idx) {
   return (go_chan *)luaL_checkudata(L, idx, CHAN_MT);
 }
 
@@ -261,7 +274,7 @@ static int chan_close(lua_State *L) {
 }
 
 static int chan_len(lua_State *L) {
-  lua_pushinteger(L, check_chan(L, 1)->count);
+  lua_pushinteger(L, check_chan_slow(L, 1)->count);
   return 1;
 }
 
@@ -300,7 +313,7 @@ static int chan_send_op(lua_State *L) {
 }
 
 static int chan_tostring(lua_State *L) {
-  go_chan *c = check_chan(L, 1);
+  go_chan *c = check_chan_slow(L, 1);
   lua_pushfstring(L, "channel (%d/%d%s)", c->count, c->cap,
                   c->closed ? ", closed" : "");
   return 1;
@@ -545,6 +558,7 @@ const luaL_Reg go_chan_functions[] = {
 ** methods table on the stack, for the facade. */
 int go_chan_open(lua_State *L) {
   luaL_newmetatable(L, CHAN_MT);
+  ((go_sched *)lua_touserdata(L, -2))->chan_mt = lua_topointer(L, -1);
   lua_newtable(L);
   lua_pushvalue(L, -3);
   luaL_setfuncs(L, chan_methods, 1);

@@ -104,6 +104,7 @@ struct go_sched {
   uint64_t next_id;
   uint64_t rng;          /* select's choices (go.seed) */
   int ntasks;
+  const void *chan_mt;    /* the channel metatable, by address */
 };
 
 /* The sentinel a park yields (its address). */
