@@ -72,7 +72,7 @@ BINDING_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(BINDING_SRC))
 
 # The goroutine layer, its own module on libuv (the loop luv uses).
 GO_SRC = src/go/sched.c src/go/timer.c src/go/chan.c src/go/scope.c \
-         src/go/module.c
+         src/go/capi.c src/go/module.c
 GO_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(GO_SRC))
 UV_CFLAGS := $(shell pkg-config --cflags libuv 2>/dev/null)
 UV_LIBS := $(or $(shell pkg-config --libs libuv 2>/dev/null),-luv)
@@ -83,7 +83,7 @@ LUA_MODULE  = $(BUILD)/ucoro/core.so
 GO_MODULE   = $(BUILD)/ucoro/go/core.so
 PC_FILES    = $(BUILD)/ucoro.pc $(BUILD)/ucoro-lua.pc
 HOST        = $(BUILD)/host
-TEST_MODULE = $(BUILD)/ucoro_testmod.so
+TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so
 C_TESTS     = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/*_test.c))
 CORE_BENCH  = $(BUILD)/core_bench
 
@@ -132,8 +132,12 @@ $(HOST): examples/host/host.c src/lua/lua_ucoro.h $(BINDING_LIB) $(CORE_LIB)
 	  $(LUA_LIBS) -lm
 
 # Built only for the specs: C that calls back into Lua with lua_call.
-$(TEST_MODULE): spec/c/testmod.c
+$(BUILD)/ucoro_testmod.so: spec/c/testmod.c
 	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $< -o $@
+
+# C functions that block through ucoro_go.h, for the specs.
+$(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c src/go/ucoro_go.h
+	$(CC) $(ALL_CFLAGS) -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
 
 # Every spec/c/NAME_test.c is a cmocka program (tools/run-tests runs it).
 $(BUILD)/%_test: spec/c/%_test.c spec/c/*.h $(BINDING_LIB) $(CORE_LIB)
@@ -148,8 +152,9 @@ deps:
 
 demo:
 	@tools/deps demo
-	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(HOST)
+	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(GO_MODULE) $(HOST)
 	@$(IN_TREE) $(LUA) examples/demo.lua
+	@$(IN_TREE) $(LUA) examples/go_demo.lua
 
 test: deps
 	@$(MAKE) --no-print-directory all $(C_TESTS) $(TEST_MODULE) $(HOST)
@@ -204,7 +209,8 @@ install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE) $(PC_FILES)
 	install -m 644 lua/ucoro/init.lua $(DESTDIR)$(LUA_LMOD)/ucoro/init.lua
 	install -m 755 $(GO_MODULE) $(DESTDIR)$(LUA_CMOD)/ucoro/go/core.so
 	install -m 644 lua/ucoro/go.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go.lua
-	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h src/go/ucoro_go.h \
+	  $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(CORE_LIB) $(BINDING_LIB) $(DESTDIR)$(LIBDIR)
 	install -m 644 $(PC_FILES) $(DESTDIR)$(PKGCONFIGDIR)
 

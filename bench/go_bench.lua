@@ -45,6 +45,15 @@ local work = {
       for _ = 1, n do a:send(1) go.select(ra, rb) end
     end
   end,
+  ["select8-go"] = function(n)
+    return go, function()
+      local c = {}
+      for i = 1, 8 do c[i] = go.chan(1) end
+      local ops = {}
+      for i = 1, 8 do ops[i] = c[i]:recv_op() end
+      for _ = 1, n do c[1]:send(1) go.select(table.unpack(ops)) end
+    end
+  end,
   ["recv-go"] = function(n)
     return go, function()
       local a = go.chan(1)
@@ -66,6 +75,51 @@ if arg[1] == "count" then
   run(arg[2], tonumber(arg[3]))
   return
 end
+if arg[1] == "timers" then  -- TASKS tasks x 10 sleep(0.001): early wakes, lateness
+  local tasks = tonumber(arg[2] or "10000")
+  local late, early = {}, 0
+  assert(go.run(function()
+    for _ = 1, tasks do
+      go.spawn(function()
+        for _ = 1, 10 do
+          local t0 = go.now()
+          go.sleep(0.001)
+          local d = go.now() - t0 - 0.001
+          if d < 0 then early = early + 1 end
+          late[#late + 1] = d
+        end
+      end)
+    end
+  end))
+  table.sort(late)
+  print(("%d tasks x 10 sleep(0.001): %d early; lateness p50 %.2f ms, p99 %.2f ms, max %.2f ms")
+    :format(tasks, early, late[#late // 2] * 1e3, late[math.ceil(#late * 0.99)] * 1e3, late[#late] * 1e3))
+  return
+end
+if arg[1] == "memory" then  -- TASKS tasks sleeping at once: RSS per task
+  local tasks = tonumber(arg[2] or "100000")
+  local mode = arg[3] or "auto"
+  local function rss()
+    for line in io.lines("/proc/self/status") do
+      local kb = line:match("^VmRSS:%s+(%d+)")
+      if kb then return tonumber(kb) end
+    end
+  end
+  require("ucoro").mode(mode)
+  local before, during
+  assert(go.run(function()
+    collectgarbage() collectgarbage()
+    before = rss()
+    local hold = go.chan()
+    for _ = 1, tasks do go.spawn(function() hold:recv() end) end
+    go.yield()
+    collectgarbage() collectgarbage()
+    during = rss()
+    hold:close()
+  end))
+  print(("%d tasks parked (mode %s): %.2f KB RSS each"):format(tasks, mode, (during - before) / tasks))
+  return
+end
 if arg[1] == "list" then
   for k in pairs(work) do print(k) end
   return
@@ -78,10 +132,10 @@ local function time(name)
 end
 local results = {}
 for _, name in ipairs({ "pingpong-ref", "pingpong-go", "sortpong-go", "yield-ref",
-                        "yield-go", "recv-go", "select2-go", "spawn-go" }) do
+                        "yield-go", "recv-go", "select2-go", "select8-go", "spawn-go" }) do
   results[name] = time(name)
   print(string.format("%-13s %7.3f us per op", name, results[name]))
 end
-print(string.format("pingpong go/ref %.2fx   yield go/ref %.2fx   select2/recv %.2fx",
+print(string.format("pingpong go/ref %.2fx   yield go/ref %.2fx   select2/recv %.2fx   select8/recv %.2fx",
   results["pingpong-go"] / results["pingpong-ref"], results["yield-go"] / results["yield-ref"],
-  results["select2-go"] / results["recv-go"]))
+  results["select2-go"] / results["recv-go"], results["select8-go"] / results["recv-go"]))

@@ -24,7 +24,7 @@ enum { GO_OP_DEFAULT, GO_OP_RECV, GO_OP_SEND, GO_OP_AFTER, GO_OP_JOIN,
 
 /* What a park was ended by: a case index (1-based), or one of these. */
 enum { GO_NOT_FIRED = 0, GO_FIRED_CANCEL = -1, GO_FIRED_YIELD = -2,
-       GO_FIRED_DEADLINE = -3 };
+       GO_FIRED_DEADLINE = -3, GO_FIRED_ERROR = -4 };
 
 /* A task waiting on a channel (Go's sudog).  It lives in its task (or in
 ** an array the task owns for a select), never on a C stack: a lean
@@ -70,6 +70,8 @@ struct go_task {
   void *fired_key;       /* the fired waiter (its value's key in the box) */
   int daemon, cancelled, joined;
   int nocancel;          /* waiting for its scope's children */
+  int armed;             /* a C park prepared (its token is current) */
+  int early;             /* what woke the prepared park before it began */
   go_scope *timer_scope; /* whose deadline the timer stands for */
   uint64_t id;
   go_task *rq_next;      /* ready queue */
@@ -115,6 +117,10 @@ go_sched *go_sched_of(lua_State *L);  /* upvalue 1 */
 go_task *go_current(lua_State *L, go_sched *S, const char *op);
 void go_wake(go_task *t, unsigned token, int fired);
 int go_park(lua_State *L, go_sched *S, go_task *t, const char *what);
+/* As go_park, but returns GO_FIRED_CANCEL or GO_FIRED_ERROR (the
+** error popped) instead of raising. */
+int go_park_code(lua_State *L, go_sched *S, go_task *t, const char *what);
+extern const void *go_capi;
 void go_push_anchor(lua_State *L, go_sched *S, int ref);
 int go_anchor(lua_State *L, go_sched *S, int idx);
 void go_unanchor(lua_State *L, go_sched *S, int ref);

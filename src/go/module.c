@@ -123,5 +123,7 @@ GO_API int luaopen_ucoro_go_core(lua_State *L) {
   lua_setfield(L, -2, "default");
   lua_pushliteral(L, "timeout");
   lua_setfield(L, -2, "TIMEOUT");
+  lua_pushlightuserdata(L, (void *)go_capi);  /* ucoro_go.h */
+  lua_setfield(L, -2, "capi");
   return 1;
 }

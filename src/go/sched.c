@@ -105,6 +105,10 @@ static void enqueue(go_sched *S, go_task *t) {
 /* Wakes t's park number token with the reason fired; a no-op unless that
 ** park is still on and nothing ended it yet. */
 void go_wake(go_task *t, unsigned token, int fired) {
+  if (t->armed && t->state == GO_RUNNING && t->token == token) {
+    if (t->early == GO_NOT_FIRED) t->early = fired;  /* before the park */
+    return;
+  }
   if (t->state != GO_PARKED || t->token != token ||
       t->fired != GO_NOT_FIRED)
     return;
@@ -138,18 +142,22 @@ static int raise_cancelled(lua_State *L, go_task *t) {
 ** wake-up; returns what fired.  Raises go.Cancelled (after unregistering)
 ** when t is cancelled, before or during the park. */
 static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
-                int requeue) {
+                int requeue, int raise) {
   int status;
-  if (go_is_cancelled(t)) {
-    go_unregister(t);
-    return raise_cancelled(L, t);
-  }
   go_scope_deadline(S, t);  /* may cancel, or arm the timer */
   if (go_is_cancelled(t)) {
     go_unregister(t);
-    return raise_cancelled(L, t);
+    t->armed = 0;
+    return raise ? raise_cancelled(L, t) : GO_FIRED_CANCEL;
   }
-  t->token++;
+  if (t->armed && t->early != GO_NOT_FIRED) {  /* woken before it began */
+    t->fired = t->early;
+    t->armed = 0;
+    go_unregister(t);
+    return t->fired;
+  }
+  if (!t->armed) t->token++;
+  t->armed = 0;
   t->state = GO_PARKED;
   t->what = what;
   if (requeue) go_wake(t, t->token, GO_FIRED_YIELD);
@@ -160,18 +168,26 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   if (status != LUA_OK) {  /* no yield possible here: say why */
     t->state = GO_RUNNING;
     go_unregister(t);
+    if (!raise) {
+      lua_pop(L, 1);
+      return GO_FIRED_ERROR;
+    }
     return lua_error(L);
   }
   go_unregister(t);
   if (t->fired == GO_FIRED_DEADLINE) go_cancel_scope(S, t->timer_scope);
   if ((t->fired == GO_FIRED_CANCEL || t->fired == GO_FIRED_DEADLINE) &&
       go_is_cancelled(t))
-    return raise_cancelled(L, t);
+    return raise ? raise_cancelled(L, t) : GO_FIRED_CANCEL;
   return t->fired;
 }
 
+int go_park_code(lua_State *L, go_sched *S, go_task *t, const char *what) {
+  return park(L, S, t, what, 0, 0);
+}
+
 int go_park(lua_State *L, go_sched *S, go_task *t, const char *what) {
-  return park(L, S, t, what, 0);
+  return park(L, S, t, what, 0, 1);
 }
 
 /* ---- tasks ---- */
@@ -453,6 +469,8 @@ static int go_run(lua_State *L) {
   S->root = root;
   S->running = 1;
   S->closing = 0;
+  lua_pushlightuserdata(L, S);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   t = spawn(L, S, root, 2);  /* the root task on top */
   (void)t;
   lua_pushcfunction(L, run_protected);
@@ -461,6 +479,8 @@ static int go_run(lua_State *L) {
   S->running = 0;
   S->closing = 0;
   S->root = NULL;
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   go_unanchor(L, S, root->ref);
   root->ref = LUA_NOREF;
   uv_timer_stop(S->timer);
@@ -512,7 +532,7 @@ static int go_self(lua_State *L) {
 static int go_yield(lua_State *L) {
   go_sched *S = go_sched_of(L);
   go_task *t = go_current(L, S, "go.yield");
-  park(L, S, t, "yield", 1);
+  park(L, S, t, "yield", 1, 1);
   return 0;
 }
 
@@ -523,7 +543,7 @@ static int go_sleep(lua_State *L) {
   int has;
   uint64_t at = go_deadline(L, 1, &has);
   if (!(s > 0)) {
-    park(L, S, t, "yield", 1);
+    park(L, S, t, "yield", 1, 1);
     return 0;
   }
   if (!go_timer_add(S, t, at, 1)) return luaL_error(L, "not enough memory");
