@@ -4,8 +4,12 @@
 -- NAME: pingpong-go, pingpong-ref (unbuffered, 2 tasks; one op = one
 -- round trip), sortpong-go (the receiver parked in a sort comparator),
 -- yield-go, yield-ref, select2-go, recv-go (select of 2, one ready, and
--- the plain recv it is compared with), spawn-go (spawn + join).
+-- the plain recv it is compared with), select8-go, spawn-go (spawn +
+-- join); `timers [TASKS]`, `memory [TASKS] [MODE]` print their figures.
+-- Environment: N (200000), MODE (the tasks' ucoro.mode).
 package.path = "bench/?.lua;" .. package.path
+-- MODE=lean|own|auto: the stacks of the tasks (ucoro.mode)
+if os.getenv("MODE") then require("ucoro").mode(os.getenv("MODE")) end
 local go = require "ucoro.go"
 local ref = require "go_ref"
 

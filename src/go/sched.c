@@ -481,8 +481,11 @@ static int go_run(lua_State *L) {
   S->root = NULL;
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
-  go_unanchor(L, S, root->ref);
-  root->ref = LUA_NOREF;
+  S->current = NULL;  /* also when the loop raised */
+  if (root->all == 0) {  /* tasks stuck for good keep their scope */
+    go_unanchor(L, S, root->ref);
+    root->ref = LUA_NOREF;
+  }
   uv_timer_stop(S->timer);
   uv_close((uv_handle_t *)S->timer, on_timer_closed);
   S->timer = NULL;
