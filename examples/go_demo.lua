@@ -48,9 +48,9 @@ ok, out = go.run(function()
     for l in lines:values() do parsed:send(table.concat({ line:match(l) }, "=")) end
     parsed:close()
   end)
-  local out = {}                             -- stage 3: the sink
-  for p in parsed:values() do out[#out + 1] = p end
-  return table.concat(out, " ")
+  local sink = {}                            -- stage 3: the sink
+  for p in parsed:values() do sink[#sink + 1] = p end
+  return table.concat(sink, " ")
 end)
 check("pipeline output:", tostring(ok) .. " " .. tostring(out), "true a=fig b=pecan c=kiwi")
 

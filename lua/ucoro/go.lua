@@ -47,39 +47,47 @@ end
 go.coroutine = co
 
 --- A counter to wait on (Go's sync.WaitGroup).
+local WaitGroup = {}
+WaitGroup.__index = WaitGroup
+
 function go.waitgroup()
-  local n, done = 0, go.chan()
-  local wg = {}
-  function wg:add(k)
-    n = n + (k or 1)
-    if n < 0 then error("waitgroup: negative counter", 2) end
-    if n == 0 then
-      local old = done
-      done = go.chan()
-      old:close()
-    end
+  return setmetatable({ n = 0, done_ch = go.chan() }, WaitGroup)
+end
+
+function WaitGroup:add(k)
+  self.n = self.n + (k or 1)
+  if self.n < 0 then error("waitgroup: negative counter", 2) end
+  if self.n == 0 then
+    local old = self.done_ch
+    self.done_ch = go.chan()
+    old:close()
   end
-  function wg:done() self:add(-1) end
-  function wg:wait(timeout)
-    if n == 0 then return true end
-    local _, _, why = done:recv(timeout)
-    return why ~= "timeout"
-  end
-  return wg
+end
+
+function WaitGroup:done() self:add(-1) end
+
+--- Parks until the counter is zero; false when the timeout passed first.
+function WaitGroup:wait(timeout)
+  if self.n == 0 then return true end
+  local _, _, why = self.done_ch:recv(timeout)
+  return why ~= "timeout"
 end
 
 --- A counting semaphore of n permits: acquire([timeout]), release().
+local Semaphore = {}
+Semaphore.__index = Semaphore
+
 function go.semaphore(n)
-  local slots = go.chan(n)
-  local s = {}
-  function s:acquire(timeout)
-    return (slots:send(true, timeout))
-  end
-  function s:release()
-    local _, ok = slots:try_recv()
-    if not ok then error("semaphore: release without acquire", 2) end
-  end
-  return s
+  return setmetatable({ slots = go.chan(n) }, Semaphore)
+end
+
+function Semaphore:acquire(timeout)
+  return (self.slots:send(true, timeout))
+end
+
+function Semaphore:release()
+  local _, ok = self.slots:try_recv()
+  if not ok then error("semaphore: release without acquire", 2) end
 end
 
 --- A mutex (a semaphore of one): lock(), unlock().
@@ -91,36 +99,44 @@ end
 
 --- A condition variable: wait() parks until signal() or broadcast()
 -- (no spurious wake-ups).
+local Cond = {}
+Cond.__index = Cond
+
 function go.cond()
-  local waiters = {}
-  local c = {}
-  function c:wait(timeout)
-    local ch = go.chan(1)
-    waiters[#waiters + 1] = ch
-    local _, ok = ch:recv(timeout)
-    if not ok then
-      for i, w in ipairs(waiters) do
-        if w == ch then table.remove(waiters, i) break end
-      end
+  return setmetatable({ waiters = {} }, Cond)
+end
+
+function Cond:wait(timeout)
+  local ch = go.chan(1)
+  local waiters = self.waiters
+  waiters[#waiters + 1] = ch
+  local _, ok = ch:recv(timeout)
+  if not ok then
+    for i, w in ipairs(self.waiters) do
+      if w == ch then table.remove(self.waiters, i) break end
     end
-    return ok
   end
-  function c:signal()
-    local ch = table.remove(waiters, 1)
-    if ch then ch:send(true) end
-  end
-  function c:broadcast()
-    local ws = waiters
-    waiters = {}
-    for _, ch in ipairs(ws) do ch:send(true) end
-  end
-  return c
+  return ok
+end
+
+function Cond:signal()
+  local ch = table.remove(self.waiters, 1)
+  if ch then ch:send(true) end
+end
+
+function Cond:broadcast()
+  local ws = self.waiters
+  self.waiters = {}
+  for _, ch in ipairs(ws) do ch:send(true) end
 end
 
 --- A ticker: t.c receives the time every s seconds until t:stop().
+local Ticker = {}
+Ticker.__index = Ticker
+
 function go.ticker(s)
-  local t = { c = go.chan(1) }
-  local task = go.spawn({ daemon = true, name = "ticker" }, function()
+  local t = setmetatable({ c = go.chan(1) }, Ticker)
+  t.task = go.spawn({ daemon = true, name = "ticker" }, function()
     local next = go.now() + s
     while true do
       go.sleep(next - go.now())
@@ -128,9 +144,10 @@ function go.ticker(s)
       next = next + s
     end
   end)
-  function t:stop() task:cancel("stopped") end
   return t
 end
+
+function Ticker:stop() self.task:cancel("stopped") end
 
 --- go.timer(s, f): runs f after s seconds in a task of its own, unless
 -- stopped first; returns the timer (stop() says whether it stopped it).

@@ -133,19 +133,36 @@ typedef struct pool_work {
   uv_work_t req;
   void (*fn)(void *);
   void *arg;
-  go_task *t;
+  go_task *t;            /* NULL once the task stopped waiting for it */
   unsigned token;
-  int done;
+  int done;              /* after_work ran (on the loop's thread) */
+  int ran;               /* fn returned (under the mutex) */
+  uv_mutex_t mutex;
+  uv_cond_t cond;
 } pool_work;
 
-static void on_work(uv_work_t *req) {
+static void on_work(uv_work_t *req) {  /* on a pool thread */
   pool_work *w = (pool_work *)req->data;
   w->fn(w->arg);
+  uv_mutex_lock(&w->mutex);
+  w->ran = 1;
+  uv_cond_signal(&w->cond);
+  uv_mutex_unlock(&w->mutex);
+}
+
+static void free_work(pool_work *w) {
+  uv_cond_destroy(&w->cond);
+  uv_mutex_destroy(&w->mutex);
+  free(w);
 }
 
 static void on_work_done(uv_work_t *req, int status) {
   pool_work *w = (pool_work *)req->data;
   (void)status;
+  if (w->t == NULL) {  /* its task no longer waits */
+    free_work(w);
+    return;
+  }
   w->done = 1;
   go_wake(w->t, w->token, 1);
 }
@@ -157,6 +174,15 @@ static int work(lua_State *L, void (*fn)(void *), void *arg) {
   if (t == NULL) return UCORO_GO_NOTASK;
   w = (pool_work *)calloc(1, sizeof *w);
   if (w == NULL) return UCORO_GO_NOMEM;
+  if (uv_mutex_init(&w->mutex) != 0) {
+    free(w);
+    return UCORO_GO_UVERROR;
+  }
+  if (uv_cond_init(&w->cond) != 0) {
+    uv_mutex_destroy(&w->mutex);
+    free(w);
+    return UCORO_GO_UVERROR;
+  }
   w->req.data = w;
   w->fn = fn;
   w->arg = arg;
@@ -164,21 +190,28 @@ static int work(lua_State *L, void (*fn)(void *), void *arg) {
   w->token = prepare((ucoro_go_task *)t);
   if (uv_queue_work(t->S->loop, &w->req, on_work, on_work_done) != 0) {
     t->armed = 0;
-    free(w);
+    free_work(w);
     return UCORO_GO_UVERROR;
   }
   /* fn may use memory of this frame: wait for it whatever happens */
   saved = t->nocancel;
   t->nocancel = 1;
-  while (!w->done) {
+  for (;;) {
     if (park(L, (ucoro_go_task *)t, -1) == UCORO_GO_NOTASK) {
-      /* cannot park: wait for the pool right here */
-      while (!w->done) uv_run(t->S->loop, UV_RUN_ONCE);
+      /* no park possible here (a __gc finalizer...): wait for fn on this
+      ** thread; after_work frees w later */
+      uv_mutex_lock(&w->mutex);
+      while (!w->ran) uv_cond_wait(&w->cond, &w->mutex);
+      uv_mutex_unlock(&w->mutex);
+      w->t = NULL;
+      t->nocancel = saved;
+      return UCORO_GO_NOTASK;
     }
-    if (!w->done) w->token = prepare((ucoro_go_task *)t);
+    if (w->done) break;
+    w->token = prepare((ucoro_go_task *)t);
   }
   t->nocancel = saved;
-  free(w);
+  free_work(w);
   return go_is_cancelled(t) ? UCORO_GO_CANCELLED : UCORO_GO_OK;
 }
 

@@ -341,7 +341,7 @@ static int op_kind(lua_State *L, int arg) {
   lua_rawgeti(L, arg, 1);
   kind = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
-  if (kind < GO_OP_DEFAULT || kind > GO_OP_JOIN)
+  if (kind < GO_OP_DEFAULT || kind > GO_OP_DONE)
     luaL_argerror(L, arg, "select operation expected");
   return kind;
 }
@@ -368,6 +368,7 @@ static int case_ready(lua_State *L, sel_case *k, uint64_t now) {
     case GO_OP_SEND: return send_ready((go_chan *)k->target);
     case GO_OP_AFTER: return op_deadline(L, k->arg) <= now;
     case GO_OP_JOIN: return ((go_task *)k->target)->state == GO_DONE;
+    case GO_OP_DONE: return ((go_scope *)k->target)->cancelled;
     default: return 0;
   }
 }
@@ -466,12 +467,15 @@ static int go_select(lua_State *L) {
     if (k->kind == GO_OP_AFTER) {
       uint64_t d = op_deadline(L, k->arg);
       if (timer_case == 0 || d < at) { at = d; timer_case = k->arg; }
-    } else if (k->kind == GO_OP_JOIN) {
+    } else if (k->kind == GO_OP_JOIN || k->kind == GO_OP_DONE) {
       go_waiter *w = &t->ws[nw++];
       w->task = t;
       w->chan = NULL;
       w->index = k->arg;
-      go_queue_push(&((go_task *)k->target)->joiners, w);
+      w->send = 0;
+      go_queue_push(k->kind == GO_OP_JOIN
+                        ? &((go_task *)k->target)->joiners
+                        : &((go_scope *)k->target)->done_waiters, w);
     } else {
       go_waiter *w = &t->ws[nw++];
       setup_waiter(t, w, (go_chan *)k->target, k->arg, k->kind == GO_OP_SEND);

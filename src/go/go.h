@@ -54,7 +54,8 @@ struct go_scope {
   int all;               /* children not yet ended, daemons included */
   int cancelled, shield, failed;
   int ref;               /* the scope's userdata in the anchors table */
-  go_wait_queue waiters; /* tasks waiting for it to end or be cancelled */
+  go_wait_queue waiters; /* its owner, waiting for its children */
+  go_wait_queue done_waiters;  /* selects on scope:done_op() */
   uint64_t deadline;     /* go.timeout: hrtime (ns), 0 if none */
 };
 

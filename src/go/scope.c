@@ -91,7 +91,7 @@ void go_cancel_scope(go_sched *S, go_scope *s) {
   (void)S;
   if (s == NULL || s->cancelled) return;
   s->cancelled = 1;
-  wake_all(&s->waiters);
+  wake_all(&s->done_waiters);
   visit_children(s);
   if (s->owner != NULL) {
     recheck(s->owner);
@@ -314,6 +314,17 @@ static int scope_cancelled(lua_State *L) {
   return 1;
 }
 
+/* scope:done_op(): a select op ready once the scope is cancelled. */
+static int scope_done_op(lua_State *L) {
+  check_scope(L);
+  lua_createtable(L, 2, 0);
+  lua_pushinteger(L, GO_OP_DONE);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 2);
+  return 1;
+}
+
 static int scope_errors(lua_State *L) {
   check_scope(L);
   lua_getiuservalue(L, 1, 1);
@@ -324,6 +335,7 @@ static const luaL_Reg scope_methods[] = {
   {"cancel", scope_cancel},
   {"cancelled", scope_cancelled},
   {"errors", scope_errors},
+  {"done_op", scope_done_op},
   {NULL, NULL}
 };
 

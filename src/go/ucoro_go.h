@@ -57,23 +57,24 @@ typedef struct ucoro_go_api {
   /* Parks until fd is readable (events: 1) and/or writable (2). */
   int (*wait_fd)(lua_State *L, int fd, int events, double timeout);
   /* Runs fn(arg) on libuv's thread pool; parks until it has returned
-  ** (also when cancelled meanwhile: then UCORO_GO_CANCELLED). */
+  ** (also when cancelled meanwhile: then UCORO_GO_CANCELLED; where no
+  ** park is possible, blocks the thread until then: UCORO_GO_NOTASK). */
   int (*work)(lua_State *L, void (*fn)(void *arg), void *arg);
 } ucoro_go_api;
 
 /* The API of the ucoro.go in L's state (required if need be), or NULL. */
 static inline const ucoro_go_api *ucoro_go_api_of(lua_State *L) {
-  const ucoro_go_api *api = NULL;
+  const ucoro_go_api *found = NULL;
   int top = lua_gettop(L);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "ucoro.go.core");
   if (lua_pcall(L, 1, 1, 0) == 0 && lua_istable(L, -1) &&
       lua_getfield(L, -1, "capi") == LUA_TLIGHTUSERDATA) {
-    api = (const ucoro_go_api *)lua_touserdata(L, -1);
-    if (api->version != UCORO_GO_API_VERSION) api = NULL;
+    found = (const ucoro_go_api *)lua_touserdata(L, -1);
+    if (found->version != UCORO_GO_API_VERSION) found = NULL;
   }
   lua_settop(L, top);
-  return api;
+  return found;
 }
 
 #endif
