@@ -72,7 +72,8 @@ BINDING_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(BINDING_SRC))
 
 # The goroutine layer, its own module on libuv (the loop luv uses).
 GO_SRC = src/go/sched.c src/go/timer.c src/go/chan.c src/go/scope.c \
-         src/go/capi.c src/go/module.c
+         src/go/capi.c src/go/module.c \
+         src/go/io_wait.c src/go/io_stream.c src/go/io_fs.c
 GO_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(GO_SRC))
 UV_CFLAGS := $(shell pkg-config --cflags libuv 2>/dev/null)
 UV_LIBS := $(or $(shell pkg-config --libs libuv 2>/dev/null),-luv)
@@ -209,6 +210,8 @@ install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE) $(PC_FILES)
 	install -m 644 lua/ucoro/init.lua $(DESTDIR)$(LUA_LMOD)/ucoro/init.lua
 	install -m 755 $(GO_MODULE) $(DESTDIR)$(LUA_CMOD)/ucoro/go/core.so
 	install -m 644 lua/ucoro/go.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go.lua
+	install -d $(DESTDIR)$(LUA_LMOD)/ucoro/go
+	install -m 644 lua/ucoro/go/io.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go/io.lua
 	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h src/go/ucoro_go.h \
 	  $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(CORE_LIB) $(BINDING_LIB) $(DESTDIR)$(LIBDIR)

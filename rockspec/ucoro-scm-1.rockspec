@@ -42,10 +42,12 @@ build = {
       incdirs = { "src/core", "src/lua" },
     },
     ["ucoro.go"] = "lua/ucoro/go.lua",
+    ["ucoro.go.io"] = "lua/ucoro/go/io.lua",
     ["ucoro.go.core"] = {
       sources = {
         "src/go/sched.c", "src/go/timer.c", "src/go/chan.c",
         "src/go/scope.c", "src/go/module.c",
+        "src/go/io_wait.c", "src/go/io_stream.c", "src/go/io_fs.c",
       },
       defines = { "_GNU_SOURCE" },
       incdirs = { "src/go", "$(LIBUV_INCDIR)" },
