@@ -103,6 +103,7 @@ struct go_sched {
   int nheap, capheap;
   int running;           /* inside go.run, or attached */
   int attached;          /* go.attach */
+  int in_uv;             /* inside uv_run: a wake-up must stop the poll */
   int closing;           /* go.run is cancelling what is left */
   go_scope *root;        /* go.run's scope */
   uint64_t next_id;

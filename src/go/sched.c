@@ -95,11 +95,21 @@ void go_unregister(go_task *t) {
 
 /* ---- ready queue, wake, park ---- */
 
+static void on_idle(uv_idle_t *h) { (void)h; }
+
+/* A task made ready from a libuv callback (a timer, I/O): the loop must
+** not go on to block in poll (libuv runs due timers before it polls). */
+static void poll_no_more(go_sched *S) {
+  if (S->attached) uv_idle_start(S->idle, on_idle);
+  else uv_stop(S->loop);
+}
+
 static void enqueue(go_sched *S, go_task *t) {
   t->state = GO_READY;
   t->rq_next = NULL;
   if (S->rq_tail) S->rq_tail->rq_next = t; else S->rq_head = t;
   S->rq_tail = t;
+  if (S->in_uv) poll_no_more(S);
 }
 
 /* Wakes t's park number token with the reason fired; a no-op unless that
@@ -225,12 +235,19 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   t->S = S;
   t->ref = LUA_NOREF;
   luaL_setmetatable(L, TASK_MT);
-  /* the coroutine: ucoro.create(f [, stack]) */
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_create);
-  lua_pushvalue(L, first);
-  if (hasstack) lua_getfield(L, base, "stack"); else lua_pushnil(L);
-  lua_call(L, 2, 1);
-  t->co = lua_tothread(L, -1);
+  /* the coroutine: ucoro.create(f, stack); without a stack option a
+  ** plain thread does (ucoro.resume gives it a native stack as needed) */
+  if (hasstack) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_create);
+    lua_pushvalue(L, first);
+    lua_getfield(L, base, "stack");
+    lua_call(L, 2, 1);
+    t->co = lua_tothread(L, -1);
+  } else {
+    t->co = lua_newthread(L);
+    lua_pushvalue(L, first);
+    lua_xmove(L, t->co, 1);
+  }
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, -3, 1);
   if (hasname) {
@@ -384,14 +401,18 @@ static int run_loop(lua_State *L, go_sched *S, go_scope *root) {
     if (S->rq_head != NULL) {
       drain(L, S);
       if ((++drains & 63) != 0) continue;
+      S->in_uv = 1;
       uv_run(S->loop, UV_RUN_NOWAIT);  /* I/O and timers never starve */
+      S->in_uv = 0;
       continue;
     }
     if (S->nheap == 0 && !uv_loop_alive(S->loop)) {
       push_deadlock(L, S, root);
       return 1;
     }
+    S->in_uv = 1;
     uv_run(S->loop, UV_RUN_ONCE);
+    S->in_uv = 0;
   }
 }
 
@@ -634,12 +655,15 @@ static int drain_protected(lua_State *L) {
 /* A drain from a loop phase: never lets an error reach libuv. */
 static void attached_drain(go_sched *S) {
   lua_State *L = S->main;
-  int top = lua_gettop(L);
+  int top = lua_gettop(L), status;
   if (S->rq_head == NULL) return;
   if (!lua_checkstack(L, LUA_MINSTACK)) return;
   lua_pushcfunction(L, drain_protected);
   lua_pushlightuserdata(L, S);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {  /* kept with the tasks' errors */
+  S->in_uv = 0;  /* the prepare and check callbacks see to the idle */
+  status = lua_pcall(L, 1, 0, 0);
+  S->in_uv = 1;
+  if (status != LUA_OK) {  /* kept with the tasks' errors */
     S->current = NULL;
     go_push_anchor(L, S, S->root->ref);
     lua_getiuservalue(L, -1, 1);
@@ -649,8 +673,6 @@ static void attached_drain(go_sched *S) {
   }
   lua_settop(L, top);
 }
-
-static void on_idle(uv_idle_t *h) { (void)h; }
 
 /* Before poll: run what is ready; poll must not block while tasks are. */
 static void on_prepare(uv_prepare_t *h) {
@@ -702,6 +724,7 @@ static int go_attach(lua_State *L) {
   S->root = root;
   S->running = 1;
   S->attached = 1;
+  S->in_uv = 1;  /* from now on, wake-ups come from the loop's callbacks */
   lua_pushlightuserdata(L, S);
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   /* the loop's handles use S: S lives while they do */
@@ -728,6 +751,7 @@ static int go_detach(lua_State *L) {
   S->timer_at = 0;
   S->running = 0;
   S->attached = 0;
+  S->in_uv = 0;
   S->root = NULL;
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
