@@ -60,6 +60,36 @@ describe("blocking under C calls", function()
   end)
 end)
 
+describe("a cancellation storm", function()
+  it("cancels 1,000 tasks parked in sort comparators and LPeg captures: every __close runs", function()
+    local n = os.getenv("UCORO_TEST_QUICK") and 200 or 1000
+    local closed, parked = 0, 0
+    local _, r = go.run(function()
+      local _, r = go.timeout(0.05, function()
+        for i = 1, n do
+          go.spawn(function()
+            local function wait()
+              local _ <close> = setmetatable({}, { __close = function() closed = closed + 1 end })
+              parked = parked + 1
+              go.sleep(100)
+            end
+            if i % 2 == 0 then
+              table.sort({ 2, 1 }, function(a, b) wait() return a < b end)
+            else
+              lpeg.Cmt(lpeg.P"x", function(_, pos) wait() return pos end):match("x")
+            end
+          end)
+        end
+        go.sleep(100)
+      end)
+      return r
+    end)
+    assert.equal("timeout", r)
+    assert.equal(n, parked)
+    assert.equal(n, closed)
+  end)
+end)
+
 describe("blocking inside a user generator (a nested coroutine)", function()
   it("with go.coroutine, the park reaches the scheduler, not the consumer", function()
     local got = run(function()

@@ -120,3 +120,26 @@ describe("ucoro_go.h", function()
     end)
   end)
 end)
+
+describe("wake-ups from libuv callbacks while the loop polls", function()
+  it("a timer due when uv_run starts does not leave its task queued behind a blocking poll", function()
+    -- regression: libuv runs due timers before it polls; a task they wake
+    -- must stop the poll from blocking (here it would wait for the watchdog)
+    local _, got = go.run(function()
+      local fds = assert(uv.pipe())
+      local r, w = fds.read, fds.write
+      go.spawn(function() go.sleep(0.001) uv.fs_write(w, "s") end)
+      go.yield()  -- the sleeper parks on its timer
+      local watchdog = uv.new_timer()
+      watchdog:start(2000, 0, function() uv.fs_write(w, "w") end)
+      local t0 = os.clock()
+      while os.clock() - t0 < 0.02 do end  -- past the sleeper's deadline
+      assert.equal("ok", capi.wait_fd(r, 1, -1))
+      local data = uv.fs_read(r, 1)
+      watchdog:close()
+      uv.fs_close(r) uv.fs_close(w)
+      return data
+    end)
+    assert.equal("s", got)
+  end)
+end)

@@ -74,16 +74,16 @@ static void run_job(void *arg) {
   j->result = j->ms * 2;
 }
 
-/* work(ms) -> code, result: a job on the thread pool, its data in this
-** frame */
+/* work(ms) -> code, result: a job on the thread pool.  Its data is not
+** in this frame: a lean task's frames are copied away while it parks. */
 static int t_work(lua_State *L) {
-  job j;
+  job *j = (job *)lua_newuserdatauv(L, sizeof *j, 0);
   int c;
-  j.ms = (int)luaL_checkinteger(L, 1);
-  j.result = 0;
-  c = api(L)->work(L, run_job, &j);
+  j->ms = (int)luaL_checkinteger(L, 1);
+  j->result = 0;
+  c = api(L)->work(L, run_job, j);
   code(L, c);
-  lua_pushinteger(L, j.result);
+  lua_pushinteger(L, j->result);
   return 2;
 }
 

@@ -101,13 +101,20 @@ struct go_sched {
   go_task *current;      /* the task running now */
   go_task **heap;        /* timer heap, by deadline */
   int nheap, capheap;
-  int running;           /* inside go.run */
+  int running;           /* inside go.run, or attached */
+  int attached;          /* go.attach */
+  int in_uv;             /* inside uv_run: a wake-up must stop the poll */
   int closing;           /* go.run is cancelling what is left */
   go_scope *root;        /* go.run's scope */
   uint64_t next_id;
   uint64_t rng;          /* select's choices (go.seed) */
   int ntasks;
   const void *chan_mt;    /* the channel metatable, by address */
+  /* go.attach(): drains from the loop's prepare and check phases */
+  uv_prepare_t *prepare;
+  uv_check_t *check;
+  uv_idle_t *idle;        /* active while tasks are ready: poll does not block */
+  lua_State *main;        /* the state's main thread, for the drains */
 };
 
 /* The sentinel a park yields (its address). */

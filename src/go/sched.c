@@ -95,11 +95,21 @@ void go_unregister(go_task *t) {
 
 /* ---- ready queue, wake, park ---- */
 
+static void on_idle(uv_idle_t *h) { (void)h; }
+
+/* A task made ready from a libuv callback (a timer, I/O): the loop must
+** not go on to block in poll (libuv runs due timers before it polls). */
+static void poll_no_more(go_sched *S) {
+  if (S->attached) uv_idle_start(S->idle, on_idle);
+  else uv_stop(S->loop);
+}
+
 static void enqueue(go_sched *S, go_task *t) {
   t->state = GO_READY;
   t->rq_next = NULL;
   if (S->rq_tail) S->rq_tail->rq_next = t; else S->rq_head = t;
   S->rq_tail = t;
+  if (S->in_uv) poll_no_more(S);
 }
 
 /* Wakes t's park number token with the reason fired; a no-op unless that
@@ -225,12 +235,19 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   t->S = S;
   t->ref = LUA_NOREF;
   luaL_setmetatable(L, TASK_MT);
-  /* the coroutine: ucoro.create(f [, stack]) */
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_create);
-  lua_pushvalue(L, first);
-  if (hasstack) lua_getfield(L, base, "stack"); else lua_pushnil(L);
-  lua_call(L, 2, 1);
-  t->co = lua_tothread(L, -1);
+  /* the coroutine: ucoro.create(f, stack); without a stack option a
+  ** plain thread does (ucoro.resume gives it a native stack as needed) */
+  if (hasstack) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_create);
+    lua_pushvalue(L, first);
+    lua_getfield(L, base, "stack");
+    lua_call(L, 2, 1);
+    t->co = lua_tothread(L, -1);
+  } else {
+    t->co = lua_newthread(L);
+    lua_pushvalue(L, first);
+    lua_xmove(L, t->co, 1);
+  }
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, -3, 1);
   if (hasname) {
@@ -384,14 +401,18 @@ static int run_loop(lua_State *L, go_sched *S, go_scope *root) {
     if (S->rq_head != NULL) {
       drain(L, S);
       if ((++drains & 63) != 0) continue;
+      S->in_uv = 1;
       uv_run(S->loop, UV_RUN_NOWAIT);  /* I/O and timers never starve */
+      S->in_uv = 0;
       continue;
     }
     if (S->nheap == 0 && !uv_loop_alive(S->loop)) {
       push_deadlock(L, S, root);
       return 1;
     }
+    S->in_uv = 1;
     uv_run(S->loop, UV_RUN_ONCE);
+    S->in_uv = 0;
   }
 }
 
@@ -622,6 +643,126 @@ static int go_tasks(lua_State *L) {
   return 1;
 }
 
+/* ---- go.attach: for hosts that run the loop themselves ---- */
+
+static int drain_protected(lua_State *L) {
+  go_sched *S = (go_sched *)lua_touserdata(L, 1);
+  lua_settop(L, 0);
+  if (S->rq_head != NULL) drain(L, S);
+  return 0;
+}
+
+/* A drain from a loop phase: never lets an error reach libuv. */
+static void attached_drain(go_sched *S) {
+  lua_State *L = S->main;
+  int top = lua_gettop(L), status;
+  if (S->rq_head == NULL) return;
+  if (!lua_checkstack(L, LUA_MINSTACK)) return;
+  lua_pushcfunction(L, drain_protected);
+  lua_pushlightuserdata(L, S);
+  S->in_uv = 0;  /* the prepare and check callbacks see to the idle */
+  status = lua_pcall(L, 1, 0, 0);
+  S->in_uv = 1;
+  if (status != LUA_OK) {  /* kept with the tasks' errors */
+    S->current = NULL;
+    go_push_anchor(L, S, S->root->ref);
+    lua_getiuservalue(L, -1, 1);
+    lua_pushvalue(L, -3);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    S->root->failed = 1;
+  }
+  lua_settop(L, top);
+}
+
+/* Before poll: run what is ready; poll must not block while tasks are. */
+static void on_prepare(uv_prepare_t *h) {
+  go_sched *S = (go_sched *)h->data;
+  attached_drain(S);
+  if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
+  else uv_idle_stop(S->idle);
+}
+
+/* After poll: run what I/O and timers made ready. */
+static void on_check(uv_check_t *h) {
+  go_sched *S = (go_sched *)h->data;
+  attached_drain(S);
+  if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
+}
+
+static void on_closed(uv_handle_t *h) { free(h); }
+
+/* go.attach(): tasks run while whoever runs luv's loop runs it (uv.run);
+** spawn from luv callbacks or from tasks.  Returns the root scope. */
+static int go_attach(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_scope *root;
+  if (S->running) return luaL_error(L, "go.attach: already running");
+  S->timer = (uv_timer_t *)malloc(sizeof *S->timer);
+  S->prepare = (uv_prepare_t *)malloc(sizeof *S->prepare);
+  S->check = (uv_check_t *)malloc(sizeof *S->check);
+  S->idle = (uv_idle_t *)malloc(sizeof *S->idle);
+  if (!S->timer || !S->prepare || !S->check || !S->idle) {
+    free(S->timer); free(S->prepare); free(S->check); free(S->idle);
+    S->timer = NULL; S->prepare = NULL; S->check = NULL; S->idle = NULL;
+    return luaL_error(L, "not enough memory");
+  }
+  uv_timer_init(S->loop, S->timer);
+  S->timer->data = S;
+  S->timer_at = 0;
+  uv_prepare_init(S->loop, S->prepare);
+  uv_check_init(S->loop, S->check);
+  uv_idle_init(S->loop, S->idle);
+  S->prepare->data = S->check->data = S->idle->data = S;
+  uv_prepare_start(S->prepare, on_prepare);
+  uv_check_start(S->check, on_check);
+  uv_unref((uv_handle_t *)S->prepare);  /* only ready tasks and timers */
+  uv_unref((uv_handle_t *)S->check);    /* keep the loop alive */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  S->main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  root = go_new_scope(L, S, NULL);
+  S->root = root;
+  S->running = 1;
+  S->attached = 1;
+  S->in_uv = 1;  /* from now on, wake-ups come from the loop's callbacks */
+  lua_pushlightuserdata(L, S);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
+  /* the loop's handles use S: S lives while they do */
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_rawsetp(L, LUA_REGISTRYINDEX, S);
+  return 1;
+}
+
+/* go.detach(): ends go.attach once no task is left; returns the errors
+** of the tasks nobody joined (a list, maybe empty). */
+static int go_detach(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_scope *root = S->root;
+  if (!S->attached) return luaL_error(L, "go.detach: not attached");
+  if (S->current != NULL) return luaL_error(L, "go.detach: inside a task");
+  if (root->all > 0)
+    return luaL_error(L, "go.detach: %d task(s) not ended", root->all);
+  uv_close((uv_handle_t *)S->prepare, on_closed);
+  uv_close((uv_handle_t *)S->check, on_closed);
+  uv_close((uv_handle_t *)S->idle, on_closed);
+  uv_timer_stop(S->timer);
+  uv_close((uv_handle_t *)S->timer, on_closed);
+  S->prepare = NULL; S->check = NULL; S->idle = NULL; S->timer = NULL;
+  S->timer_at = 0;
+  S->running = 0;
+  S->attached = 0;
+  S->in_uv = 0;
+  S->root = NULL;
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
+  lua_pushnil(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, S);
+  go_push_anchor(L, S, root->ref);
+  lua_getiuservalue(L, -1, 1);
+  go_unanchor(L, S, root->ref);
+  root->ref = LUA_NOREF;
+  return 1;
+}
 const luaL_Reg go_sched_functions[] = {
   {"spawn", go_spawn},
   {"run", go_run},
@@ -632,6 +773,8 @@ const luaL_Reg go_sched_functions[] = {
   {"seed", go_seed},
   {"resume_through", go_resume_through},
   {"tasks", go_tasks},
+  {"attach", go_attach},
+  {"detach", go_detach},
   {NULL, NULL}
 };
 

@@ -58,7 +58,9 @@ typedef struct ucoro_go_api {
   int (*wait_fd)(lua_State *L, int fd, int events, double timeout);
   /* Runs fn(arg) on libuv's thread pool; parks until it has returned
   ** (also when cancelled meanwhile: then UCORO_GO_CANCELLED; where no
-  ** park is possible, blocks the thread until then: UCORO_GO_NOTASK). */
+  ** park is possible, blocks the thread until then: UCORO_GO_NOTASK).
+  ** arg must not point into the task's stack: a lean task's frames are
+  ** copied away while it is parked (use the heap or a userdata). */
   int (*work)(lua_State *L, void (*fn)(void *arg), void *arg);
 } ucoro_go_api;
 
