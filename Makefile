@@ -73,7 +73,9 @@ BINDING_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(BINDING_SRC))
 # The goroutine layer, its own module on libuv (the loop luv uses).
 GO_SRC = src/go/sched.c src/go/timer.c src/go/chan.c src/go/scope.c \
          src/go/capi.c src/go/module.c \
-         src/go/io_wait.c src/go/io_stream.c src/go/io_fs.c
+         src/go/io_wait.c src/go/io_stream.c src/go/io_fs.c \
+         src/go/io_dns.c src/go/io_udp.c src/go/io_process.c \
+         src/go/io_module.c
 GO_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(GO_SRC))
 UV_CFLAGS := $(shell pkg-config --cflags libuv 2>/dev/null)
 UV_LIBS := $(or $(shell pkg-config --libs libuv 2>/dev/null),-luv)
@@ -156,6 +158,7 @@ demo:
 	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(GO_MODULE) $(HOST)
 	@$(IN_TREE) $(LUA) examples/demo.lua
 	@$(IN_TREE) $(LUA) examples/go_demo.lua
+	@$(IN_TREE) $(LUA) examples/go_io_demo.lua
 
 test: deps
 	@$(MAKE) --no-print-directory all $(C_TESTS) $(TEST_MODULE) $(HOST)

@@ -49,6 +49,8 @@ build = {
         "src/go/sched.c", "src/go/timer.c", "src/go/chan.c",
         "src/go/scope.c", "src/go/module.c",
         "src/go/io_wait.c", "src/go/io_stream.c", "src/go/io_fs.c",
+        "src/go/io_dns.c", "src/go/io_udp.c", "src/go/io_process.c",
+        "src/go/io_module.c",
       },
       defines = { "_GNU_SOURCE" },
       incdirs = { "src/go", "$(LIBUV_INCDIR)" },

@@ -116,6 +116,15 @@ describe("the example HTTP server", function()
     assert.truthy(got:match("^HTTP/1.1 400 Bad Request\r\n"))
   end)
 
+  it("make demo's I/O case (examples/go_io_demo.lua) gives its expected results", function()
+    local helpers = require "helpers"
+    local source = assert(io.open("examples/go_io_demo.lua")):read("a")
+    local output, ok = helpers.run_child(source)
+    assert.is_true(ok, output)
+    assert.matches("status:                      true 200", output, 1, true)
+    assert.matches("Every ucoro.go I/O case gave its expected result.", output, 1, true)
+  end)
+
   it("20 curl clients at once", function()
     local ok = serving(function(base)
       local wg, good = go.waitgroup(), 0

@@ -28,12 +28,32 @@ int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
                int socktype, struct sockaddr_storage *out, int has,
                uint64_t at);
 
-/* io_stream.c: streams (TCP), servers */
+/* io_module.c: adds the I/O functions to the module table at m, and
+** their metatables (the scheduler at the stack top, left there). */
+void go_io_open(lua_State *L, int m);
+
+/* io_stream.c: streams (TCP, pipes), servers */
+enum { IO_TCP, IO_PIPE };
+typedef struct io_stream io_stream;
 extern const luaL_Reg go_io_stream_functions[];
 int go_io_stream_open(lua_State *L);
+io_stream *io_stream_new(lua_State *L, go_sched *S, int kind);
+uv_stream_t *io_stream_handle(io_stream *s);
+void io_stream_start(io_stream *s);
 
 /* io_fs.c: files on libuv's thread pool */
 extern const luaL_Reg go_io_fs_functions[];
 int go_io_fs_open(lua_State *L);
+
+/* io_dns.c: name resolution */
+extern const luaL_Reg go_io_dns_functions[];
+
+/* io_udp.c: UDP sockets */
+extern const luaL_Reg go_io_udp_functions[];
+int go_io_udp_open(lua_State *L);
+
+/* io_process.c: child processes, signals */
+extern const luaL_Reg go_io_process_functions[];
+int go_io_process_open(lua_State *L);
 
 #endif

@@ -1,5 +1,5 @@
 /*
-** io_stream.c: TCP streams and servers for ucoro.go tasks.
+** io_stream.c: streams (TCP, pipes) and their servers for ucoro.go tasks.
 **
 ** A stream's libuv handle lives in malloc'd memory (uv_close completes in
 ** a later loop iteration); its userdata points at it until close, then
@@ -23,9 +23,10 @@
 
 enum { W_READ, W_WRITE, W_OTHER, W_N };
 
-typedef struct io_stream {
-  union { uv_handle_t h; uv_stream_t s; uv_tcp_t tcp; } u;
+struct io_stream {
+  union { uv_handle_t h; uv_stream_t s; uv_tcp_t tcp; uv_pipe_t pipe; } u;
   go_sched *S;
+  int kind;              /* IO_TCP, IO_PIPE */
   int server;            /* a listening socket */
   int reading, eof;
   int rerr, werr, lerr;  /* libuv error codes (0: none) */
@@ -37,13 +38,17 @@ typedef struct io_stream {
   int connected;         /* connect's status, once done (1: ok) */
   int cstatus;
   uv_connect_t creq;
-} io_stream;
+};
 
 typedef struct stream_ud { io_stream *s; } stream_ud;
 
 #define DEFAULT_RHWM (64 * 1024)
 #define DEFAULT_WHWM (64 * 1024)
 #define READ_CHUNK (64 * 1024)
+
+#define new_stream io_stream_new
+
+uv_stream_t *io_stream_handle(io_stream *s) { return &s->u.s; }
 
 static stream_ud *check_ud(lua_State *L) {
   return (stream_ud *)luaL_checkudata(L, 1, STREAM_MT);
@@ -71,8 +76,8 @@ static void close_ud(stream_ud *ud) {
   uv_close(&s->u.h, on_closed);
 }
 
-/* A new stream: its userdata on top; the handle still to init. */
-static io_stream *new_stream(lua_State *L, go_sched *S) {
+/* A new stream of kind (IO_TCP, IO_PIPE): its userdata on top. */
+io_stream *io_stream_new(lua_State *L, go_sched *S, int kind) {
   stream_ud *ud = (stream_ud *)lua_newuserdatauv(L, sizeof *ud, 0);
   io_stream *s;
   ud->s = NULL;
@@ -85,7 +90,9 @@ static io_stream *new_stream(lua_State *L, go_sched *S) {
   s->S = S;
   s->rhwm = DEFAULT_RHWM;
   s->whwm = DEFAULT_WHWM;
-  if (uv_tcp_init(S->loop, &s->u.tcp) != 0) {
+  s->kind = kind;
+  if ((kind == IO_TCP ? uv_tcp_init(S->loop, &s->u.tcp)
+                      : uv_pipe_init(S->loop, &s->u.pipe, 0)) != 0) {
     free(s);
     luaL_error(L, "not enough memory");
     return NULL;
@@ -161,6 +168,9 @@ static int want_input(io_stream *s) {
   if (r == 0) s->reading = 1; else s->rerr = r;
   return r;
 }
+
+/* A stream that reads from now on (a process's output). */
+void io_stream_start(io_stream *s) { want_input(s); }
 
 static void consume(lua_State *L, io_stream *s, size_t n, size_t drop) {
   lua_pushlstring(L, s->buf + s->off, n - drop);
@@ -386,7 +396,7 @@ static int go_tcp_connect(lua_State *L) {
   if (r == IO_CANCELLED) return io_raise_cancelled(L, t);
   if (r == IO_TIMEOUT) return io_fail_msg(L, "timeout");
   if (r < 0) return io_fail(L, r);
-  s = new_stream(L, S);
+  s = new_stream(L, S, IO_TCP);
   ud = (stream_ud *)lua_touserdata(L, -1);
   set_hwm(L, s, 3);
   s->creq.data = s;
@@ -409,6 +419,84 @@ static int go_tcp_connect(lua_State *L) {
     return io_fail(L, r);
   }
   want_input(s);
+  return 1;
+}
+
+/* ---- pipes ---- */
+
+static void on_connection(uv_stream_t *st, int status);
+
+/* pipe_connect(path [, opts]): a stream; nil, err. */
+static int go_pipe_connect(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  const char *path = luaL_checkstring(L, 1);
+  int has = 0, r;
+  uint64_t at = 0;
+  stream_ud *ud;
+  io_stream *s;
+  go_task *t = go_current(L, S, "pipe.connect");
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_getfield(L, 2, "timeout");
+    at = go_deadline(L, -1, &has);
+    lua_pop(L, 1);
+  }
+  s = new_stream(L, S, IO_PIPE);
+  ud = (stream_ud *)lua_touserdata(L, -1);
+  set_hwm(L, s, 2);
+  s->creq.data = s;
+  uv_pipe_connect(&s->creq, &s->u.pipe, path, on_connect);
+  while (!s->connected) {
+    int why = io_park(L, S, &s->w[W_OTHER], has, at, "connect");
+    unwait(ud, W_OTHER, t);
+    if (why == IO_WOKEN) continue;
+    close_ud(ud);
+    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    return io_fail_msg(L, "timeout");
+  }
+  if (s->cstatus < 0) {
+    r = s->cstatus;
+    close_ud(ud);
+    return io_fail(L, r);
+  }
+  want_input(s);
+  return 1;
+}
+
+/* pipe_bind(path [, {backlog=}]): a listening pipe; nil, err. */
+static int go_pipe_bind(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  const char *path = luaL_checkstring(L, 1);
+  int backlog = 128, r;
+  io_stream *s;
+  stream_ud *ud;
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    if (lua_getfield(L, 2, "backlog") == LUA_TNUMBER)
+      backlog = (int)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+  }
+  s = new_stream(L, S, IO_PIPE);
+  ud = (stream_ud *)lua_touserdata(L, -1);
+  s->server = 1;
+  set_hwm(L, s, 2);
+  r = uv_pipe_bind(&s->u.pipe, path);
+  if (r == 0) r = uv_listen(&s->u.s, backlog, on_connection);
+  if (r < 0) {
+    close_ud(ud);
+    return io_fail(L, r);
+  }
+  return 1;
+}
+
+/* pipe_open(fd): a stream over an open file descriptor; nil, err. */
+static int go_pipe_open(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  int fd = (int)luaL_checkinteger(L, 1), r;
+  io_stream *s = new_stream(L, S, IO_PIPE);
+  r = uv_pipe_open(&s->u.pipe, fd);
+  if (r < 0) {
+    close_ud((stream_ud *)lua_touserdata(L, -1));
+    return io_fail(L, r);
+  }
   return 1;
 }
 
@@ -438,7 +526,7 @@ static int go_tcp_bind(lua_State *L) {
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)
     return io_fail(L, UV_EINVAL);
-  s = new_stream(L, S);
+  s = new_stream(L, S, IO_TCP);
   ud = (stream_ud *)lua_touserdata(L, -1);
   s->server = 1;
   set_hwm(L, s, 3);
@@ -465,7 +553,7 @@ static int stream_accept(lua_State *L) {
     if (!s->server) return luaL_error(L, "accept: not a listening socket");
     if (s->pending > 0) {
       stream_ud *cud;
-      c = new_stream(L, S);
+      c = new_stream(L, S, s->kind);
       cud = (stream_ud *)lua_touserdata(L, -1);
       c->rhwm = s->rhwm;
       c->whwm = s->whwm;
@@ -502,6 +590,15 @@ static int push_name(lua_State *L, int peer) {
   struct sockaddr_storage a;
   int len = (int)sizeof a, r;
   if (ud->s == NULL) return io_fail_msg(L, "closed");
+  if (ud->s->kind == IO_PIPE) {  /* the path */
+    char path[1024];
+    size_t n = sizeof path;
+    r = peer ? uv_pipe_getpeername(&ud->s->u.pipe, path, &n)
+             : uv_pipe_getsockname(&ud->s->u.pipe, path, &n);
+    if (r < 0) return io_fail(L, r);
+    lua_pushlstring(L, path, n);
+    return 1;
+  }
   r = peer ? uv_tcp_getpeername(&ud->s->u.tcp, (struct sockaddr *)&a, &len)
            : uv_tcp_getsockname(&ud->s->u.tcp, (struct sockaddr *)&a, &len);
   if (r < 0) return io_fail(L, r);
@@ -517,16 +614,30 @@ static int result(lua_State *L, int r) {
   return 1;
 }
 
+/* The stream at 1, open and TCP (else nil, why pushed: returns NULL). */
+static io_stream *check_tcp(lua_State *L) {
+  stream_ud *ud = check_ud(L);
+  if (ud->s == NULL) {
+    io_fail_msg(L, "closed");
+    return NULL;
+  }
+  if (ud->s->kind != IO_TCP) {
+    io_fail_msg(L, "not a TCP stream");
+    return NULL;
+  }
+  return ud->s;
+}
+
 static int stream_nodelay(lua_State *L) {
   stream_ud *ud = check_ud(L);
-  if (ud->s == NULL) return io_fail_msg(L, "closed");
+  if (check_tcp(L) == NULL) return 2;
   return result(L, uv_tcp_nodelay(&ud->s->u.tcp, lua_toboolean(L, 2)));
 }
 
 static int stream_keepalive(lua_State *L) {
   stream_ud *ud = check_ud(L);
   unsigned delay = (unsigned)luaL_optinteger(L, 3, 60);
-  if (ud->s == NULL) return io_fail_msg(L, "closed");
+  if (check_tcp(L) == NULL) return 2;
   return result(L, uv_tcp_keepalive(&ud->s->u.tcp, lua_toboolean(L, 2),
                                     delay));
 }
@@ -546,7 +657,7 @@ static int stream_buffered(lua_State *L) {
 static int stream_reset(lua_State *L) {
   stream_ud *ud = check_ud(L);
   int r;
-  if (ud->s == NULL) return io_fail_msg(L, "closed");
+  if (check_tcp(L) == NULL) return 2;
   r = uv_tcp_close_reset(&ud->s->u.tcp, on_closed);
   if (r < 0) return io_fail(L, r);
   {
@@ -562,8 +673,8 @@ static int stream_reset(lua_State *L) {
 static int stream_tostring(lua_State *L) {
   stream_ud *ud = check_ud(L);
   if (ud->s == NULL) lua_pushliteral(L, "go stream (closed)");
-  else lua_pushfstring(L, "go %s (%p)", ud->s->server ? "tcp server" : "tcp stream",
-                       (void *)ud->s);
+  else lua_pushfstring(L, "go %s %s (%p)", ud->s->kind == IO_TCP ? "tcp" : "pipe",
+                       ud->s->server ? "server" : "stream", (void *)ud->s);
   return 1;
 }
 
@@ -585,6 +696,9 @@ static const luaL_Reg stream_methods[] = {
 const luaL_Reg go_io_stream_functions[] = {
   {"tcp_connect", go_tcp_connect},
   {"tcp_bind", go_tcp_bind},
+  {"pipe_connect", go_pipe_connect},
+  {"pipe_bind", go_pipe_bind},
+  {"pipe_open", go_pipe_open},
   {NULL, NULL}
 };
 

@@ -110,18 +110,12 @@ GO_API int luaopen_ucoro_go_core(lua_State *L) {
     luaL_setfuncs(L, go_chan_functions, 1);
     lua_pushvalue(L, sched);
     luaL_setfuncs(L, go_scope_functions, 1);
-    lua_pushvalue(L, sched);
-    luaL_setfuncs(L, go_io_stream_functions, 1);
-    lua_pushvalue(L, sched);
-    luaL_setfuncs(L, go_io_fs_functions, 1);
     lua_pop(L, 1);
     lua_pushvalue(L, sched);
     go_task_open(L);
     go_chan_open(L);
     lua_setfield(L, m, "chan_methods");
-    go_io_stream_open(L);
-    lua_setfield(L, m, "stream_methods");
-    go_io_fs_open(L);
+    go_io_open(L, m);
     go_scope_open(L);
     lua_pop(L, 1);
   }

@@ -42,6 +42,25 @@ function M.extend(go, core)
     end
   end
 
+  -- Serves each connection accepted on sock with handler(stream), a task
+  -- of the server's scope.
+  local function serve_on(sock, handler, name)
+    local server = setmetatable({ sock = sock, errors = {}, nerrors = 0 },
+                                Server)
+    server.task = go.spawn({ name = name }, function()
+      go.scope(function(scope)
+        server.scope = scope
+        if server.closed then return end
+        while true do
+          local conn = sock:accept()
+          if not conn then break end
+          go.spawn({ name = "connection" }, serve, server, handler, conn)
+        end
+      end)
+    end)
+    return server
+  end
+
   --- go.tcp.listen(host, port, handler [, opts]): serves each connection
   -- with handler(stream) in a task of the server's scope (the stream is
   -- closed when the handler returns).  server:close() stops accepting and
@@ -50,21 +69,21 @@ function M.extend(go, core)
   function tcp.listen(host, port, handler, opts)
     local sock, err = core.tcp_bind(host, port, opts)
     if not sock then return nil, err end
-    local server = setmetatable({ sock = sock, errors = {}, nerrors = 0 },
-                                Server)
-    server.task = go.spawn({ name = "tcp server" }, function()
-      go.scope(function(scope)
-        server.scope = scope
-        if server.closed then return end
-        while true do
-          local conn = sock:accept()
-          if not conn then break end
-          go.spawn({ name = "tcp connection" }, serve, server, handler, conn)
-        end
-      end)
-    end)
-    return server
+    return serve_on(sock, handler, "tcp server")
   end
+
+  --- go.pipe: streams over Unix domain sockets and file descriptors.
+  local pipe = {}
+  go.pipe = pipe
+  pipe.connect = core.pipe_connect
+  pipe.bind = core.pipe_bind
+  pipe.open = core.pipe_open
+  function pipe.listen(path, handler, opts)
+    local sock, err = core.pipe_bind(path, opts)
+    if not sock then return nil, err end
+    return serve_on(sock, handler, "pipe server")
+  end
+  go.pipe_connect, go.pipe_bind, go.pipe_open = nil, nil, nil
 
   function Server:port()
     local _, port = self.sock:sockname()
@@ -84,6 +103,58 @@ function M.extend(go, core)
                           "unlink", "rename" } do
     fs[name] = core["fs_" .. name]
     go["fs_" .. name] = nil
+  end
+
+  go.dns = { getaddrinfo = core.dns_getaddrinfo, getnameinfo = core.dns_getnameinfo }
+  go.udp = { bind = core.udp_bind }
+  go.dns_getaddrinfo, go.dns_getnameinfo, go.udp_bind = nil, nil, nil
+
+  --- go.process.spawn(file, {args=, env=, cwd=, stdin=, stdout=, stderr=}):
+  -- a process (p.stdin, p.stdout, p.stderr streams unless "inherit" or
+  -- "null"; p.pid; p:wait([timeout]) -> code, signal; p:kill([sig])).
+  local Process = {}
+  Process.__index = Process
+  function Process:wait(timeout) return self.handle:wait(timeout) end
+  function Process:kill(sig) return self.handle:kill(sig) end
+  go.process = {}
+  function go.process.spawn(file, opts)
+    local h, stdin, stdout, stderr = core.process_spawn(file, opts)
+    if not h then return nil, stdin end
+    return setmetatable({ handle = h, pid = h:pid(), stdin = stdin,
+                          stdout = stdout, stderr = stderr }, Process)
+  end
+  go.process_spawn = nil
+
+  --- go.signal.notify(ch, "sigint", ...): each delivery of those signals
+  -- is sent to ch without blocking (dropped if ch is full: Go's
+  -- signal.Notify); go.signal.stop(ch) ends it.  go.signal.wait(name
+  -- [, timeout]): parks until that signal arrives.
+  local watch = core.signal_watch
+  go.signal_watch = nil
+  local notified = setmetatable({}, { __mode = "k" })
+  go.signal = {}
+  function go.signal.notify(ch, ...)
+    local list = notified[ch] or {}
+    notified[ch] = list
+    for i = 1, select("#", ...) do
+      local name = select(i, ...)
+      local w = assert(watch(name))
+      list[#list + 1] = w
+      go.spawn({ daemon = true, name = "signal " .. name }, function()
+        while w:wait() do ch:try_send(name) end
+      end)
+    end
+  end
+  function go.signal.stop(ch)
+    for _, w in ipairs(notified[ch] or {}) do w:close() end
+    notified[ch] = nil
+  end
+  function go.signal.wait(name, timeout)
+    local w = assert(watch(name))
+    local n, err = w:wait(timeout)
+    w:close()
+    if n then return true end
+    return nil, err
   end
 
   --- go.fs.readfile(path): the whole file; nil, err.
