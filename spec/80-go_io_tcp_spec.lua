@@ -89,6 +89,16 @@ describe("go.tcp", function()
     assert.equal("", r[4])
   end)
 
+  it("a line longer than max_line fails with nil, 'line too long' (nothing consumed)", function()
+    local r = pair(function(c, s)
+      go.spawn(function() c:write(("x"):rep(5000)) end)
+      local v, err = s:read("l", 5)
+      local rest = s:read(5000, 5)
+      return { v, err, #rest }
+    end, { max_line = 4096 })
+    assert.same({ nil, "line too long", 5000 }, r)
+  end)
+
   it("lines() iterates until the end", function()
     local got = pair(function(c, s)
       go.spawn(function()

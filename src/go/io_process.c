@@ -268,8 +268,7 @@ static int signal_watch(lua_State *L) {
   return 1;
 }
 
-static int signal_close(lua_State *L) {
-  signal_ud *ud = (signal_ud *)lua_touserdata(L, 1);
+static int signal_close_ud(signal_ud *ud) {
   io_signal *s = ud->s;
   if (s != NULL) {
     ud->s = NULL;
@@ -277,6 +276,14 @@ static int signal_close(lua_State *L) {
     uv_close((uv_handle_t *)&s->h, on_signal_closed);
   }
   return 0;
+}
+
+static int signal_gc(lua_State *L) {
+  return signal_close_ud((signal_ud *)lua_touserdata(L, 1));
+}
+
+static int signal_close(lua_State *L) {
+  return signal_close_ud((signal_ud *)luaL_checkudata(L, 1, SIGNAL_MT));
 }
 
 static int signal_wait(lua_State *L) {
@@ -342,6 +349,6 @@ static void new_mt(lua_State *L, const char *name, const luaL_Reg *methods,
 /* The metatables (upvalue 1: the scheduler, at the stack top). */
 int go_io_process_open(lua_State *L) {
   new_mt(L, PROC_MT, proc_methods, proc_gc);
-  new_mt(L, SIGNAL_MT, signal_methods, signal_close);
+  new_mt(L, SIGNAL_MT, signal_methods, signal_gc);
   return 0;
 }

@@ -33,6 +33,7 @@ struct io_stream {
   char *buf;             /* buffered input: buf[off .. len) */
   size_t off, len, cap;
   size_t rhwm, whwm;     /* high-water marks: input buffered, write queue */
+  size_t maxline;        /* the longest line a read("l") waits for */
   io_wait w[W_N];
   int pending;           /* connections ready for accept */
   int connected;         /* connect's status, once done (1: ok) */
@@ -45,6 +46,7 @@ typedef struct stream_ud { io_stream *s; } stream_ud;
 #define DEFAULT_RHWM (64 * 1024)
 #define DEFAULT_WHWM (64 * 1024)
 #define READ_CHUNK (64 * 1024)
+#define DEFAULT_MAXLINE (1024 * 1024)
 
 #define new_stream io_stream_new
 
@@ -90,6 +92,7 @@ io_stream *io_stream_new(lua_State *L, go_sched *S, int kind) {
   s->S = S;
   s->rhwm = DEFAULT_RHWM;
   s->whwm = DEFAULT_WHWM;
+  s->maxline = DEFAULT_MAXLINE;
   s->kind = kind;
   if ((kind == IO_TCP ? uv_tcp_init(S->loop, &s->u.tcp)
                       : uv_pipe_init(S->loop, &s->u.pipe, 0)) != 0) {
@@ -183,7 +186,8 @@ static void consume(lua_State *L, io_stream *s, size_t n, size_t drop) {
 ** end, 4 all. */
 enum { R_SOME, R_N, R_LINE, R_LINE_END, R_ALL };
 
-/* Tries to satisfy a read from the buffer; 1 when it pushed a result. */
+/* Tries to satisfy a read from the buffer; 1 when it pushed a result, 2
+** when it pushed nil, why. */
 static int take(lua_State *L, io_stream *s, int mode, size_t n) {
   size_t avail = s->len - s->off;
   int done = s->eof || s->rerr;
@@ -208,6 +212,11 @@ static int take(lua_State *L, io_stream *s, int mode, size_t n) {
         return 1;
       }
       if (done && avail > 0) { consume(L, s, avail, 0); return 1; }
+      if (avail >= s->maxline) {  /* a peer that never ends its line */
+        lua_pushnil(L);
+        lua_pushliteral(L, "line too long");
+        return 2;
+      }
       break;
     }
     case R_ALL:
@@ -248,10 +257,11 @@ static int stream_read(lua_State *L) {
   for (;;) {
     io_stream *s = ud->s;
     go_task *t;
-    int why;
+    int why, got;
     if (s == NULL) return io_fail_msg(L, "closed");
     if (s->server) return luaL_error(L, "read: a listening socket");
-    if (take(L, s, mode, n)) return 1;
+    got = take(L, s, mode, n);
+    if (got) return got;
     if (s->rerr) return io_fail(L, s->rerr);
     if (s->eof) return io_fail_msg(L, "eof");
     if (s->w[W_READ].t != NULL)
@@ -374,7 +384,9 @@ static void set_hwm(lua_State *L, io_stream *s, int opts) {
     s->rhwm = (size_t)luaL_checkinteger(L, -1);
   if (lua_getfield(L, opts, "write_hwm") == LUA_TNUMBER)
     s->whwm = (size_t)luaL_checkinteger(L, -1);
-  lua_pop(L, 2);
+  if (lua_getfield(L, opts, "max_line") == LUA_TNUMBER)
+    s->maxline = (size_t)luaL_checkinteger(L, -1);
+  lua_pop(L, 3);
 }
 
 /* tcp_connect(host, port [, opts]): a connected stream; nil, err. */
@@ -557,6 +569,7 @@ static int stream_accept(lua_State *L) {
       cud = (stream_ud *)lua_touserdata(L, -1);
       c->rhwm = s->rhwm;
       c->whwm = s->whwm;
+      c->maxline = s->maxline;
       s->pending--;
       r = uv_accept(&s->u.s, &c->u.s);
       if (r < 0) {
