@@ -4,7 +4,8 @@
 -- NAME: pingpong-go, pingpong-ref (unbuffered, 2 tasks; one op = one
 -- round trip), sortpong-go (the receiver parked in a sort comparator),
 -- yield-go, yield-ref, select2-go, recv-go (select of 2, one ready, and
--- the plain recv it is compared with), select8-go, spawn-go (spawn +
+-- the plain recv it is compared with), yield-luv (a stock coroutine
+-- resumed from a luv idle handle, one yield per loop iteration), select8-go, spawn-go (spawn +
 -- join); `timers [TASKS]`, `memory [TASKS] [MODE]` print their figures.
 -- Environment: N (200000), MODE (the tasks' ucoro.mode).
 package.path = "bench/?.lua;" .. package.path
@@ -21,7 +22,23 @@ local function pingpong(lib, n)
   end
 end
 
+-- a stock coroutine task driven by a luv idle handle: each yield goes
+-- through the loop and back (run by uv.run, not go.run)
+local luvrun = { run = function(f) f() return true end }
+
 local work = {
+  ["yield-luv"] = function(n)
+    return luvrun, function()
+      local uv = require "luv"
+      local co = coroutine.create(function() for _ = 1, n do coroutine.yield() end end)
+      local idle = uv.new_idle()
+      idle:start(function()
+        coroutine.resume(co)
+        if coroutine.status(co) == "dead" then idle:stop() idle:close() end
+      end)
+      uv.run()
+    end
+  end,
   ["pingpong-go"] = function(n) return go, pingpong(go, n) end,
   ["pingpong-ref"] = function(n) return ref, pingpong(ref, n) end,
   ["sortpong-go"] = function(n)
@@ -136,7 +153,7 @@ local function time(name)
 end
 local results = {}
 for _, name in ipairs({ "pingpong-ref", "pingpong-go", "sortpong-go", "yield-ref",
-                        "yield-go", "recv-go", "select2-go", "select8-go", "spawn-go" }) do
+                        "yield-luv", "yield-go", "recv-go", "select2-go", "select8-go", "spawn-go" }) do
   results[name] = time(name)
   print(string.format("%-13s %7.3f us per op", name, results[name]))
 end

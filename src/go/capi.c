@@ -61,7 +61,11 @@ static int park(lua_State *L, ucoro_go_task *task, double timeout) {
       return UCORO_GO_NOMEM;
     }
   }
-  return code_of(go_park_code(L, t->S, t, "C"));
+  {
+    int fired = go_park_code(L, t->S, t, "C");
+    if (fired == GO_FIRED_ERROR) lua_pop(L, 1);
+    return code_of(fired);
+  }
 }
 
 static int sleep_for(lua_State *L, double seconds) {

@@ -180,11 +180,13 @@ static int chan_send(lua_State *L) {
   setup_waiter(t, &t->w[0], c, 1, 1);
   lua_pushvalue(L, 2);
   lua_rawsetp(L, 4, &t->w[0]);
-  fired = go_park(L, S, t, "send");
+  fired = go_park_code(L, S, t, "send");
   if (fired != 1 || !t->w[0].ok) {  /* not taken: drop the value */
     lua_pushnil(L);
     lua_rawsetp(L, 4, &t->w[0]);
   }
+  if (fired == GO_FIRED_ERROR) return lua_error(L);
+  if (fired == GO_FIRED_CANCEL) return go_raise_cancelled(L, t);
   if (fired == 2) {
     lua_pushboolean(L, 0);
     lua_pushliteral(L, "timeout");
@@ -494,7 +496,7 @@ static int go_select(lua_State *L) {
     return luaL_error(L, "not enough memory");
   }
   if (m == 0) t->what = NULL;  /* select{}: waits forever */
-  fired = go_park(L, S, t, "select");
+  fired = go_park_code(L, S, t, "select");
   for (i = 0; i < m; i++) {  /* values not taken leave the boxes */
     sel_case *k = &cases[i];
     if (k->kind == GO_OP_SEND) {
@@ -504,6 +506,8 @@ static int go_select(lua_State *L) {
       lua_pop(L, 1);
     }
   }
+  if (fired == GO_FIRED_ERROR) return lua_error(L);
+  if (fired == GO_FIRED_CANCEL) return go_raise_cancelled(L, t);
   for (i = 0; i < m; i++) {
     sel_case *k = &cases[i];
     if (k->arg != fired) continue;

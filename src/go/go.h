@@ -2,7 +2,9 @@
 ** go.h: the shared types of ucoro.go (tasks, wait queues, scopes, the
 ** scheduler).  Each task is a ucoro coroutine, driven only through the
 ** binding's Lua-level functions (resume, yield, create, close), so the go
-** layer never sees the binding's internals.
+** layer never sees the binding's internals.  (require loads ucoro/core.so
+** with RTLD_LOCAL: its C symbols are out of this module's reach, its Lua
+** functions are not.)
 */
 #ifndef UCORO_GO_H
 #define UCORO_GO_H
@@ -125,9 +127,10 @@ go_sched *go_sched_of(lua_State *L);  /* upvalue 1 */
 go_task *go_current(lua_State *L, go_sched *S, const char *op);
 void go_wake(go_task *t, unsigned token, int fired);
 int go_park(lua_State *L, go_sched *S, go_task *t, const char *what);
-/* As go_park, but returns GO_FIRED_CANCEL or GO_FIRED_ERROR (the
-** error popped) instead of raising. */
+/* As go_park, but returns GO_FIRED_CANCEL, or GO_FIRED_ERROR with the
+** error on top, instead of raising (the caller cleans up, then raises). */
 int go_park_code(lua_State *L, go_sched *S, go_task *t, const char *what);
+int go_raise_cancelled(lua_State *L, go_task *t);
 extern const void *go_capi;
 void go_push_anchor(lua_State *L, go_sched *S, int ref);
 int go_anchor(lua_State *L, go_sched *S, int idx);

@@ -139,7 +139,7 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op) {
   return t;
 }
 
-static int raise_cancelled(lua_State *L, go_task *t) {
+int go_raise_cancelled(lua_State *L, go_task *t) {
   lua_createtable(L, 0, 1);
   go_push_reason(L, t);
   lua_setfield(L, -2, "reason");
@@ -158,7 +158,7 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   if (go_is_cancelled(t)) {
     go_unregister(t);
     t->armed = 0;
-    return raise ? raise_cancelled(L, t) : GO_FIRED_CANCEL;
+    return raise ? go_raise_cancelled(L, t) : GO_FIRED_CANCEL;
   }
   if (t->armed && t->early != GO_NOT_FIRED) {  /* woken before it began */
     t->fired = t->early;
@@ -178,17 +178,14 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   if (status != LUA_OK) {  /* no yield possible here: say why */
     t->state = GO_RUNNING;
     go_unregister(t);
-    if (!raise) {
-      lua_pop(L, 1);
-      return GO_FIRED_ERROR;
-    }
+    if (!raise) return GO_FIRED_ERROR;  /* the error left on top */
     return lua_error(L);
   }
   go_unregister(t);
   if (t->fired == GO_FIRED_DEADLINE) go_cancel_scope(S, t->timer_scope);
   if ((t->fired == GO_FIRED_CANCEL || t->fired == GO_FIRED_DEADLINE) &&
       go_is_cancelled(t))
-    return raise ? raise_cancelled(L, t) : GO_FIRED_CANCEL;
+    return raise ? go_raise_cancelled(L, t) : GO_FIRED_CANCEL;
   return t->fired;
 }
 
