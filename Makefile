@@ -86,7 +86,8 @@ LUA_MODULE  = $(BUILD)/ucoro/core.so
 GO_MODULE   = $(BUILD)/ucoro/go/core.so
 PC_FILES    = $(BUILD)/ucoro.pc $(BUILD)/ucoro-lua.pc
 HOST        = $(BUILD)/host
-TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so
+TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so \
+              $(BUILD)/line_server.so
 C_TESTS     = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/*_test.c))
 CORE_BENCH  = $(BUILD)/core_bench
 
@@ -141,6 +142,11 @@ $(BUILD)/ucoro_testmod.so: spec/c/testmod.c
 # C functions that block through ucoro_go.h, for the specs.
 $(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c src/go/ucoro_go.h
 	$(CC) $(ALL_CFLAGS) -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
+
+# The example C server: straight-line C reads and writes parked through
+# ucoro_go.h (examples/c_server/).
+$(BUILD)/line_server.so: examples/c_server/line_server.c src/go/ucoro_go.h
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
 
 # Every spec/c/NAME_test.c is a cmocka program (tools/run-tests runs it).
 $(BUILD)/%_test: spec/c/%_test.c spec/c/*.h $(BINDING_LIB) $(CORE_LIB)
@@ -236,7 +242,7 @@ CPPCHECK = cppcheck --quiet --enable=warning,style,performance,portability \
 lint:
 	@p=0; f=0; \
 	if luacheck --no-color -q .; then p=$$((p+1)); else f=$$((f+1)); fi; \
-	if $(CPPCHECK) $(UV_CFLAGS) src examples/host spec/c bench/core_bench.c; \
+	if $(CPPCHECK) $(UV_CFLAGS) src examples/host examples/c_server spec/c bench/core_bench.c; \
 	then p=$$((p+1)); else f=$$((f+1)); fi; \
 	echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 

@@ -442,7 +442,7 @@ static void on_connection(uv_stream_t *st, int status);
 static int go_pipe_connect(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
-  int has = 0, r;
+  int has = 0;
   uint64_t at = 0;
   stream_ud *ud;
   io_stream *s;
@@ -466,7 +466,7 @@ static int go_pipe_connect(lua_State *L) {
     return io_fail_msg(L, "timeout");
   }
   if (s->cstatus < 0) {
-    r = s->cstatus;
+    int r = s->cstatus;
     close_ud(ud);
     return io_fail(L, r);
   }

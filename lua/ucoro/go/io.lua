@@ -44,7 +44,8 @@ function M.extend(go, core)
 
   -- Serves each connection accepted on sock with handler(stream), a task
   -- of the server's scope.
-  local function serve_on(sock, handler, name)
+  local function serve_on(sock, handler, name, opts)
+    local stack = type(opts) == "table" and opts.stack or nil
     local server = setmetatable({ sock = sock, errors = {}, nerrors = 0 },
                                 Server)
     server.task = go.spawn({ name = name }, function()
@@ -54,7 +55,8 @@ function M.extend(go, core)
         while true do
           local conn = sock:accept()
           if not conn then break end
-          go.spawn({ name = "connection" }, serve, server, handler, conn)
+          go.spawn({ name = "connection", stack = stack }, serve, server,
+                   handler, conn)
         end
       end)
     end)
@@ -63,13 +65,14 @@ function M.extend(go, core)
 
   --- go.tcp.listen(host, port, handler [, opts]): serves each connection
   -- with handler(stream) in a task of the server's scope (the stream is
-  -- closed when the handler returns).  server:close() stops accepting and
+  -- closed when the handler returns; opts.stack: the tasks' stack, as
+  -- go.spawn's).  server:close() stops accepting and
   -- cancels the connections' tasks; server:port().  nil, err if the
   -- address cannot be bound.
   function tcp.listen(host, port, handler, opts)
     local sock, err = core.tcp_bind(host, port, opts)
     if not sock then return nil, err end
-    return serve_on(sock, handler, "tcp server")
+    return serve_on(sock, handler, "tcp server", opts)
   end
 
   --- go.pipe: streams over Unix domain sockets and file descriptors.
@@ -81,7 +84,7 @@ function M.extend(go, core)
   function pipe.listen(path, handler, opts)
     local sock, err = core.pipe_bind(path, opts)
     if not sock then return nil, err end
-    return serve_on(sock, handler, "pipe server")
+    return serve_on(sock, handler, "pipe server", opts)
   end
   go.pipe_connect, go.pipe_bind, go.pipe_open = nil, nil, nil
 
