@@ -5,7 +5,10 @@
 -- figure, and shows that figure beside the bytes a level took here.
 --   LUA_CPATH="build/asm/?.so" LUA_PATH="lua/?.lua;lua/?/init.lua" \
 --     lua5.4 bench/stack_depth.lua
-package.path = "spec/?.lua;" .. package.path  -- run from the top directory
+-- the catalogue, spec/boundaries.lua: found from this file's path, or
+-- from the top directory when run as a copy (spec/06)
+local top = (arg and arg[0] or ""):match("^(.-)bench/stack_depth%.lua$") or ""
+package.path = top .. "spec/?.lua;" .. package.path
 local ucoro = require "ucoro"
 local catalogue = require "boundaries"
 

@@ -10,9 +10,8 @@
 --   bench/stack_depth.lua         C stack a level of recursion takes
 -- A new boundary is one entry here; the specs above then check it.
 --
--- require "boundaries": busted's lpath has spec/?.lua; the tools and the
--- bench add spec/?.lua to package.path themselves (run from the top
--- directory).
+-- require "boundaries": busted's lpath has spec/?.lua; the stress, the
+-- fuzzer and the bench add this folder to package.path themselves.
 --
 -- An entry:
 --   name          how the specs name it

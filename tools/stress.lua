@@ -39,8 +39,10 @@ coroutines) in /proc/self/maps.  After the run, the same cleanup; then
 Prints figures; ends with "stress: ok", or raises an error (exit status 1).
 ]==]
 
--- the catalogue of C boundaries, from the top directory
-package.path = "spec/?.lua;" .. package.path
+-- the catalogue of C boundaries, spec/boundaries.lua: found from this
+-- file's path, or from the top directory when run as a copy (spec/60)
+local top = (arg and arg[0] or ""):match("^(.-)tools/stress%.lua$") or ""
+package.path = top .. "spec/?.lua;" .. package.path
 local ucoro = require "ucoro"
 local catalogue = require "boundaries"
 local stock = coroutine
