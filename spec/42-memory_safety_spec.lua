@@ -165,6 +165,28 @@ describe("a coroutine brought back by a finalizer", function()
     ]])
   end)
 
+  it("resumes when it is a stock coroutine suspended inside ucoro.call", function()
+    child_says("suspended\ttrue\tout\n", [[
+      local ucoro = require "ucoro"
+      local saved
+      do
+        local holder = setmetatable({}, { __gc = function(o) saved = o.co end })
+        holder.co = coroutine.create(function()
+          return ucoro.call(function()
+            table.sort({ 2, 1 }, function(a, b) ucoro.yield() return a < b end)
+            return "out"
+          end)
+        end)
+        assert(coroutine.resume(holder.co))
+      end
+      collectgarbage() collectgarbage() collectgarbage()
+      local status = coroutine.status(saved)
+      local ok, r = coroutine.resume(saved)
+      while ok and coroutine.status(saved) == "suspended" do ok, r = coroutine.resume(saved) end
+      print(status, ok, r)
+    ]])
+  end)
+
   it("leaks no native stack when its run is finalized while it runs", function()
     -- each round: the coroutine is unreachable while parked, brought back
     -- by a __gc, resumed, and inside it the pending finalizers run; then
