@@ -104,7 +104,7 @@ static int step(lua_State *L, guard *g, int status) {
       lua_pop(helper, n);
       return luaL_error(L, "too many results to return");
     }
-    lua_xmove(helper, L, n);
+    if (n != 0) lua_xmove(helper, L, n);
     if (status == LUA_OK) return n;
     return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);
   }
@@ -132,6 +132,7 @@ static int bridge(lua_State *L) {
   guard *g = (guard *)luaL_checkudata(L, 1, GUARD_MT);
   int narg = lua_gettop(L) - 2;
   lua_State *helper;
+  native_config *c;
   native *r;
   luaL_checkany(L, 2);
   if (native_running(L) != NULL) {  /* already on a native stack */
@@ -141,8 +142,8 @@ static int bridge(lua_State *L) {
   helper = lua_newthread(L);
   lua_setiuservalue(L, 1, 1);
   native_push_handles(L);
-  r = native_new(L, -1, helper, native_config_of(L)->stack_size,
-                     native_config_of(L)->mode);
+  c = native_config_of(L);
+  r = native_new(L, -1, helper, c, c->stack_size, c->mode);
   lua_pop(L, 1);
   r->outer = L;
   r->outer_yields = lua_isyieldable(L);

@@ -52,7 +52,7 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
 /* As lcorolib.c's auxresume: results on L, or -1 with the error on L.
 ** resumable: native_resumable(L, co, r), which the caller has at hand. */
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
-                            int narg, int resumable) {
+                         native_config *c, int narg, int resumable) {
   int status, nres;
   if (!native_room(co, r, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
@@ -61,12 +61,11 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
   if (resumable) {
     native temp;
     if (r == NULL) {  /* most never park: no userdata for them... */
-      const native_config *c = CONFIG;
       if (!native_on_lean_stack()) {
-        native_init(&temp, co, c->stack_size, c->mode);
+        native_init(&temp, co, c, c->stack_size, c->mode);
         r = &temp;
       } else {  /* ...unless this stack may be copied away meanwhile */
-        r = native_new(L, HANDLES, co, c->stack_size, c->mode);
+        r = native_new(L, HANDLES, co, c, c->stack_size, c->mode);
       }
     }
     status = native_resume(L, co, r, narg);
@@ -84,7 +83,7 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
       lua_pushliteral(L, "too many results to resume");
       return -1;
     }
-    lua_xmove(co, L, nres);
+    if (nres != 0) lua_xmove(co, L, nres);
     return nres;
   }
   lua_xmove(co, L, 1);
@@ -106,11 +105,12 @@ static const char *const mode_names[] = {"auto", "own", "lean", NULL};
 ** always makes one, for its upvalue). */
 static native *create(lua_State *L, int with_run) {
   lua_State *NL;
+  native_config *c = NULL;
   size_t stack_size = 0;
   ucoro_mode mode = UCORO_AUTO;
   luaL_checktype(L, 1, LUA_TFUNCTION);
   if (with_run || !lua_isnoneornil(L, 2)) {
-    native_config *c = CONFIG;
+    c = CONFIG;
     stack_size = c->stack_size;
     mode = c->mode;
     if (lua_type(L, 2) == LUA_TSTRING && !lua_isnumber(L, 2))
@@ -123,7 +123,7 @@ static native *create(lua_State *L, int with_run) {
   NL = lua_newthread(L);
   lua_pushvalue(L, 1);
   lua_xmove(L, NL, 1);
-  return with_run ? native_new(L, HANDLES, NL, stack_size, mode) : NULL;
+  return with_run ? native_new(L, HANDLES, NL, c, stack_size, mode) : NULL;
 }
 
 static int co_create(lua_State *L) {
@@ -136,10 +136,10 @@ static int co_create(lua_State *L) {
 ** look-up of its run would find nothing of use. */
 static int co_resume(lua_State *L) {
   lua_State *co = getco(L);
+  native_config *c = CONFIG;
   int frameless = co != L && native_frameless(co);
-  native *run = frameless && !CONFIG->sized
-                        ? NULL : native_find(L, HANDLES, co);
-  int r = auxresume(L, co, run, lua_gettop(L) - 1,
+  native *run = frameless && !c->sized ? NULL : native_find(L, HANDLES, co);
+  int r = auxresume(L, co, run, c, lua_gettop(L) - 1,
                     frameless || native_is_parked(run));
   if (r < 0) {
     lua_pushboolean(L, 0);
@@ -156,7 +156,8 @@ static int co_resume(lua_State *L) {
 static int auxwrap(lua_State *L) {
   native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
   lua_State *co = r->L1;
-  int n = auxresume(L, co, r, lua_gettop(L), native_resumable(L, co, r));
+  int n = auxresume(L, co, r, r->config, lua_gettop(L),
+                    native_resumable(L, co, r));
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {
@@ -187,7 +188,7 @@ static int co_yield(lua_State *L) {
   native *r = native_running(L);
   if (r == NULL)  /* not on its own native stack: a stock yield */
     return lua_yield(L, lua_gettop(L));
-  return native_park(L, r, lua_gettop(L), 1);
+  return native_park(L, r, lua_gettop(L), NATIVE_ROOMY);
 }
 
 static int co_status(lua_State *L) {

@@ -44,6 +44,17 @@ void native_push_handles(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
 }
 
+static void drop_idle(native_config *c) {
+  ucoro *idle = c->idle;
+  c->idle = NULL;
+  ucoro_destroy(idle);
+}
+
+static int config_gc(lua_State *L) {  /* only the collector calls it */
+  drop_idle((native_config *)lua_touserdata(L, 1));
+  return 0;
+}
+
 void native_push_config(lua_State *L) {
   native_config *c;
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &config_key) != LUA_TNIL) return;
@@ -52,6 +63,13 @@ void native_push_config(lua_State *L) {
   c->stack_size = 0;
   c->mode = UCORO_AUTO;
   c->sized = 0;
+  c->idle = NULL;
+  c->idle_size = 0;
+  c->idle_mode = UCORO_AUTO;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, config_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &config_key);
 }
@@ -80,9 +98,10 @@ native *native_find(lua_State *L, int handles, lua_State *co) {
   return r;
 }
 
-void native_init(native *r, lua_State *co, size_t stack_size,
-                     ucoro_mode mode) {
+void native_init(native *r, lua_State *co, native_config *c,
+                 size_t stack_size, ucoro_mode mode) {
   r->stack = NULL;
+  r->config = c;
   r->L1 = co;
   r->from = NULL;
   r->outer = NULL;
@@ -92,17 +111,16 @@ void native_init(native *r, lua_State *co, size_t stack_size,
   r->nvalues = 0;
   r->status = LUA_OK;
   r->parked = 0;
-  r->roomy = 0;
   r->temporary = 1;
   r->armed = 0;
 }
 
 native *native_new(lua_State *L, int handles, lua_State *co,
-                           size_t stack_size, ucoro_mode mode) {
+                   native_config *c, size_t stack_size, ucoro_mode mode) {
   native *r;
   handles = lua_absindex(L, handles);
   r = (native *)lua_newuserdatauv(L, sizeof(native), 0);
-  native_init(r, co, stack_size, mode);
+  native_init(r, co, c, stack_size, mode);
   r->temporary = 0;
   push_thread(L, co);
   lua_pushvalue(L, -2);
@@ -115,9 +133,9 @@ native *native_new(lua_State *L, int handles, lua_State *co,
 ** lasting run.  The copy comes last, once nothing can raise. */
 static int keep_protected(lua_State *L) {
   native *r = (native *)lua_touserdata(L, 2);
-  native *kept = r->temporary ? native_new(L, 1, r->L1, r->stack_size,
-                                                   r->mode)
-                                  : r;
+  native *kept = r->temporary ? native_new(L, 1, r->L1, r->config,
+                                           r->stack_size, r->mode)
+                               : r;
   push_thread(L, r->L1);
   lua_rawget(L, 1);
   luaL_setmetatable(L, NATIVE_MT);  /* the finalizer, from now on */
@@ -150,11 +168,54 @@ native *native_keep(lua_State *L, int handles, lua_State *co,
   return NULL;
 }
 
+/* A new native stack for r, started at native_main. */
+static ucoro_result new_stack(native *r) {
+  return r->mode == UCORO_AUTO
+             ? ucoro_create(&r->stack, native_main, r, r->stack_size)
+             : ucoro_create_mode(&r->stack, native_main, r, r->stack_size,
+                                 r->mode);
+}
+
+ucoro_result native_take_stack(native *r) {
+  native_config *c = r->config;
+  if (c->idle != NULL && c->idle_size == r->stack_size &&
+      c->idle_mode == r->mode) {
+    r->stack = c->idle;
+    c->idle = NULL;
+    ucoro_set_userdata(r->stack, r);
+    return UCORO_OK;
+  }
+  return new_stack(r);
+}
+
+void native_finished(native *r) {
+  native_config *c = r->config;
+  ucoro *stack = r->stack;
+  r->stack = NULL;
+  if (c->idle != NULL) drop_idle(c);  /* the newest fits the settings */
+  c->idle = stack;
+  c->idle_size = r->stack_size;
+  c->idle_mode = r->mode;
+}
+
 int native_resume_failed(lua_State *co, native *r, int narg,
                          ucoro_result res) {
   if (r->stack != NULL && !r->parked) {  /* it never started */
-    ucoro_destroy(r->stack);
+    ucoro *stack = r->stack;
     r->stack = NULL;
+    ucoro_destroy(stack);
+    /* an idle stack from another OS thread (the state moved): start on
+    ** a new one of this thread's */
+    if (res == UCORO_ETHREAD && new_stack(r) == UCORO_OK) {
+      res = ucoro_resume(r->stack, r, NULL);
+      if (res == UCORO_OK) {
+        if (r->parked) return LUA_YIELD;
+        native_finished(r);
+        return r->status;
+      }
+      ucoro_destroy(r->stack);
+      r->stack = NULL;
+    }
   }
   lua_pop(co, narg);
   if (res == UCORO_ENOMEM) {
@@ -165,20 +226,18 @@ int native_resume_failed(lua_State *co, native *r, int narg,
   return LUA_ERRRUN;
 }
 
-void *native_main(ucoro *stack, void *unused) {
-  native *r = (native *)ucoro_userdata(stack);
-  int nres, status;
-  (void)unused;
-  status = lua_resume(r->L1, r->from, r->nvalues, &nres);
-  r = (native *)ucoro_userdata(stack);  /* kept while parked? */
-  r->status = status;
-  r->nvalues = nres;
+void *native_main(ucoro *stack, void *run) {
+  native *r = (native *)run;
+  for (;;) {
+    int nres;
+    int status = lua_resume(r->L1, r->from, r->nvalues, &nres);
+    r = (native *)ucoro_userdata(stack);  /* kept while parked? */
+    r->status = status;
+    r->nvalues = nres;
+    ucoro_yield(NULL, &run);  /* idle, until the next thread's resume */
+    r = (native *)run;
+  }
   return NULL;
-}
-
-native *native_running(lua_State *L) {
-  native *r = (native *)ucoro_running_user(native_main);
-  return r != NULL && r->L1 == L ? r : NULL;
 }
 
 static int is_main_thread(lua_State *L, lua_State *co) {
@@ -196,14 +255,7 @@ const char *native_call_refusal(lua_State *L, const native *r) {
   return "attempt to yield across a C-call boundary";
 }
 
-int native_park(lua_State *L, native *r, int nvalues, int roomy) {
+void native_check_park(lua_State *L, const native *r) {
   const char *refused = native_park_refused(L, r);
-  if (refused != NULL) return luaL_error(L, "%s", refused);
-  r->nvalues = nvalues;
-  r->roomy = roomy;
-  r->parked = 1;
-  ucoro_yield(NULL, NULL);  /* the resumer takes the values... */
-  r = (native *)ucoro_running_user(native_main);  /* kept? */
-  r->parked = 0;
-  return r->nvalues;        /* ...and leaves its arguments */
+  if (refused != NULL) luaL_error(L, "%s", refused);
 }

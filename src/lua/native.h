@@ -18,8 +18,11 @@
 
 #define NATIVE_MT "ucoro.native"
 
+struct native_config;
+
 typedef struct native {
   ucoro *stack;       /* its stack while running or parked in C, else NULL */
+  struct native_config *config;  /* its state's, which keeps an idle stack */
   lua_State *L1;      /* the thread it belongs to (which owns this) */
   lua_State *from;    /* the resumer, while the thread runs */
   lua_State *outer;   /* for ucoro.call: the coroutine the thread serves */
@@ -29,18 +32,29 @@ typedef struct native {
   ucoro_mode mode;    /* for the next native stack */
   int nvalues;        /* values crossing the switch, either way */
   int status;         /* what lua_resume returned, once it has */
-  int parked;         /* suspended in a native yield, C frames kept */
+  int parked;         /* suspended in a native yield, C frames kept:
+                         NATIVE_PARKED, or NATIVE_ROOMY in a frame that
+                         holds only its values, so with LUA_MINSTACK free
+                         slots once they are taken */
   int temporary;      /* on the resumer's C stack, for one resume */
   int armed;          /* a userdata with a finalizer */
-  int roomy;          /* parked in a frame that holds only its values, so
-                         with LUA_MINSTACK free slots once they are taken */
 } native;
+
+enum { NATIVE_PARKED = 1, NATIVE_ROOMY = 2 };
 
 /* Per-state settings. */
 typedef struct native_config {
   size_t stack_size;  /* the default (0: the core's) */
   ucoro_mode mode;    /* the default */
   int sized;          /* has any coroutine a stack size or mode of its own? */
+  /* A native stack whose thread's lua_resume returned waits here, in
+  ** native_main's loop, for the next thread to run: creating a coroutine
+  ** that never parks then maps, initialises and frees nothing.  The state
+  ** keeps one, for the stack size and mode it was made with; its finalizer
+  ** frees it. */
+  ucoro *idle;
+  size_t idle_size;
+  ucoro_mode idle_mode;
 } native_config;
 
 /* Push the state's table thread -> run (weak keys), and its config. */
@@ -51,11 +65,11 @@ native_config *native_config_of(lua_State *L);
 /* The run of thread co (NULL if none); handles is the table's index. */
 native *native_find(lua_State *L, int handles, lua_State *co);
 native *native_new(lua_State *L, int handles, lua_State *co,
-                           size_t stack_size, ucoro_mode mode);
+                   native_config *c, size_t stack_size, ucoro_mode mode);
 
 /* Sets up a run for one resume, on the caller's C stack. */
-void native_init(native *r, lua_State *co, size_t stack_size,
-                     ucoro_mode mode);
+void native_init(native *r, lua_State *co, native_config *c,
+                 size_t stack_size, ucoro_mode mode);
 
 
 /* After a resume that left co parked: makes its run last, with a
@@ -76,8 +90,15 @@ UCO_INLINE int native_on_lean_stack(void) {
   return ucoro_mode_of(ucoro_running()) == UCORO_LEAN;
 }
 
-/* The first frame of every native stack. */
-void *native_main(ucoro *stack, void *unused);
+/* The first frame of every native stack: runs lua_resume for one thread
+** after another (each run handed in by the resume that starts it). */
+void *native_main(ucoro *stack, void *run);
+
+/* The run whose native stack is running L, or NULL. */
+UCO_INLINE native *native_running(lua_State *L) {
+  native *r = (native *)ucoro_running_user(native_main);
+  return r != NULL && r->L1 == L ? r : NULL;
+}
 
 /* Parked: suspended in a native yield, with C frames on its stack. */
 UCO_INLINE int native_is_parked(const native *r) {
@@ -88,7 +109,7 @@ UCO_INLINE int native_is_parked(const native *r) {
 ** holds only its values leaves LUA_MINSTACK slots, so most calls skip
 ** lua_checkstack. */
 UCO_INLINE int native_room(lua_State *co, const native *r, int n) {
-  return (r != NULL && r->parked && r->roomy && n < LUA_MINSTACK) ||
+  return (r != NULL && r->parked == NATIVE_ROOMY && n < LUA_MINSTACK) ||
          lua_checkstack(co, n);
 }
 
@@ -112,34 +133,37 @@ UCO_INLINE int native_resumable(lua_State *L, lua_State *co,
 int native_resume_failed(lua_State *co, native *r, int narg,
                          ucoro_result res);
 
+/* Gives r a native stack: the state's idle one if it fits, else a new
+** one. */
+ucoro_result native_take_stack(native *r);
+
+/* After lua_resume returned on r's stack: the stack waits, idle, for the
+** next thread. */
+void native_finished(native *r);
+
 /* Resumes co (resumable, with a run) with narg values from L: returns
 ** lua_resume's status; results or the error object are left on co, their
-** count in r->nvalues. */
+** count in r->nvalues.  The run goes to the native stack as the resume's
+** value: the parked side need not look it up. */
 UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
                                 int narg) {
   ucoro_result res;
-  lua_xmove(L, co, narg);
+  if (narg != 0) lua_xmove(L, co, narg);
   r->from = L;
   r->nvalues = narg;
-  if (r->stack == NULL &&
-      (r->mode == UCORO_AUTO
-           ? ucoro_create(&r->stack, native_main, r, r->stack_size)
-           : ucoro_create_mode(&r->stack, native_main, r,
-                               r->stack_size, r->mode)) != UCORO_OK)
-    return native_resume_failed(co, r, narg, UCORO_ENOMEM);
-  res = ucoro_resume(r->stack, NULL, NULL);
-  if (res != UCORO_OK) return native_resume_failed(co, r, narg, res);
+  if (UCO_UNLIKELY(r->stack == NULL) &&
+      (res = native_take_stack(r)) != UCORO_OK)
+    return native_resume_failed(co, r, narg, res);
+  res = ucoro_resume(r->stack, r, NULL);
+  if (UCO_UNLIKELY(res != UCORO_OK))
+    return native_resume_failed(co, r, narg, res);
   if (r->parked) return LUA_YIELD;
-  ucoro_destroy(r->stack);  /* lua_resume returned: the stack is free */
-  r->stack = NULL;
+  native_finished(r);  /* lua_resume returned: the stack is free */
   return r->status;
 }
 
 /* Drops r's native stack, parked C frames and all (not a running one). */
 void native_drop(native *r);
-
-/* The run whose native stack is running L, or NULL. */
-native *native_running(lua_State *L);
 
 /* Why a park of the running thread L (r is its run) would be refused (the
 ** message), or NULL where it is allowed.  Inline: it is on every park. */
@@ -155,10 +179,26 @@ UCO_INLINE const char *native_park_refused(lua_State *L,
   return NULL;
 }
 
+/* Raises the error of a refused park of L, if it is refused. */
+void native_check_park(lua_State *L, const native *r);
+
 /* Parks the running thread L (r is its run), handing its top nvalues to
-** the resumer (roomy: L's frame holds nothing else); returns the number of
-** resume values then on top.  Raises a Lua error where a yield is not
-** allowed. */
-int native_park(lua_State *L, native *r, int nvalues, int roomy);
+** the resumer (parked: NATIVE_ROOMY where L's frame holds nothing else,
+** else NATIVE_PARKED); returns the number of resume values then on top.
+** Raises a Lua error where a yield is not allowed.  The resumer hands the
+** run back (it may have moved to a lasting userdata meanwhile). */
+UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
+                           int parked) {
+  void *in;
+  if (UCO_UNLIKELY(!lua_isyieldable(L) ||
+                   (r->outer != NULL && !r->outer_yields)))
+    native_check_park(L, r);
+  r->nvalues = nvalues;
+  r->parked = parked;
+  ucoro_yield(NULL, &in);  /* the resumer takes the values... */
+  r = (native *)in;
+  r->parked = 0;
+  return r->nvalues;       /* ...and leaves its arguments */
+}
 
 #endif
