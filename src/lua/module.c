@@ -49,6 +49,23 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
   }
 }
 
+/* What a resume that stopped with status leaves: its nres results moved
+** to L (their count), or -1 with the error object on L. */
+static int resumed(lua_State *L, lua_State *co, int status, int nres) {
+  if (status == LUA_OK || status == LUA_YIELD) {
+    /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
+    if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
+      lua_pop(co, nres);
+      lua_pushliteral(L, "too many results to resume");
+      return -1;
+    }
+    if (nres != 0) lua_xmove(co, L, nres);
+    return nres;
+  }
+  lua_xmove(co, L, 1);
+  return -1;
+}
+
 /* As lcorolib.c's auxresume: results on L, or -1 with the error on L.
 ** resumable: native_resumable(L, co, r), which the caller has at hand. */
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
@@ -76,18 +93,7 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
     lua_xmove(L, co, narg);
     status = lua_resume(co, L, narg, &nres);
   }
-  if (status == LUA_OK || status == LUA_YIELD) {
-    /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
-    if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
-      lua_pop(co, nres);
-      lua_pushliteral(L, "too many results to resume");
-      return -1;
-    }
-    if (nres != 0) lua_xmove(co, L, nres);
-    return nres;
-  }
-  lua_xmove(co, L, 1);
-  return -1;
+  return resumed(L, co, status, nres);
 }
 
 static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
@@ -151,27 +157,61 @@ static int co_resume(lua_State *L) {
   return r + 1;
 }
 
+/* As stock auxwrap's error: an erred coroutine is closed, a position
+** added to a string message. */
+static int wrap_error(lua_State *L, lua_State *co) {
+  int stat = lua_status(co);
+  if (stat != LUA_OK && stat != LUA_YIELD) {
+    stat = lua_resetthread(co);
+    lua_xmove(co, L, 1);
+  }
+  if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  return lua_error(L);
+}
+
+/* auxwrap's every case but the round trip. */
+static UCO_NOINLINE int wrap_resume(lua_State *L, native *r, int narg) {
+  lua_State *co = r->L1;
+  int n = auxresume(L, co, r, r->config, narg, native_resumable(L, co, r));
+  return n < 0 ? wrap_error(L, co) : n;
+}
+
+/* After the round trip's resume, any other outcome than a park with a few
+** values. */
+static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r, int narg,
+                                     ucoro_result res) {
+  lua_State *co = r->L1;
+  int status = native_stopped(co, r, narg, res);
+  int n = resumed(L, co, status, r->nvalues);
+  return n < 0 ? wrap_error(L, co) : n;
+}
+
 /* Upvalues: handles, config, the thread, its run (kept alive by the
-** handles table for as long as the thread lives). */
+** handles table for as long as the thread lives).  The round trip (the
+** thread parked by ucoro.yield, a few values each way) takes one test
+** before and one after; its frame holds nothing else. */
 static int auxwrap(lua_State *L) {
   native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
-  lua_State *co = r->L1;
-  int n = auxresume(L, co, r, r->config, lua_gettop(L),
-                    native_resumable(L, co, r));
-  if (n < 0) {  /* as stock: close an erred coroutine, add a position */
-    int stat = lua_status(co);
-    if (stat != LUA_OK && stat != LUA_YIELD) {
-      stat = lua_resetthread(co);
-      lua_xmove(co, L, 1);
+  int narg = lua_gettop(L);
+  if (UCO_LIKELY(r->parked == NATIVE_ROOMY && narg < LUA_MINSTACK)) {
+    lua_State *co = r->L1;
+    ucoro_result res;
+    if (narg != 0) lua_xmove(L, co, narg);
+    r->nvalues = narg;
+    res = ucoro_resume(r->stack, r, NULL);
+    if (UCO_LIKELY(res == UCORO_OK && r->parked &&
+                   r->nvalues < LUA_MINSTACK - 2)) {
+      int n = r->nvalues;
+      if (n != 0) lua_xmove(co, L, n);
+      return n;
     }
-    if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
-      luaL_where(L, 1);
-      lua_insert(L, -2);
-      lua_concat(L, 2);
-    }
-    return lua_error(L);
+    return wrap_stopped(L, r, narg, res);
   }
-  return n;
+  return wrap_resume(L, r, narg);
 }
 
 static int co_wrap(lua_State *L) {

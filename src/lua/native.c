@@ -226,6 +226,13 @@ int native_resume_failed(lua_State *co, native *r, int narg,
   return LUA_ERRRUN;
 }
 
+int native_stopped(lua_State *co, native *r, int narg, ucoro_result res) {
+  if (res != UCORO_OK) return native_resume_failed(co, r, narg, res);
+  if (r->parked) return LUA_YIELD;
+  native_finished(r);
+  return r->status;
+}
+
 void *native_main(ucoro *stack, void *run) {
   native *r = (native *)run;
   for (;;) {

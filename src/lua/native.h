@@ -141,6 +141,11 @@ ucoro_result native_take_stack(native *r);
 ** next thread. */
 void native_finished(native *r);
 
+/* After ucoro_resume(r->stack) gave res: lua_resume's status as
+** native_resume returns it (for the round trips that check only for the
+** common case themselves). */
+int native_stopped(lua_State *co, native *r, int narg, ucoro_result res);
+
 /* Resumes co (resumable, with a run) with narg values from L: returns
 ** lua_resume's status; results or the error object are left on co, their
 ** count in r->nvalues.  The run goes to the native stack as the resume's
