@@ -116,10 +116,29 @@ static int step(lua_State *L, guard *g, int status) {
   return lua_error(L);
 }
 
+/* The relay's round trip (f parked by ucoro.yield, a few values each way)
+** takes one test before the resume and one after; its frame holds nothing
+** else. */
 static int bridge_continue(lua_State *L, int status, lua_KContext ctx) {
   guard *g = (guard *)ctx;  /* alive: the Lua frame below holds it */
+  native *r = g->run;
   int narg = lua_gettop(L);
   (void)status;
+  if (UCO_LIKELY(r != NULL && r->parked == NATIVE_ROOMY &&
+                 narg < LUA_MINSTACK)) {
+    lua_State *helper = r->L1;
+    ucoro_result res;
+    if (narg != 0) lua_xmove(L, helper, narg);
+    r->nvalues = narg;
+    res = ucoro_resume(r->stack, r, NULL);
+    if (UCO_LIKELY(res == UCORO_OK && r->parked &&
+                   r->nvalues < LUA_MINSTACK)) {
+      int n = r->nvalues;
+      if (n != 0) lua_xmove(helper, L, n);
+      return lua_yieldk(L, n, ctx, bridge_continue);
+    }
+    return step(L, g, native_stopped(helper, r, narg, res));
+  }
   if (g->run == NULL || !native_resumable(L, g->run->L1, g->run))
     return luaL_error(L, "cannot resume dead coroutine");
   if (!native_room(g->run->L1, g->run, narg))

@@ -51,7 +51,7 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
 
 /* What a resume that stopped with status leaves: its nres results moved
 ** to L (their count), or -1 with the error object on L. */
-static int resumed(lua_State *L, lua_State *co, int status, int nres) {
+UCO_INLINE int resumed(lua_State *L, lua_State *co, int status, int nres) {
   if (status == LUA_OK || status == LUA_YIELD) {
     /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
     if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
@@ -115,7 +115,7 @@ static native *create(lua_State *L, int with_run) {
   size_t stack_size = 0;
   ucoro_mode mode = UCORO_AUTO;
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  if (with_run || !lua_isnoneornil(L, 2)) {
+  if (with_run || (lua_gettop(L) >= 2 && !lua_isnoneornil(L, 2))) {
     c = CONFIG;
     stack_size = c->stack_size;
     mode = c->mode;
@@ -137,26 +137,6 @@ static int co_create(lua_State *L) {
   return 1;
 }
 
-/* Only a thread with frames can be parked, and only a sized one has a run
-** before it parks: for the rest (fresh, or yielded the stock way) a
-** look-up of its run would find nothing of use. */
-static int co_resume(lua_State *L) {
-  lua_State *co = getco(L);
-  native_config *c = CONFIG;
-  int frameless = co != L && native_frameless(co);
-  native *run = frameless && !c->sized ? NULL : native_find(L, HANDLES, co);
-  int r = auxresume(L, co, run, c, lua_gettop(L) - 1,
-                    frameless || native_is_parked(run));
-  if (r < 0) {
-    lua_pushboolean(L, 0);
-    lua_insert(L, -2);
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  lua_insert(L, -(r + 1));
-  return r + 1;
-}
-
 /* As stock auxwrap's error: an erred coroutine is closed, a position
 ** added to a string message. */
 static int wrap_error(lua_State *L, lua_State *co) {
@@ -173,6 +153,57 @@ static int wrap_error(lua_State *L, lua_State *co) {
   return lua_error(L);
 }
 
+/* After round_trip's resume, any other outcome than a park with a few
+** values: as auxresume. */
+static UCO_NOINLINE int stopped(lua_State *L, native *r, int narg,
+                                ucoro_result res) {
+  lua_State *co = r->L1;
+  return resumed(L, co, native_stopped(co, r, narg, res), r->nvalues);
+}
+
+/* The round trip, as auxresume: r parked by ucoro.yield (NATIVE_ROOMY),
+** resumed with narg < LUA_MINSTACK values.  One test before the resume
+** (the caller's) and one after; the frame holds nothing else. */
+UCO_INLINE int round_trip(lua_State *L, native *r, int narg) {
+  lua_State *co = r->L1;
+  ucoro_result res;
+  if (narg != 0) lua_xmove(L, co, narg);
+  r->nvalues = narg;
+  res = ucoro_resume(r->stack, r, NULL);
+  if (UCO_LIKELY(res == UCORO_OK && r->parked &&
+                 r->nvalues < LUA_MINSTACK - 2)) {
+    int n = r->nvalues;
+    if (n != 0) lua_xmove(co, L, n);
+    return n;
+  }
+  return stopped(L, r, narg, res);
+}
+
+/* Only a thread with frames can be parked, and only a sized one has a run
+** before it parks: for the rest (fresh, or yielded the stock way) a
+** look-up of its run would find nothing of use, and only they need the
+** config. */
+static int co_resume(lua_State *L) {
+  lua_State *co = getco(L);
+  int narg = lua_gettop(L) - 1;
+  int frameless = co != L && native_frameless(co);
+  native_config *c = frameless ? CONFIG : NULL;
+  native *run = frameless && !c->sized ? NULL : native_find(L, HANDLES, co);
+  int r;
+  if (run != NULL && run->parked == NATIVE_ROOMY && narg < LUA_MINSTACK)
+    r = round_trip(L, run, narg);
+  else
+    r = auxresume(L, co, run, c, narg, frameless || native_is_parked(run));
+  if (r < 0) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -(r + 1));
+  return r + 1;
+}
+
 /* auxwrap's every case but the round trip. */
 static UCO_NOINLINE int wrap_resume(lua_State *L, native *r, int narg) {
   lua_State *co = r->L1;
@@ -180,20 +211,16 @@ static UCO_NOINLINE int wrap_resume(lua_State *L, native *r, int narg) {
   return n < 0 ? wrap_error(L, co) : n;
 }
 
-/* After the round trip's resume, any other outcome than a park with a few
-** values. */
+/* After auxwrap's round trip: as stopped, with auxwrap's error. */
 static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r, int narg,
                                      ucoro_result res) {
-  lua_State *co = r->L1;
-  int status = native_stopped(co, r, narg, res);
-  int n = resumed(L, co, status, r->nvalues);
-  return n < 0 ? wrap_error(L, co) : n;
+  int n = stopped(L, r, narg, res);
+  return n < 0 ? wrap_error(L, r->L1) : n;
 }
 
 /* Upvalues: handles, config, the thread, its run (kept alive by the
-** handles table for as long as the thread lives).  The round trip (the
-** thread parked by ucoro.yield, a few values each way) takes one test
-** before and one after; its frame holds nothing else. */
+** handles table for as long as the thread lives).  The round trip as in
+** round_trip, its other outcomes in wrap_stopped. */
 static int auxwrap(lua_State *L) {
   native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
   int narg = lua_gettop(L);

@@ -98,23 +98,6 @@ native *native_find(lua_State *L, int handles, lua_State *co) {
   return r;
 }
 
-void native_init(native *r, lua_State *co, native_config *c,
-                 size_t stack_size, ucoro_mode mode) {
-  r->stack = NULL;
-  r->config = c;
-  r->L1 = co;
-  r->from = NULL;
-  r->outer = NULL;
-  r->outer_yields = 0;
-  r->stack_size = stack_size;
-  r->mode = mode;
-  r->nvalues = 0;
-  r->status = LUA_OK;
-  r->parked = 0;
-  r->temporary = 1;
-  r->armed = 0;
-}
-
 native *native_new(lua_State *L, int handles, lua_State *co,
                    native_config *c, size_t stack_size, ucoro_mode mode) {
   native *r;
@@ -176,26 +159,12 @@ static ucoro_result new_stack(native *r) {
                                  r->mode);
 }
 
-ucoro_result native_take_stack(native *r) {
-  native_config *c = r->config;
-  if (c->idle != NULL && c->idle_size == r->stack_size &&
-      c->idle_mode == r->mode) {
-    r->stack = c->idle;
-    c->idle = NULL;
-    ucoro_set_userdata(r->stack, r);
-    return UCORO_OK;
-  }
+ucoro_result native_new_stack(native *r) {
   return new_stack(r);
 }
 
-void native_finished(native *r) {
-  native_config *c = r->config;
-  ucoro *stack = r->stack;
-  r->stack = NULL;
-  if (c->idle != NULL) drop_idle(c);  /* the newest fits the settings */
-  c->idle = stack;
-  c->idle_size = r->stack_size;
-  c->idle_mode = r->mode;
+void native_drop_idle(native_config *c) {
+  drop_idle(c);
 }
 
 int native_resume_failed(lua_State *co, native *r, int narg,
@@ -262,7 +231,7 @@ const char *native_call_refusal(lua_State *L, const native *r) {
   return "attempt to yield across a C-call boundary";
 }
 
-void native_check_park(lua_State *L, const native *r) {
-  const char *refused = native_park_refused(L, r);
+void native_check_park(lua_State *L, const native *r, int yieldable) {
+  const char *refused = native_refusal(L, r, yieldable);
   if (refused != NULL) luaL_error(L, "%s", refused);
 }

@@ -68,8 +68,22 @@ native *native_new(lua_State *L, int handles, lua_State *co,
                    native_config *c, size_t stack_size, ucoro_mode mode);
 
 /* Sets up a run for one resume, on the caller's C stack. */
-void native_init(native *r, lua_State *co, native_config *c,
-                 size_t stack_size, ucoro_mode mode);
+UCO_INLINE void native_init(native *r, lua_State *co, native_config *c,
+                            size_t stack_size, ucoro_mode mode) {
+  r->stack = NULL;
+  r->config = c;
+  r->L1 = co;
+  r->from = NULL;
+  r->outer = NULL;
+  r->outer_yields = 0;
+  r->stack_size = stack_size;
+  r->mode = mode;
+  r->nvalues = 0;
+  r->status = LUA_OK;
+  r->parked = 0;
+  r->temporary = 1;
+  r->armed = 0;
+}
 
 
 /* After a resume that left co parked: makes its run last, with a
@@ -109,7 +123,8 @@ UCO_INLINE int native_is_parked(const native *r) {
 ** holds only its values leaves LUA_MINSTACK slots, so most calls skip
 ** lua_checkstack. */
 UCO_INLINE int native_room(lua_State *co, const native *r, int n) {
-  return (r != NULL && r->parked == NATIVE_ROOMY && n < LUA_MINSTACK) ||
+  return n == 0 ||
+         (r != NULL && r->parked == NATIVE_ROOMY && n < LUA_MINSTACK) ||
          lua_checkstack(co, n);
 }
 
@@ -133,13 +148,39 @@ UCO_INLINE int native_resumable(lua_State *L, lua_State *co,
 int native_resume_failed(lua_State *co, native *r, int narg,
                          ucoro_result res);
 
+/* Gives r a new native stack, or the state's idle one (from another OS
+** thread, or of another size or mode: native_take_stack checks the last
+** two). */
+ucoro_result native_new_stack(native *r);
+
 /* Gives r a native stack: the state's idle one if it fits, else a new
 ** one. */
-ucoro_result native_take_stack(native *r);
+UCO_INLINE ucoro_result native_take_stack(native *r) {
+  native_config *c = r->config;
+  ucoro *idle = c->idle;
+  if (UCO_LIKELY(idle != NULL && c->idle_size == r->stack_size &&
+                 c->idle_mode == r->mode)) {
+    c->idle = NULL;
+    r->stack = idle;
+    ucoro_set_userdata(idle, r);
+    return UCORO_OK;
+  }
+  return native_new_stack(r);
+}
+
+/* Frees the state's idle stack (for the newer one). */
+void native_drop_idle(native_config *c);
 
 /* After lua_resume returned on r's stack: the stack waits, idle, for the
 ** next thread. */
-void native_finished(native *r);
+UCO_INLINE void native_finished(native *r) {
+  native_config *c = r->config;
+  if (UCO_UNLIKELY(c->idle != NULL)) native_drop_idle(c);
+  c->idle = r->stack;
+  c->idle_size = r->stack_size;
+  c->idle_mode = r->mode;
+  r->stack = NULL;
+}
 
 /* After ucoro_resume(r->stack) gave res: lua_resume's status as
 ** native_resume returns it (for the round trips that check only for the
@@ -174,18 +215,24 @@ void native_drop(native *r);
 ** message), or NULL where it is allowed.  Inline: it is on every park. */
 const char *native_call_refusal(lua_State *L, const native *r);
 
-UCO_INLINE const char *native_park_refused(lua_State *L,
-                                              const native *r) {
+/* yieldable: lua_isyieldable(L), which the caller has at hand. */
+UCO_INLINE const char *native_refusal(lua_State *L, const native *r,
+                                      int yieldable) {
   /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
-  if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
+  if (!yieldable && lua_gc(L, LUA_GCISRUNNING) < 0)
     return "attempt to yield inside a __gc finalizer";
   if (r->outer != NULL && !r->outer_yields)  /* ucoro.call */
     return native_call_refusal(L, r);
   return NULL;
 }
 
+UCO_INLINE const char *native_park_refused(lua_State *L,
+                                              const native *r) {
+  return native_refusal(L, r, lua_isyieldable(L));
+}
+
 /* Raises the error of a refused park of L, if it is refused. */
-void native_check_park(lua_State *L, const native *r);
+void native_check_park(lua_State *L, const native *r, int yieldable);
 
 /* Parks the running thread L (r is its run), handing its top nvalues to
 ** the resumer (parked: NATIVE_ROOMY where L's frame holds nothing else,
@@ -195,9 +242,9 @@ void native_check_park(lua_State *L, const native *r);
 UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
                            int parked) {
   void *in;
-  if (UCO_UNLIKELY(!lua_isyieldable(L) ||
-                   (r->outer != NULL && !r->outer_yields)))
-    native_check_park(L, r);
+  int yieldable = lua_isyieldable(L);
+  if (UCO_UNLIKELY(!yieldable || (r->outer != NULL && !r->outer_yields)))
+    native_check_park(L, r, yieldable);
   r->nvalues = nvalues;
   r->parked = parked;
   ucoro_yield(NULL, &in);  /* the resumer takes the values... */
