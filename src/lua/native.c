@@ -163,8 +163,19 @@ ucoro_result native_new_stack(native *r) {
   return new_stack(r);
 }
 
-void native_drop_idle(native_config *c) {
-  drop_idle(c);
+void native_finished_slow(native *r) {
+  native_config *c = r->config;
+  ucoro *stack = r->stack;
+  r->stack = NULL;
+  if (r->ended) {
+    r->ended = 0;
+    ucoro_destroy(stack);
+    return;
+  }
+  drop_idle(c);  /* the newer one fits the settings now */
+  c->idle = stack;
+  c->idle_size = r->stack_size;
+  c->idle_mode = r->mode;
 }
 
 int native_resume_failed(lua_State *co, native *r, int narg,
@@ -210,9 +221,12 @@ void *native_main(ucoro *stack, void *run) {
     r = (native *)ucoro_userdata(stack);  /* kept while parked? */
     r->status = status;
     r->nvalues = nres;
-    ucoro_yield(NULL, &run);  /* idle, until the next thread's resume */
+    /* idle, until the next thread's resume; a lean stack with no room to
+    ** keep its frames meanwhile ends instead */
+    if (ucoro_yield(NULL, &run) != UCORO_OK) break;
     r = (native *)run;
   }
+  r->ended = 1;
   return NULL;
 }
 

@@ -37,6 +37,8 @@ typedef struct native {
                          holds only its values, so with LUA_MINSTACK free
                          slots once they are taken */
   int temporary;      /* on the resumer's C stack, for one resume */
+  int ended;          /* its stack ended after lua_resume returned (a lean
+                         one with no room to keep its frames idle) */
   int armed;          /* a userdata with a finalizer */
 } native;
 
@@ -82,6 +84,7 @@ UCO_INLINE void native_init(native *r, lua_State *co, native_config *c,
   r->status = LUA_OK;
   r->parked = 0;
   r->temporary = 1;
+  r->ended = 0;
   r->armed = 0;
 }
 
@@ -168,14 +171,18 @@ UCO_INLINE ucoro_result native_take_stack(native *r) {
   return native_new_stack(r);
 }
 
-/* Frees the state's idle stack (for the newer one). */
-void native_drop_idle(native_config *c);
+/* native_finished's other cases: an idle stack there already, or r's
+** stack ended. */
+void native_finished_slow(native *r);
 
 /* After lua_resume returned on r's stack: the stack waits, idle, for the
 ** next thread. */
 UCO_INLINE void native_finished(native *r) {
   native_config *c = r->config;
-  if (UCO_UNLIKELY(c->idle != NULL)) native_drop_idle(c);
+  if (UCO_UNLIKELY(c->idle != NULL || r->ended)) {
+    native_finished_slow(r);
+    return;
+  }
   c->idle = r->stack;
   c->idle_size = r->stack_size;
   c->idle_mode = r->mode;
@@ -241,7 +248,7 @@ void native_check_park(lua_State *L, const native *r, int yieldable);
 ** run back (it may have moved to a lasting userdata meanwhile). */
 UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
                            int parked) {
-  void *in;
+  void *in = r;  /* (kept if the yield fails) */
   int yieldable = lua_isyieldable(L);
   if (UCO_UNLIKELY(!yieldable || (r->outer != NULL && !r->outer_yields)))
     native_check_park(L, r, yieldable);
