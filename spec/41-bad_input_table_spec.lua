@@ -191,7 +191,7 @@ describe("bad input table:", function()
 
   -- stackused has no stock counterpart: the exact answers.  A wrong type
   -- gets the argument error of stock's isyieldable (the same check); a
-  -- thread without a native stack now, nil (no value).  A normal coroutine
+  -- thread without a native stack now, nil.  A normal coroutine
   -- is asked from outside, where its stack is not found (README).
   local has_stack = {
     ["the running coroutine"] = true,
@@ -212,13 +212,13 @@ describe("bad input table:", function()
         assert.equal("integer", math.type(r[2]))
         assert.is_true(r[2] > 0)
       else
-        assert.same({ true, n = 1 }, r)
+        assert.same({ true, nil, n = 2 }, r)
       end
     end)
   end
 
-  -- mode: with a thread, the mode of its native stack now, or nil (no
-  -- value) when it has none; with nil or no value, the default mode; with
+  -- mode: with a thread, the mode of its native stack now, or nil when it
+  -- has none; with nil or no value, the default mode; with
   -- anything else not a mode name, an argument error.  The default stays.
   for _, input in ipairs(thread_inputs) do
     local reads = input[1] == "nil" or input[1] == "no value"
@@ -237,7 +237,7 @@ describe("bad input table:", function()
         assert.is_true(r[1])
         assert.is_truthy(r[2] == "own" or r[2] == "lean")
       else
-        assert.same({ true, n = 1 }, r)
+        assert.same({ true, nil, n = 2 }, r)
       end
     end)
   end
@@ -283,8 +283,9 @@ describe("bad input table:", function()
       assert.equal(t[1] == "a callable table", plain[1])
     end)
   end
-  it("call given no value fails as a call of nil", function()
-    assert.same({ false, "attempt to call a nil value", n = 2 }, try(ucoro.call))
+  it("call given no value raises an argument error, as stock pcall", function()
+    assert.same({ false, "bad argument #1 to '?' (value expected)", n = 2 }, try(ucoro.call))
+    assert.same({ false, "bad argument #1 to '?' (value expected)", n = 2 }, try(pcall))
   end)
 
   -- Stack sizes (create's and wrap's second argument, stacksize's first).

@@ -432,6 +432,10 @@ size_t ucoro_default_stack_size(void) {
   return uco_stack_round(0);
 }
 
+size_t ucoro_round_stack_size(size_t size) {
+  return uco_stack_round(size);
+}
+
 void ucoro_pool_clear(void) {
   uco_lean_clear();
   uco_stack_pool_clear();

@@ -135,6 +135,11 @@ size_t ucoro_stack_used(const ucoro *co);
 /* The stack size used when 0 is asked. */
 size_t ucoro_default_stack_size(void);
 
+/* The usable size of a stack asked with size bytes (0: the default): the
+** minimum for a smaller one, whole pages; 0 when none that large can be
+** mapped. */
+size_t ucoro_round_stack_size(size_t size);
+
 /* Unmaps the stacks this OS thread keeps for reuse. */
 void ucoro_pool_clear(void);
 

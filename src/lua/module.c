@@ -70,7 +70,7 @@ UCO_INLINE int resumed(lua_State *L, lua_State *co, int status, int nres) {
 ** resumable: native_resumable(L, co, r), which the caller has at hand. */
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
                          native_config *c, int narg, int resumable) {
-  int status, nres;
+  int status, nres, first_park = 0;
   if (!native_room(co, r, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
     return -1;
@@ -83,17 +83,23 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
         r = &temp;
       } else {  /* ...unless this stack may be copied away meanwhile */
         r = native_new(L, HANDLES, co, c, c->stack_size, c->mode);
+        lua_pop(L, 1);  /* (kept by the handles table, as co lives) */
       }
     }
     status = native_resume(L, co, r, narg);
     nres = r->nvalues;
-    if (r->parked && !r->armed && native_keep(L, HANDLES, co, r) == NULL)
-      return -1;  /* out of memory: co closed, the error on L */
+    if (r->parked && !r->armed) {
+      if (native_keep(L, HANDLES, co, r) == NULL)
+        return -1;  /* out of memory: co closed, the error on L */
+      first_park = 1;
+    }
   } else {  /* not resumable: stock Lua says why, touching nothing */
     lua_xmove(L, co, narg);
     status = lua_resume(co, L, narg, &nres);
   }
-  return resumed(L, co, status, nres);
+  nres = resumed(L, co, status, nres);
+  if (UCO_UNLIKELY(first_park) && nres >= 0) native_account(L);
+  return nres;
 }
 
 static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
@@ -106,9 +112,10 @@ static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
 
 static const char *const mode_names[] = {"auto", "own", "lean", NULL};
 
-/* As stock coroutine.create; leaves the thread on top.  The second
-** argument, a stack size or a mode name, goes in a run of its own (wrap
-** always makes one, for its upvalue). */
+/* As stock coroutine.create; leaves the thread on top (and above it its
+** run, when there is one).  The second argument, a stack size or a mode
+** name, goes in a run of its own (wrap always makes one, for its
+** upvalue). */
 static native *create(lua_State *L, int with_run) {
   lua_State *NL;
   native_config *c = NULL;
@@ -133,7 +140,7 @@ static native *create(lua_State *L, int with_run) {
 }
 
 static int co_create(lua_State *L) {
-  create(L, 0);
+  if (create(L, 0) != NULL) lua_pop(L, 1);
   return 1;
 }
 
@@ -158,7 +165,7 @@ static int wrap_error(lua_State *L, lua_State *co) {
 static UCO_NOINLINE int stopped(lua_State *L, native *r, int narg,
                                 ucoro_result res) {
   lua_State *co = r->L1;
-  return resumed(L, co, native_stopped(co, r, narg, res), r->nvalues);
+  return resumed(L, co, native_stopped(L, co, r, narg, res), r->nvalues);
 }
 
 /* The round trip, as auxresume: r parked by ucoro.yield (NATIVE_ROOMY),
@@ -168,6 +175,7 @@ UCO_INLINE int round_trip(lua_State *L, native *r, int narg) {
   lua_State *co = r->L1;
   ucoro_result res;
   if (narg != 0) lua_xmove(L, co, narg);
+  r->from = L;
   r->nvalues = narg;
   res = ucoro_resume(r->stack, r, NULL);
   if (UCO_LIKELY(res == UCORO_OK && r->parked &&
@@ -218,16 +226,19 @@ static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r, int narg,
   return n < 0 ? wrap_error(L, r->L1) : n;
 }
 
-/* Upvalues: handles, config, the thread, its run (kept alive by the
-** handles table for as long as the thread lives).  The round trip as in
-** round_trip, its other outcomes in wrap_stopped. */
+/* Upvalues: handles, config, the thread, its run (the thread's one run:
+** see native_new), and the run's address as a light userdata, which
+** lua_touserdata reads faster (upvalue 4 holds the run as long as this
+** closure lives).  The round trip as in round_trip, its other outcomes
+** in wrap_stopped. */
 static int auxwrap(lua_State *L) {
-  native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
+  native *r = (native *)lua_touserdata(L, lua_upvalueindex(5));
   int narg = lua_gettop(L);
   if (UCO_LIKELY(r->parked == NATIVE_ROOMY && narg < LUA_MINSTACK)) {
     lua_State *co = r->L1;
     ucoro_result res;
     if (narg != 0) lua_xmove(L, co, narg);
+    r->from = L;
     r->nvalues = narg;
     res = ucoro_resume(r->stack, r, NULL);
     if (UCO_LIKELY(res == UCORO_OK && r->parked &&
@@ -242,12 +253,12 @@ static int auxwrap(lua_State *L) {
 }
 
 static int co_wrap(lua_State *L) {
-  native *r = create(L, 1);
+  create(L, 1);
   lua_pushvalue(L, HANDLES);
   lua_pushvalue(L, lua_upvalueindex(2));
-  lua_rotate(L, -3, 2);  /* handles, config, thread */
-  lua_pushlightuserdata(L, r);
-  lua_pushcclosure(L, auxwrap, 4);
+  lua_rotate(L, -4, 2);  /* handles, config, thread, run */
+  lua_pushlightuserdata(L, lua_touserdata(L, -1));  /* held by upvalue 4 */
+  lua_pushcclosure(L, auxwrap, 5);
   return 1;
 }
 
@@ -317,10 +328,17 @@ static int co_close(lua_State *L) {
   return 2;
 }
 
+/* The size set is the size used (a small one raised to the minimum, all
+** rounded to whole pages); one too large to map at all is kept as given,
+** and resumes fail with "not enough memory". */
 static int co_stacksize(lua_State *L) {
   native_config *c = CONFIG;
   size_t old = c->stack_size ? c->stack_size : ucoro_default_stack_size();
-  c->stack_size = opt_stack_size(L, 1, c->stack_size);
+  if (!lua_isnoneornil(L, 1)) {
+    size_t asked = opt_stack_size(L, 1, 0);
+    size_t used = ucoro_round_stack_size(asked);
+    c->stack_size = used != 0 ? used : asked;
+  }
   lua_pushinteger(L, (lua_Integer)old);
   return 1;
 }
@@ -331,8 +349,10 @@ static int co_stackused(lua_State *L) {
   lua_State *co = lua_isnone(L, 1) ? L : getco(L);
   native *r = co == L ? native_running(L)
                           : native_find(L, HANDLES, co);
-  if (r == NULL || r->stack == NULL) return 0;
-  lua_pushinteger(L, (lua_Integer)ucoro_stack_used(r->stack));
+  if (r == NULL || r->stack == NULL)
+    lua_pushnil(L);
+  else
+    lua_pushinteger(L, (lua_Integer)ucoro_stack_used(r->stack));
   return 1;
 }
 
@@ -345,8 +365,10 @@ static int co_mode(lua_State *L) {
     lua_State *co = lua_tothread(L, 1);
     native *r = co == L ? native_running(L)
                             : native_find(L, HANDLES, co);
-    if (r == NULL || r->stack == NULL) return 0;
-    lua_pushstring(L, mode_names[ucoro_mode_of(r->stack)]);
+    if (r == NULL || r->stack == NULL)
+      lua_pushnil(L);
+    else
+      lua_pushstring(L, mode_names[ucoro_mode_of(r->stack)]);
     return 1;
   }
   lua_pushstring(L, mode_names[c->mode]);

@@ -12,8 +12,14 @@
 #include "lauxlib.h"
 
 /* One handles table and one config per Lua state, in the registry, however
-** often the module is loaded (busted reloads it for each spec file). */
-static const char handles_key = 'h', config_key = 'c';
+** often the module is loaded (busted reloads it for each spec file); and
+** the metatable of the tables that tell a run whether its thread lives. */
+static const char handles_key = 'h', config_key = 'c', weak_key = 'k';
+
+/* A charge for each parked native stack, in KiB: a few touched pages and
+** their page tables, and the mappings (a resource the collector cannot
+** see at all). */
+#define NATIVE_GC_KB 8
 
 void native_drop(native *r) {
   if (r->stack != NULL && ucoro_destroy(r->stack) == UCORO_OK) {
@@ -22,8 +28,63 @@ void native_drop(native *r) {
   }
 }
 
-static int native_gc(lua_State *L) {  /* only the collector calls it */
-  native_drop((native *)lua_touserdata(L, 1));
+/* Pushes co itself onto L: only a thread can push itself. */
+static void push_thread(lua_State *L, lua_State *co) {
+  if (!lua_checkstack(co, 1)) luaL_error(L, "stack overflow");
+  lua_pushthread(co);
+  lua_xmove(co, L, 1);
+}
+
+/* A finalizer runs when its object is unreachable; another finalizer of
+** the same cycle may bring back (resurrect) what the object stands for.
+** A life mark tells: a table with weak keys holding only co, which the
+** collector empties before finalizers run unless co survives the cycle
+** (reachable, or brought back).  Push one; and does the mark in
+** uservalue 1 of the run at index 1 say that its thread lives? */
+static void push_life_mark(lua_State *L, lua_State *co) {
+  lua_createtable(L, 0, 1);
+  push_thread(L, co);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &weak_key);
+  lua_setmetatable(L, -2);
+}
+
+static int thread_lives(lua_State *L) {
+  int lives = 0;
+  if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE) {
+    lua_pushnil(L);
+    lives = lua_next(L, -2) != 0;
+  }
+  lua_settop(L, 1);
+  return lives;
+}
+
+/* Only the collector calls it, when the run is unreachable, and so its
+** thread (or the thread was brought back by another finalizer, and may
+** run again: then its stack stays).  A stack that stays, or that is
+** running, arms the finalizer again for a later cycle. */
+static int native_gc(lua_State *L) {
+  native *r = (native *)lua_touserdata(L, 1);
+  if (!thread_lives(L)) native_drop(r);
+  if (r->stack != NULL) {
+    lua_getmetatable(L, 1);
+    lua_setmetatable(L, 1);
+  }
+  return 0;
+}
+
+/* At lua_close (the registry holds the handles table, so that is the only
+** time it is finalized): every thread lives until then, so runs have kept
+** their stacks; they all go now. */
+static int handles_gc(lua_State *L) {
+  lua_settop(L, 1);
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    native *r = (native *)lua_touserdata(L, -1);
+    if (r != NULL) native_drop(r);
+    lua_pop(L, 1);
+  }
   return 0;
 }
 
@@ -35,10 +96,16 @@ void native_push_handles(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  lua_newtable(L);
-  lua_newtable(L);
+  lua_createtable(L, 0, 1);  /* weak keys, for thread_lives */
   lua_pushliteral(L, "k");
   lua_setfield(L, -2, "__mode");
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &weak_key);
+  lua_newtable(L);
+  lua_createtable(L, 0, 2);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_pushcfunction(L, handles_gc);
+  lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
@@ -82,13 +149,6 @@ native_config *native_config_of(lua_State *L) {
   return c;
 }
 
-/* Pushes co itself onto L: only a thread can push itself. */
-static void push_thread(lua_State *L, lua_State *co) {
-  if (!lua_checkstack(co, 1)) luaL_error(L, "stack overflow");
-  lua_pushthread(co);
-  lua_xmove(co, L, 1);
-}
-
 native *native_find(lua_State *L, int handles, lua_State *co) {
   native *r;
   push_thread(L, co);
@@ -102,28 +162,36 @@ native *native_new(lua_State *L, int handles, lua_State *co,
                    native_config *c, size_t stack_size, ucoro_mode mode) {
   native *r;
   handles = lua_absindex(L, handles);
-  r = (native *)lua_newuserdatauv(L, sizeof(native), 0);
+  push_thread(L, co);
+  if (lua_rawget(L, handles) == LUA_TUSERDATA)
+    return (native *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  r = (native *)lua_newuserdatauv(L, sizeof(native), 1);
   native_init(r, co, c, stack_size, mode);
   r->temporary = 0;
   push_thread(L, co);
   lua_pushvalue(L, -2);
   lua_rawset(L, handles);
-  lua_pop(L, 1);
   return r;
 }
 
 /* native_keep's part that allocates, so may raise: (handles, r) -> the
-** lasting run.  The copy comes last, once nothing can raise. */
+** lasting run, armed with its finalizer and the table that tells it
+** whether its thread lives.  The copy comes last, once nothing can
+** raise. */
 static int keep_protected(lua_State *L) {
   native *r = (native *)lua_touserdata(L, 2);
-  native *kept = r->temporary ? native_new(L, 1, r->L1, r->config,
-                                           r->stack_size, r->mode)
-                               : r;
-  push_thread(L, r->L1);
-  lua_rawget(L, 1);
+  native *kept = native_new(L, 1, r->L1, r->config, r->stack_size,
+                            r->mode);
+  push_life_mark(L, r->L1);
+  lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, NATIVE_MT);  /* the finalizer, from now on */
-  if (kept != r) {
+  if (kept != r) {  /* r was temporary: the thread's run takes its state */
+    size_t stack_size = kept->stack_size;
+    ucoro_mode mode = kept->mode;
     *kept = *r;
+    kept->stack_size = stack_size;  /* its own settings, for later stacks */
+    kept->mode = mode;
     kept->temporary = 0;
     ucoro_set_userdata(kept->stack, kept);  /* the parked side follows */
   }
@@ -178,6 +246,29 @@ void native_finished_slow(native *r) {
   c->idle_mode = r->mode;
 }
 
+/* The collector, unless it is stopped (by the program, or because a
+** finalizer is running: lua_gc says -1 then). */
+static int collector_runs(lua_State *L) {
+  return lua_gc(L, LUA_GCISRUNNING) == 1;
+}
+
+ucoro_result native_new_stack_after_gc(lua_State *L, native *r) {
+  if (!collector_runs(L)) return UCORO_ENOMEM;
+  lua_gc(L, LUA_GCCOLLECT);
+  drop_idle(r->config);  /* (none could have fit) */
+  return r->stack != NULL ? UCORO_OK : new_stack(r);
+}
+
+ucoro_result native_resume_after_gc(lua_State *L, native *r) {
+  if (!collector_runs(L)) return UCORO_ENOMEM;
+  lua_gc(L, LUA_GCCOLLECT);
+  return ucoro_resume(r->stack, r, NULL);
+}
+
+void native_account(lua_State *L) {
+  if (collector_runs(L)) lua_gc(L, LUA_GCSTEP, NATIVE_GC_KB);
+}
+
 int native_resume_failed(lua_State *co, native *r, int narg,
                          ucoro_result res) {
   if (r->stack != NULL && !r->parked) {  /* it never started */
@@ -198,6 +289,7 @@ int native_resume_failed(lua_State *co, native *r, int narg,
     }
   }
   lua_pop(co, narg);
+  luaL_checkstack(co, 1, NULL);  /* (a parked frame may be full) */
   if (res == UCORO_ENOMEM) {
     lua_pushliteral(co, "not enough memory");
     return LUA_ERRMEM;
@@ -206,7 +298,9 @@ int native_resume_failed(lua_State *co, native *r, int narg,
   return LUA_ERRRUN;
 }
 
-int native_stopped(lua_State *co, native *r, int narg, ucoro_result res) {
+int native_stopped(lua_State *L, lua_State *co, native *r, int narg,
+                   ucoro_result res) {
+  if (res == UCORO_ENOMEM) res = native_resume_after_gc(L, r);
   if (res != UCORO_OK) return native_resume_failed(co, r, narg, res);
   if (r->parked) return LUA_YIELD;
   native_finished(r);
@@ -230,8 +324,9 @@ void *native_main(ucoro *stack, void *run) {
   return NULL;
 }
 
-static int is_main_thread(lua_State *L, lua_State *co) {
+int native_is_main_thread(lua_State *L, lua_State *co) {
   int main;
+  luaL_checkstack(L, 1, NULL);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   main = lua_tothread(L, -1) == co;
   lua_pop(L, 1);
@@ -240,7 +335,7 @@ static int is_main_thread(lua_State *L, lua_State *co) {
 
 /* Inside ucoro.call whose caller cannot yield: why. */
 const char *native_call_refusal(lua_State *L, const native *r) {
-  if (is_main_thread(L, r->outer))
+  if (native_is_main_thread(L, r->outer))
     return "attempt to yield from outside a coroutine";
   return "attempt to yield across a C-call boundary";
 }
@@ -248,4 +343,20 @@ const char *native_call_refusal(lua_State *L, const native *r) {
 void native_check_park(lua_State *L, const native *r, int yieldable) {
   const char *refused = native_refusal(L, r, yieldable);
   if (refused != NULL) luaL_error(L, "%s", refused);
+}
+
+/* A lean stack could not keep L's frames: after a full collection, once
+** more; else L gets the memory error (never the values it yielded back,
+** as if resumed). */
+void native_park_after_gc(lua_State *L, native *r, int parked, void **in) {
+  r->parked = 0;
+  if (collector_runs(L)) {
+    lua_gc(L, LUA_GCCOLLECT);
+    r = (native *)ucoro_running_user(native_main);  /* kept meanwhile? */
+    r->parked = parked;
+    if (ucoro_yield(NULL, in) == UCORO_OK) return;
+    r->parked = 0;
+  }
+  lua_pushliteral(L, "not enough memory");
+  lua_error(L);
 }

@@ -66,6 +66,10 @@ native_config *native_config_of(lua_State *L);
 
 /* The run of thread co (NULL if none); handles is the table's index. */
 native *native_find(lua_State *L, int handles, lua_State *co);
+
+/* Pushes the run of thread co, made with these settings if co has none:
+** one run per thread, so that whoever holds it (a wrap, a ucoro.call)
+** holds the one its thread uses. */
 native *native_new(lua_State *L, int handles, lua_State *co,
                    native_config *c, size_t stack_size, ucoro_mode mode);
 
@@ -171,6 +175,12 @@ UCO_INLINE ucoro_result native_take_stack(native *r) {
   return native_new_stack(r);
 }
 
+/* Native stacks are memory and mappings the collector does not see: when
+** none can be had (or a lean one has no room), a full collection may give
+** some back.  These collect, then try once more. */
+ucoro_result native_new_stack_after_gc(lua_State *L, native *r);
+ucoro_result native_resume_after_gc(lua_State *L, native *r);
+
 /* native_finished's other cases: an idle stack there already, or r's
 ** stack ended. */
 void native_finished_slow(native *r);
@@ -192,23 +202,30 @@ UCO_INLINE void native_finished(native *r) {
 /* After ucoro_resume(r->stack) gave res: lua_resume's status as
 ** native_resume returns it (for the round trips that check only for the
 ** common case themselves). */
-int native_stopped(lua_State *co, native *r, int narg, ucoro_result res);
+int native_stopped(lua_State *L, lua_State *co, native *r, int narg,
+                   ucoro_result res);
 
 /* Resumes co (resumable, with a run) with narg values from L: returns
 ** lua_resume's status; results or the error object are left on co, their
-** count in r->nvalues.  The run goes to the native stack as the resume's
-** value: the parked side need not look it up. */
+** count in r->nvalues.  co has room for them (native_room).  The run goes
+** to the native stack as the resume's value: the parked side need not
+** look it up. */
 UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
                                 int narg) {
   ucoro_result res;
-  if (narg != 0) lua_xmove(L, co, narg);
   r->from = L;
   r->nvalues = narg;
   if (UCO_UNLIKELY(r->stack == NULL) &&
-      (res = native_take_stack(r)) != UCORO_OK)
-    return native_resume_failed(co, r, narg, res);
+      UCO_UNLIKELY(native_take_stack(r) != UCORO_OK) &&
+      native_new_stack_after_gc(L, r) != UCORO_OK) {
+    lua_xmove(L, co, narg);
+    return native_resume_failed(co, r, narg, UCORO_ENOMEM);
+  }
+  if (narg != 0) lua_xmove(L, co, narg);
   res = ucoro_resume(r->stack, r, NULL);
-  if (UCO_UNLIKELY(res != UCORO_OK))
+  if (UCO_UNLIKELY(res != UCORO_OK) &&
+      (res != UCORO_ENOMEM ||
+       (res = native_resume_after_gc(L, r)) != UCORO_OK))
     return native_resume_failed(co, r, narg, res);
   if (r->parked) return LUA_YIELD;
   native_finished(r);  /* lua_resume returned: the stack is free */
@@ -217,6 +234,14 @@ UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
 
 /* Drops r's native stack, parked C frames and all (not a running one). */
 void native_drop(native *r);
+
+/* A thread just parked for the first time (its run kept): its native
+** stack is charged to the collector, which would not otherwise run in
+** time to give back the stacks of parked threads dropped meanwhile. */
+void native_account(lua_State *L);
+
+/* Is co the main thread of L's state?  (Asked on L.) */
+int native_is_main_thread(lua_State *L, lua_State *co);
 
 /* Why a park of the running thread L (r is its run) would be refused (the
 ** message), or NULL where it is allowed.  Inline: it is on every park. */
@@ -244,17 +269,22 @@ void native_check_park(lua_State *L, const native *r, int yieldable);
 /* Parks the running thread L (r is its run), handing its top nvalues to
 ** the resumer (parked: NATIVE_ROOMY where L's frame holds nothing else,
 ** else NATIVE_PARKED); returns the number of resume values then on top.
-** Raises a Lua error where a yield is not allowed.  The resumer hands the
-** run back (it may have moved to a lasting userdata meanwhile). */
+** Raises a Lua error where a yield is not allowed, and "not enough
+** memory" when a lean stack cannot keep L's frames.  The resumer hands
+** the run back (it may have moved to a lasting userdata meanwhile). */
+void native_park_after_gc(lua_State *L, native *r, int parked, void **in);
+
 UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
                            int parked) {
-  void *in = r;  /* (kept if the yield fails) */
+  void *in;
   int yieldable = lua_isyieldable(L);
   if (UCO_UNLIKELY(!yieldable || (r->outer != NULL && !r->outer_yields)))
     native_check_park(L, r, yieldable);
   r->nvalues = nvalues;
   r->parked = parked;
-  ucoro_yield(NULL, &in);  /* the resumer takes the values... */
+  /* the resumer takes the values... */
+  if (UCO_UNLIKELY(ucoro_yield(NULL, &in) != UCORO_OK))
+    native_park_after_gc(L, r, parked, &in);
   r = (native *)in;
   r->parked = 0;
   return r->nvalues;       /* ...and leaves its arguments */
