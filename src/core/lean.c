@@ -155,9 +155,8 @@ int uco_lean_bind(ucoro *co) {
     }
     if (best == NULL) return -1;
   }
-  UCORO_ASSERT(co->lean.stack == NULL);
   pthread_mutex_lock(&best->lock);
-  UCORO_ASSERT(!is_active(best->occupant));
+  UCORO_ASSERT(co->lean.stack == NULL && !is_active(best->occupant));
   best->bound++;
   pthread_mutex_unlock(&best->lock);
   co->lean.stack = best;

@@ -17,6 +17,7 @@
 #include "bridge.h"
 
 #include "lauxlib.h"
+#include "compat.h"
 
 #include "native.h"
 
@@ -77,8 +78,11 @@ static int release(lua_State *L, guard *g) {
   }
   saved = closing;
   closing = r;  /* f's __close code runs for L: ucoro.running() says so */
-  status = lua_resetthread(helper);
+  status = compat_closethread(helper, L);
   closing = saved;
+#if COMPAT_CLOSE_RUNNING
+  if (r->close_outer) return compat_closethread(L, L);  /* f closed L */
+#endif
   if (status == LUA_OK) return 0;
   lua_xmove(helper, L, 1);
   if (erred && lua_rawequal(L, -1, -2)) return 0;
@@ -105,23 +109,41 @@ static int bridge_continue(lua_State *L, int status, lua_KContext ctx);
 /* After the helper ran: return f's results, relay its yield, or raise its
 ** error.  The bridge's frame is empty (its arguments went to the helper),
 ** so that it holds exactly the values it returns or yields. */
+/* The helper parked for the first time: its run lasts, and is charged to
+** the collector once the values are moved. */
+static UCO_NOINLINE int first_park(lua_State *L, guard *g) {
+  lua_State *helper = g->run->L1;
+  int n = g->run->nvalues;
+  native_push_handles(L);
+  if (native_keep(L, -1, helper, g->run) == NULL) return lua_error(L);
+  lua_pop(L, 1);
+  if (n >= LUA_MINSTACK && !lua_checkstack(L, n)) {
+    lua_pop(helper, n);
+    return luaL_error(L, "too many results to return");
+  }
+  lua_xmove(helper, L, n);
+  native_account(L);
+  return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);
+}
+
 static int step(lua_State *L, guard *g, int status) {
   lua_State *helper = g->run->L1;
   int n = g->run->nvalues;
-  int first_park = g->run->parked && !g->run->armed;
-  if (first_park) {
-    native_push_handles(L);
-    if (native_keep(L, -1, helper, g->run) == NULL) return lua_error(L);
-    lua_pop(L, 1);
-  }
+  if (UCO_UNLIKELY(g->run->parked && !g->run->armed))
+    return first_park(L, g);  /* (status is LUA_YIELD) */
   if (status == LUA_OK || status == LUA_YIELD) {
     /* the emptied frame keeps the LUA_MINSTACK slots of its call */
     if (n >= LUA_MINSTACK && !lua_checkstack(L, n)) {
       lua_pop(helper, n);
       return luaL_error(L, "too many results to return");
     }
+#if COMPAT_CLOSE_RUNNING
+    if (status == LUA_OK && g->run->close_outer) {  /* f closed L */
+      lua_pop(helper, n);
+      return compat_closethread(L, L);
+    }
+#endif
     if (n != 0) lua_xmove(helper, L, n);
-    if (first_park) native_account(L);
     if (status == LUA_OK) return n;
     return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);
   }

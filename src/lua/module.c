@@ -7,6 +7,7 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "compat.h"
 
 #include "lua_ucoro.h"
 #include "bridge.h"
@@ -49,28 +50,50 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
   }
 }
 
-/* What a resume that stopped with status leaves: its nres results moved
-** to L (their count), or -1 with the error object on L. */
-UCO_INLINE int resumed(lua_State *L, lua_State *co, int status, int nres) {
-  if (status == LUA_OK || status == LUA_YIELD) {
-    /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
-    if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
-      lua_pop(co, nres);
-      lua_pushliteral(L, "too many results to resume");
-      return -1;
-    }
-    if (nres != 0) lua_xmove(co, L, nres);
-    return nres;
+/* auxresume's answer for a memory error (ucoro's own leaves co's status
+** alone, so the caller cannot tell it from co's). */
+#define AUX_ERRMEM (-2)
+
+/* The results of a resume, moved to L, or -1 with the error on L. */
+UCO_INLINE int take_results(lua_State *L, lua_State *co, int nres) {
+  /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
+  if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
+    lua_pop(co, nres);
+    lua_pushliteral(L, "too many results to resume");
+    return -1;
   }
-  lua_xmove(co, L, 1);
-  return -1;
+  if (nres != 0) lua_xmove(co, L, nres);
+  return nres;
 }
 
-/* As lcorolib.c's auxresume: results on L, or -1 with the error on L.
-** resumable: native_resumable(L, co, r), which the caller has at hand. */
+/* What a resume that stopped with status leaves: its nres results moved
+** to L (their count), or -1 (AUX_ERRMEM) with the error object on L. */
+UCO_INLINE int resumed(lua_State *L, lua_State *co, int status, int nres) {
+  if (status == LUA_OK || status == LUA_YIELD)
+    return take_results(L, co, nres);
+  lua_xmove(co, L, 1);
+  return status == LUA_ERRMEM ? AUX_ERRMEM : -1;
+}
+
+/* co parked for the first time: its run lasts, and its stack is charged
+** to the collector once the values are moved (a step may run finalizers,
+** which may do anything with co). */
+static UCO_NOINLINE int first_park(lua_State *L, lua_State *co, native *r,
+                                   int nres) {
+  if (native_keep(L, HANDLES, co, r) == NULL)
+    return AUX_ERRMEM;  /* co closed, the error on L */
+  nres = take_results(L, co, nres);
+  native_account(L);
+  return nres;
+}
+
+/* As lcorolib.c's auxresume: results on L, or -1 with the error on L
+** (AUX_ERRMEM for a memory error: ucoro's own leaves co's status alone).
+** resumable: native_resumable(L, co, r), which the caller has at hand; c:
+** the config, needed (and read) only for a thread with no frames. */
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
                          native_config *c, int narg, int resumable) {
-  int status, nres, first_park = 0;
+  int status, nres;
   if (!native_room(co, r, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
     return -1;
@@ -88,18 +111,13 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
     }
     status = native_resume(L, co, r, narg);
     nres = r->nvalues;
-    if (r->parked && !r->armed) {
-      if (native_keep(L, HANDLES, co, r) == NULL)
-        return -1;  /* out of memory: co closed, the error on L */
-      first_park = 1;
-    }
+    if (UCO_UNLIKELY(r->parked && !r->armed))
+      return first_park(L, co, r, nres);
   } else {  /* not resumable: stock Lua says why, touching nothing */
     lua_xmove(L, co, narg);
     status = lua_resume(co, L, narg, &nres);
   }
-  nres = resumed(L, co, status, nres);
-  if (UCO_UNLIKELY(first_park) && nres >= 0) native_account(L);
-  return nres;
+  return resumed(L, co, status, nres);
 }
 
 static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
@@ -142,22 +160,6 @@ static native *create(lua_State *L, int with_run) {
 static int co_create(lua_State *L) {
   if (create(L, 0) != NULL) lua_pop(L, 1);
   return 1;
-}
-
-/* As stock auxwrap's error: an erred coroutine is closed, a position
-** added to a string message. */
-static int wrap_error(lua_State *L, lua_State *co) {
-  int stat = lua_status(co);
-  if (stat != LUA_OK && stat != LUA_YIELD) {
-    stat = lua_resetthread(co);
-    lua_xmove(co, L, 1);
-  }
-  if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
-    luaL_where(L, 1);
-    lua_insert(L, -2);
-    lua_concat(L, 2);
-  }
-  return lua_error(L);
 }
 
 /* After round_trip's resume, any other outcome than a park with a few
@@ -212,27 +214,50 @@ static int co_resume(lua_State *L) {
   return r + 1;
 }
 
+/* As stock auxwrap's error (n: auxresume's answer): an erred coroutine
+** is closed, a position added to a string message. */
+static int wrap_error(lua_State *L, lua_State *co, int n) {
+  int stat = lua_status(co);
+  if (stat != LUA_OK && stat != LUA_YIELD) {
+    if (COMPAT_WRAP_RAISES_CLOSE_ERROR) {
+      stat = native_closethread(L, co);
+      lua_xmove(co, L, 1);
+    } else {  /* the coroutine's own error goes on */
+      native_closethread(L, co);
+    }
+  } else if (n == AUX_ERRMEM) {  /* ucoro's own: no stack, or no memory
+                                    as co first parked (co closed) */
+    stat = LUA_ERRMEM;
+  }
+  if ((stat != LUA_ERRMEM || !COMPAT_WRAP_ERRMEM_BARE) &&
+      lua_type(L, -1) == LUA_TSTRING) {
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  return lua_error(L);
+}
+
 /* auxwrap's every case but the round trip. */
 static UCO_NOINLINE int wrap_resume(lua_State *L, native *r, int narg) {
   lua_State *co = r->L1;
   int n = auxresume(L, co, r, r->config, narg, native_resumable(L, co, r));
-  return n < 0 ? wrap_error(L, co) : n;
+  return n < 0 ? wrap_error(L, co, n) : n;
 }
 
 /* After auxwrap's round trip: as stopped, with auxwrap's error. */
 static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r, int narg,
                                      ucoro_result res) {
   int n = stopped(L, r, narg, res);
-  return n < 0 ? wrap_error(L, r->L1) : n;
+  return n < 0 ? wrap_error(L, r->L1, n) : n;
 }
 
-/* Upvalues: handles, config, the thread, its run (the thread's one run:
-** see native_new), and the run's address as a light userdata, which
-** lua_touserdata reads faster (upvalue 4 holds the run as long as this
-** closure lives).  The round trip as in round_trip, its other outcomes
-** in wrap_stopped. */
+/* Upvalues: handles, config, the thread, its run's address, and its run
+** (the thread's one run, see native_new: kept alive here, read through
+** the light userdata, which costs less).  The round trip as in
+** round_trip, its other outcomes in wrap_stopped. */
 static int auxwrap(lua_State *L) {
-  native *r = (native *)lua_touserdata(L, lua_upvalueindex(5));
+  native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
   int narg = lua_gettop(L);
   if (UCO_LIKELY(r->parked == NATIVE_ROOMY && narg < LUA_MINSTACK)) {
     lua_State *co = r->L1;
@@ -253,11 +278,12 @@ static int auxwrap(lua_State *L) {
 }
 
 static int co_wrap(lua_State *L) {
-  create(L, 1);
+  native *r = create(L, 1);
   lua_pushvalue(L, HANDLES);
   lua_pushvalue(L, lua_upvalueindex(2));
   lua_rotate(L, -4, 2);  /* handles, config, thread, run */
-  lua_pushlightuserdata(L, lua_touserdata(L, -1));  /* held by upvalue 4 */
+  lua_pushlightuserdata(L, r);
+  lua_insert(L, -2);     /* ..., the run's address, run */
   lua_pushcclosure(L, auxwrap, 5);
   return 1;
 }
@@ -311,14 +337,41 @@ static int co_running(lua_State *L) {
   return 2;
 }
 
+#if COMPAT_CLOSE_RUNNING
+/* 5.5: the running coroutine closes itself (never returns: Lua jumps to
+** its first error handler), not the main thread.  Inside ucoro.call, f's
+** thread closes itself, then the bridge closes co.  Not a thread whose
+** parked C frames were dropped (closed while parked, its __close handlers
+** running now): its first error handler was on the stack dropped. */
+static int close_running(lua_State *L, lua_State *co) {
+  native *r = co == L ? native_find(L, HANDLES, co) : native_running(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  if (lua_tothread(L, -1) == co)
+    return luaL_error(L, "cannot close main thread");
+  lua_pop(L, 1);
+  if (co != L && r == NULL) r = bridge_closing(L);
+  if ((co != L && (r == NULL || r->outer != co)) || (r != NULL && r->dropped))
+    return luaL_error(L, "cannot close a running coroutine");
+  if (co != L) r->close_outer = 1;
+  return compat_closethread(L, L);
+}
+#endif
+
 static int co_close(lua_State *L) {
+#if COMPAT_CLOSE_RUNNING
+  lua_State *co = lua_isnone(L, 1) ? logical_thread(L) : getco(L);
+#else
   lua_State *co = getco(L);
+#endif
   native *r = native_find(L, HANDLES, co);
   int status = auxstatus(L, co, r);
+#if COMPAT_CLOSE_RUNNING
+  if (status == COS_RUN) return close_running(L, co);
+#endif
   if (status != COS_DEAD && status != COS_YIELD)
     return luaL_error(L, "cannot close a %s coroutine", statname[status]);
   if (r != NULL) native_drop(r);  /* parked: drop its C frames */
-  status = lua_resetthread(co);  /* runs pending __close, as stock */
+  status = native_closethread(L, co);  /* runs pending __close, as stock */
   if (status == LUA_OK) {
     lua_pushboolean(L, 1);
     return 1;

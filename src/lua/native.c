@@ -7,14 +7,20 @@
 ** lua_resume as usual, and the stack goes back to the pool.  Code on a
 ** native stack touches only its own thread; the resumer moves the values.
 */
+#include <stdint.h>
+#include <string.h>
+
 #include "native.h"
 
 #include "lauxlib.h"
+#include "compat.h"
 
 /* One handles table and one config per Lua state, in the registry, however
 ** often the module is loaded (busted reloads it for each spec file); and
-** the metatable of the tables that tell a run whether its thread lives. */
-static const char handles_key = 'h', config_key = 'c', weak_key = 'k';
+** the marks table: run -> its life mark (see push_life_mark), weak keys.
+** (Not a uservalue: lua_touserdata costs more on a userdata that has
+** one, and runs are read on every resume.) */
+static const char handles_key = 'h', config_key = 'c', marks_key = 'm';
 
 /* A charge for each parked native stack, in KiB: a few touched pages and
 ** their page tables, and the mappings (a resource the collector cannot
@@ -23,6 +29,7 @@ static const char handles_key = 'h', config_key = 'c', weak_key = 'k';
 
 void native_drop(native *r) {
   if (r->stack != NULL && ucoro_destroy(r->stack) == UCORO_OK) {
+    r->dropped |= r->parked;
     r->stack = NULL;
     r->parked = 0;
   }
@@ -37,22 +44,30 @@ static void push_thread(lua_State *L, lua_State *co) {
 
 /* A finalizer runs when its object is unreachable; another finalizer of
 ** the same cycle may bring back (resurrect) what the object stands for.
-** A life mark tells: a table with weak keys holding only co, which the
-** collector empties before finalizers run unless co survives the cycle
-** (reachable, or brought back).  Push one; and does the mark in
-** uservalue 1 of the run at index 1 say that its thread lives? */
-static void push_life_mark(lua_State *L, lua_State *co) {
+** A life mark tells: a table with weak keys holding only the thread,
+** which the collector empties before finalizers run unless the thread
+** survives the cycle (reachable, or brought back).  Sets the mark of the
+** run on top of L, of thread co. */
+static void set_life_mark(lua_State *L, lua_State *co) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &marks_key);
+  lua_pushvalue(L, -2);
   lua_createtable(L, 0, 1);
   push_thread(L, co);
   lua_pushboolean(L, 1);
   lua_rawset(L, -3);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &weak_key);
+  lua_getmetatable(L, -3);  /* weak keys, as the marks table's */
   lua_setmetatable(L, -2);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
 }
 
+/* Does the thread of the run at index 1 live on?  (Being finalized, the
+** run is still a key of the marks table in its finalizer.) */
 static int thread_lives(lua_State *L) {
   int lives = 0;
-  if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &marks_key);
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, -2) == LUA_TTABLE) {
     lua_pushnil(L);
     lives = lua_next(L, -2) != 0;
   }
@@ -96,10 +111,12 @@ void native_push_handles(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  lua_createtable(L, 0, 1);  /* weak keys, for thread_lives */
+  lua_newtable(L);  /* marks */
+  lua_createtable(L, 0, 1);
   lua_pushliteral(L, "k");
   lua_setfield(L, -2, "__mode");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &weak_key);
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &marks_key);
   lua_newtable(L);
   lua_createtable(L, 0, 2);
   lua_pushliteral(L, "k");
@@ -166,7 +183,7 @@ native *native_new(lua_State *L, int handles, lua_State *co,
   if (lua_rawget(L, handles) == LUA_TUSERDATA)
     return (native *)lua_touserdata(L, -1);
   lua_pop(L, 1);
-  r = (native *)lua_newuserdatauv(L, sizeof(native), 1);
+  r = (native *)lua_newuserdatauv(L, sizeof(native), 0);
   native_init(r, co, c, stack_size, mode);
   r->temporary = 0;
   push_thread(L, co);
@@ -183,8 +200,7 @@ static int keep_protected(lua_State *L) {
   native *r = (native *)lua_touserdata(L, 2);
   native *kept = native_new(L, 1, r->L1, r->config, r->stack_size,
                             r->mode);
-  push_life_mark(L, r->L1);
-  lua_setiuservalue(L, -2, 1);
+  set_life_mark(L, r->L1);
   luaL_setmetatable(L, NATIVE_MT);  /* the finalizer, from now on */
   if (kept != r) {  /* r was temporary: the thread's run takes its state */
     size_t stack_size = kept->stack_size;
@@ -215,7 +231,7 @@ native *native_keep(lua_State *L, int handles, lua_State *co,
   /* out of memory: parked without a lasting run, co would hold its stack
   ** for good; close it instead, as ucoro.close does */
   native_drop(r);
-  if (lua_resetthread(co) != LUA_OK) lua_pop(co, 1);
+  if (compat_closethread(co, L) != LUA_OK) lua_pop(co, 1);
   return NULL;
 }
 
@@ -307,6 +323,15 @@ int native_stopped(lua_State *L, lua_State *co, native *r, int narg,
   return r->status;
 }
 
+int native_closethread(lua_State *L, lua_State *co) {
+#if !COMPAT_CLOSE_COUNTS_CALLS
+  size_t left = ucoro_stack_left();
+  if (left != SIZE_MAX && left < ucoro_stack_size(ucoro_running()) / 2)
+    return luaL_error(L, "C stack overflow");
+#endif
+  return compat_closethread(co, L);
+}
+
 void *native_main(ucoro *stack, void *run) {
   native *r = (native *)run;
   for (;;) {
@@ -331,6 +356,18 @@ int native_is_main_thread(lua_State *L, lua_State *co) {
   main = lua_tothread(L, -1) == co;
   lua_pop(L, 1);
   return main;
+}
+
+int native_in_finalizer(lua_State *L) {
+  lua_Debug ar;
+  int level;
+  for (level = 0; lua_getstack(L, level, &ar); level++) {
+    if (lua_getinfo(L, "n", &ar) && ar.name != NULL &&
+        ar.namewhat != NULL && strcmp(ar.namewhat, "metamethod") == 0 &&
+        strcmp(ar.name, "__gc") == 0)
+      return 1;
+  }
+  return 0;
 }
 
 /* Inside ucoro.call whose caller cannot yield: why. */

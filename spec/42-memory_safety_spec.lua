@@ -1,4 +1,4 @@
--- Memory safety and lifetimes (issue 11): values moved onto other threads,
+-- Memory safety and lifetimes: values moved onto other threads,
 -- objects kept by C, coroutines brought back by finalizers, stacks the GC
 -- must see.  Scenarios that crashed run in a child interpreter.
 local ucoro = require "ucoro"
