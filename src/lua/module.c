@@ -329,7 +329,8 @@ static int co_running(lua_State *L) {
   if (co == L) {
     ismain = lua_pushthread(L);
   } else {  /* inside ucoro.call: the caller, waiting in a C frame of the
-               bridge, which has room to spare */
+               bridge, which has room to spare (checked all the same) */
+    if (!lua_checkstack(co, 1)) return luaL_error(L, "stack overflow");
     ismain = lua_pushthread(co);
     lua_xmove(co, L, 1);
   }
