@@ -45,7 +45,7 @@ build = {
     ["ucoro.go.core"] = {
       sources = {
         "src/go/sched.c", "src/go/timer.c", "src/go/chan.c",
-        "src/go/scope.c", "src/go/module.c",
+        "src/go/scope.c", "src/go/capi.c", "src/go/module.c",
       },
       defines = { "_GNU_SOURCE" },
       incdirs = { "src/go", "$(LIBUV_INCDIR)" },
