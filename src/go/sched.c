@@ -322,9 +322,12 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   lua_pop(L, 1);
   t->state = GO_DONE;
   while ((w = t->joiners.head) != NULL) {
+    go_task *j = w->task;
     go_queue_remove(&t->joiners, w);
-    t->joined = 1;
-    go_wake(w->task, w->task->token, w->index);
+    /* joined only by one this wake-up reaches (not one already woken,
+    ** say cancelled: the error would be nobody's) */
+    if (j->state == GO_PARKED && j->fired == GO_NOT_FIRED) t->joined = 1;
+    go_wake(j, j->token, w->index);
   }
   go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
