@@ -19,7 +19,7 @@ for hosts.
   license = "MIT",
 }
 dependencies = {
-  "lua >= 5.4, < 5.5",
+  "lua >= 5.4, < 5.6",
 }
 -- ucoro.go runs on libuv, on the loop luv uses: it needs luv at run time
 -- (not listed: Debian's lua-luv is no rock) and libuv1-dev to build
