@@ -44,6 +44,7 @@ build = {
     },
     ["ucoro.go"] = "lua/ucoro/go.lua",
     ["ucoro.go.io"] = "lua/ucoro/go/io.lua",
+    ["ucoro.go.luvit"] = "lua/ucoro/go/luvit.lua",
     ["ucoro.go.core"] = {
       sources = {
         "src/go/sched.c", "src/go/timer.c", "src/go/chan.c",
