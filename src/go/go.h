@@ -111,7 +111,8 @@ struct go_sched {
   uint64_t next_id;
   uint64_t rng;          /* select's choices (go.seed) */
   int ntasks;
-  const void *chan_mt;    /* the channel metatable, by address */
+  const void *chan_mt;    /* the metatables, by address */
+  const void *task_mt, *scope_mt;
   /* go.attach(): drains from the loop's prepare and check phases */
   uv_prepare_t *prepare;
   uv_check_t *check;

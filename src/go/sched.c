@@ -292,6 +292,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
                        int base) {
   go_waiter *w;
   int n = lua_gettop(L) - base;
+  go_unregister(t);  /* (its frames closed from outside while parked) */
   go_push_anchor(L, S, t->ref);  /* the task's userdata */
   if (ok) {
     int i;
@@ -917,6 +918,7 @@ static const luaL_Reg task_methods[] = {
 /* The task metatable (upvalue 1: the scheduler, at the stack top). */
 int go_task_open(lua_State *L) {
   luaL_newmetatable(L, TASK_MT);
+  ((go_sched *)lua_touserdata(L, -2))->task_mt = lua_topointer(L, -1);
   lua_newtable(L);
   lua_pushvalue(L, -3);
   luaL_setfuncs(L, task_methods, 1);
