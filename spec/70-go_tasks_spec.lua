@@ -227,6 +227,19 @@ describe("tasks", function()
     assert.is_true(closed)
   end)
 
+  it("spawn checks what it is given", function()
+    run(function()
+      assert.has_error(function() go.spawn(42) end)
+      assert.has_error(function() go.spawn({ stack = "bogus" }, function() end) end)
+      local many = {}
+      for i = 1, 200 do many[i] = i end
+      local t = go.spawn(function(...) return select("#", ...) end, table.unpack(many))
+      assert.same({ true, 200 }, { t:join() })
+    end)
+    assert.has_error(function() go.spawn(function() end) end,
+      "go.spawn: the scheduler is not running (use go.run)")
+  end)
+
   it("go.tasks lists the live tasks", function()
     run(function()
       local t = go.spawn(function() go.sleep(0.01) end)

@@ -251,7 +251,8 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
     lua_getfield(L, base, "name");
     lua_setiuservalue(L, -3, 4);
   }
-  lua_checkstack(t->co, nargs + LUA_MINSTACK);
+  if (!lua_checkstack(t->co, nargs + LUA_MINSTACK))
+    luaL_error(L, "go.spawn: too many arguments");
   lua_rotate(L, first + 1, 2);  /* the arguments on top */
   lua_xmove(L, t->co, nargs);
   t->nargs = nargs;
