@@ -268,7 +268,7 @@ describe("select", function()
     run(function()
       local ch = go.chan(1)
       assert.has_error(function() go.select({ 1, io.stdout }) end)
-      assert.has_error(function() go.select({ 2, newproxy and newproxy() or io.stdout, 1 }) end)
+      assert.has_error(function() go.select({ 2, io.stderr, 1 }) end)
       assert.has_error(function() go.select({ 4, ch }) end)     -- a join of a channel
       assert.has_error(function() go.select({ 5, ch }) end)     -- a scope's done of a channel
       assert.has_error(function() go.select({ 1, go.self() }) end)
