@@ -15,7 +15,29 @@
 #   make fuzz       the differential fuzzer (tools/fuzz/README.md)
 #
 # Variables (override on the command line):
+# The Lua to build and test against, one of:
+#   LUA_PC=NAME       a pkg-config name (default lua5.4: Debian's 5.4.4);
+#   LUA_INCDIR=DIR    an include folder (as luarocks passes it), with
+#                     LUA=INTERPRETER, and LUA_LIBDIR=DIR (liblua.a or
+#                     liblua.so there) for the C tests and the host;
+#   LUA_RELEASE=V     a Lua release built from Debian's source packages
+#                     (tools/lua-release: 5.4.7, 5.4.9, 5.5.1; 5.4 and 5.5
+#                     name the newest), with the modules the tests need
+#                     (tools/lua-modules).
+# A build for another Lua than the default goes to its own BUILD folder.
 LUA_PC    ?= lua5.4
+LUA_RELEASE ?=
+LUA_INCDIR ?=
+LUA_LIBDIR ?=
+ifneq ($(LUA_RELEASE),)
+LUA_DIR   := $(shell tools/lua-release $(LUA_RELEASE) >&2 && tools/lua-release $(LUA_RELEASE))
+ifeq ($(LUA_DIR),)
+$(error tools/lua-release $(LUA_RELEASE) failed)
+endif
+LUA_INCDIR := $(LUA_DIR)/include
+LUA_LIBDIR := $(LUA_DIR)/lib
+LUA       := $(LUA_DIR)/bin/lua
+endif
 LUA       ?= lua5.4
 # BACKEND: "asm" (the architecture's own switch where there is one) or
 # "ucontext"; src/core/arch/backend.h makes the choice, this names the build
@@ -24,7 +46,7 @@ BACKEND   ?= $(if $(filter x86_64,$(shell uname -m)),asm,ucontext)
 SANITIZE  ?=
 # VALGRIND=1: run the tests under valgrind memcheck
 VALGRIND  ?=
-BUILD     ?= build/$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))
+BUILD     ?= build/$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))$(if $(LUA_INCDIR),-lua$(LUA_VERSION))
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 # WERROR=1 turns warnings into errors (CI does)
@@ -41,8 +63,17 @@ INCLUDEDIR ?= $(PREFIX)/include/ucoro
 LIBDIR    ?= $(PREFIX)/lib
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
+ifneq ($(LUA_INCDIR),)
+LUA_CFLAGS := -I$(LUA_INCDIR)
+LUA_LIBS  := $(if $(LUA_LIBDIR),-L$(LUA_LIBDIR)) -llua -lm -ldl
+# "5.5.1": names the build folder
+HASH := \#
+LUA_VERSION := $(shell printf '$(HASH)include <lua.h>\nLUA_RELEASE\n' | \
+  $(CC) -E -P $(LUA_CFLAGS) - 2>/dev/null | tail -n 1 | sed 's/[" ]//g; s/^Lua//')
+else
 LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
 LUA_LIBS := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
+endif
 
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
        -Wpointer-arith -Wundef -Wwrite-strings $(if $(WERROR),-Werror)
@@ -72,7 +103,10 @@ BINDING_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(BINDING_SRC))
 
 # The goroutine layer, its own module on libuv (the loop luv uses).
 GO_SRC = src/go/sched.c src/go/timer.c src/go/chan.c src/go/scope.c \
-         src/go/capi.c src/go/module.c
+         src/go/capi.c src/go/module.c \
+         src/go/io_wait.c src/go/io_stream.c src/go/io_fs.c \
+         src/go/io_dns.c src/go/io_udp.c src/go/io_process.c \
+         src/go/io_module.c
 GO_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(GO_SRC))
 UV_CFLAGS := $(shell pkg-config --cflags libuv 2>/dev/null)
 UV_LIBS := $(or $(shell pkg-config --libs libuv 2>/dev/null),-luv)
@@ -83,7 +117,8 @@ LUA_MODULE  = $(BUILD)/ucoro/core.so
 GO_MODULE   = $(BUILD)/ucoro/go/core.so
 PC_FILES    = $(BUILD)/ucoro.pc $(BUILD)/ucoro-lua.pc
 HOST        = $(BUILD)/host
-TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so
+TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so \
+              $(BUILD)/line_server.so
 C_TESTS     = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/*_test.c))
 CORE_BENCH  = $(BUILD)/core_bench
 
@@ -139,6 +174,11 @@ $(BUILD)/ucoro_testmod.so: spec/c/testmod.c
 $(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c src/go/ucoro_go.h
 	$(CC) $(ALL_CFLAGS) -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
 
+# The example C server: straight-line C reads and writes parked through
+# ucoro_go.h (examples/c_server/).
+$(BUILD)/line_server.so: examples/c_server/line_server.c src/go/ucoro_go.h
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
+
 # Every spec/c/NAME_test.c is a cmocka program (tools/run-tests runs it).
 $(BUILD)/%_test: spec/c/%_test.c spec/c/*.h $(BINDING_LIB) $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(BINDING_INC) $< -o $@ $(BINDING_LIB) $(CORE_LIB) \
@@ -148,18 +188,25 @@ $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(CORE_INC) $< -o $@ $(CORE_LIB) -lpthread
 
 deps:
-	@tools/deps test
+	@tools/deps $(if $(LUA_RELEASE),release,test)
 
 demo:
 	@tools/deps demo
 	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(GO_MODULE) $(HOST)
 	@$(IN_TREE) $(LUA) examples/demo.lua
 	@$(IN_TREE) $(LUA) examples/go_demo.lua
+	@$(IN_TREE) $(LUA) examples/go_io_demo.lua
+
+# The Lua chosen, as make variables, for the specs that run make or
+# luarocks themselves (spec/31-install_spec.lua).
+LUA_MAKEFLAGS = $(if $(LUA_RELEASE),LUA_RELEASE=$(LUA_RELEASE),$(if $(LUA_INCDIR),LUA_INCDIR=$(LUA_INCDIR) LUA_LIBDIR=$(LUA_LIBDIR) LUA=$(LUA),LUA_PC=$(LUA_PC)))
+# A release's modules for the tests (tools/lua-modules) go on Lua's paths.
+LUA_TEST_PATHS = $(if $(LUA_RELEASE),eval "$$(tools/lua-modules $(LUA_RELEASE))" && export LUA_PATH LUA_CPATH &&)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(C_TESTS) $(TEST_MODULE) $(HOST)
-	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
-	  CC=$(CC) tools/run-tests
+	@$(LUA_TEST_PATHS) BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) \
+	  LUA=$(LUA) CC=$(CC) UCORO_LUA_MAKEFLAGS='$(LUA_MAKEFLAGS)' tools/run-tests
 
 # tools/stress.lua under the build's tool; prints "N passed, N failed" last.
 VALGRIND_RUN = valgrind -q --error-exitcode=99 --leak-check=full \
@@ -192,13 +239,19 @@ bench: $(CORE_BENCH) $(LUA_MODULE)
 	$(IN_TREE) $(LUA) bench/lua_bench.lua
 	BUILD=$(BUILD) LUA=$(LUA) bench/lua-callgrind
 
-# ucoro.pc: the core, no Lua; ucoro-lua.pc: the binding, for hosts.
+# ucoro.pc: the core, no Lua; ucoro-lua.pc: the binding, for hosts, with
+# the Lua it was built for (its pkg-config name, or its flags).
+COMMA := ,
+PC_LUA_REQUIRES = $(if $(LUA_INCDIR),,$(COMMA) $(LUA_PC))
+PC_LUA_LIBS     = $(if $(LUA_INCDIR),$(LUA_LIBS))
+PC_LUA_CFLAGS   = $(if $(LUA_INCDIR),$(LUA_CFLAGS))
 $(BUILD)/%.pc: %.pc.in src/core/ucoro.h Makefile
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' \
 	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
 	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
-	    -e 's|@LUA_PC@|$(LUA_PC)|' \
+	    -e 's|@LUA_REQUIRES@|$(PC_LUA_REQUIRES)|' \
+	    -e 's|@LUA_LIBS@|$(PC_LUA_LIBS)|' -e 's|@LUA_CFLAGS@|$(PC_LUA_CFLAGS)|' \
 	    -e "s|@VERSION@|$$(sed -n 's/^#define UCORO_VERSION "\(.*\)"/\1/p' src/core/ucoro.h)|" \
 	    $< > $@
 
@@ -209,6 +262,8 @@ install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE) $(PC_FILES)
 	install -m 644 lua/ucoro/init.lua $(DESTDIR)$(LUA_LMOD)/ucoro/init.lua
 	install -m 755 $(GO_MODULE) $(DESTDIR)$(LUA_CMOD)/ucoro/go/core.so
 	install -m 644 lua/ucoro/go.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go.lua
+	install -d $(DESTDIR)$(LUA_LMOD)/ucoro/go
+	install -m 644 lua/ucoro/go/io.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go/io.lua
 	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h src/go/ucoro_go.h \
 	  $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(CORE_LIB) $(BINDING_LIB) $(DESTDIR)$(LIBDIR)
@@ -230,7 +285,7 @@ CPPCHECK = cppcheck --quiet --enable=warning,style,performance,portability \
 lint:
 	@p=0; f=0; \
 	if luacheck --no-color -q .; then p=$$((p+1)); else f=$$((f+1)); fi; \
-	if $(CPPCHECK) $(UV_CFLAGS) src examples/host spec/c bench/core_bench.c; \
+	if $(CPPCHECK) $(UV_CFLAGS) src examples/host examples/c_server spec/c bench/core_bench.c; \
 	then p=$$((p+1)); else f=$$((f+1)); fi; \
 	echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 

@@ -165,5 +165,7 @@ function go.timer(s, f)
   end, task = task }
 end
 
+require("ucoro.go.io").extend(go, core)
+
 go._VERSION = "ucoro.go 0.1.0"
 return go

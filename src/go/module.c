@@ -9,6 +9,7 @@
 #include "lauxlib.h"
 
 #include "go.h"
+#include "io.h"
 
 /* luv's per-state context, as luv.h (lua-luv-dev) declares it: read from
 ** the registry, so this module need not link luv. */
@@ -114,6 +115,7 @@ GO_API int luaopen_ucoro_go_core(lua_State *L) {
     go_task_open(L);
     go_chan_open(L);
     lua_setfield(L, m, "chan_methods");
+    go_io_open(L, m);
     go_scope_open(L);
     lua_pop(L, 1);
   }

@@ -17,6 +17,7 @@
 #include "bridge.h"
 
 #include "lauxlib.h"
+#include "compat.h"
 
 #include "native.h"
 
@@ -77,8 +78,11 @@ static int release(lua_State *L, guard *g) {
   }
   saved = closing;
   closing = r;  /* f's __close code runs for L: ucoro.running() says so */
-  status = lua_resetthread(helper);
+  status = compat_closethread(helper, L);
   closing = saved;
+#if COMPAT_CLOSE_RUNNING
+  if (r->close_outer) return compat_closethread(L, L);  /* f closed L */
+#endif
   if (status == LUA_OK) return 0;
   lua_xmove(helper, L, 1);
   if (erred && lua_rawequal(L, -1, -2)) return 0;
@@ -133,6 +137,12 @@ static int step(lua_State *L, guard *g, int status) {
       lua_pop(helper, n);
       return luaL_error(L, "too many results to return");
     }
+#if COMPAT_CLOSE_RUNNING
+    if (status == LUA_OK && g->run->close_outer) {  /* f closed L */
+      lua_pop(helper, n);
+      return compat_closethread(L, L);
+    }
+#endif
     lua_xmove(helper, L, n);
     if (status == LUA_OK) return n;
     return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);

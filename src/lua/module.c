@@ -7,6 +7,7 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "compat.h"
 
 #include "lua_ucoro.h"
 #include "bridge.h"
@@ -49,6 +50,10 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
   }
 }
 
+/* auxresume's answer for a memory error (ucoro's own leaves co's status
+** alone, so the caller cannot tell it from co's). */
+#define AUX_ERRMEM (-2)
+
 /* The results of a resume, moved to L, or -1 with the error on L. */
 static int take_results(lua_State *L, lua_State *co, int nres) {
   /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
@@ -67,13 +72,14 @@ static int take_results(lua_State *L, lua_State *co, int nres) {
 static UCO_NOINLINE int first_park(lua_State *L, lua_State *co, native *r,
                                    int nres) {
   if (native_keep(L, HANDLES, co, r) == NULL)
-    return -1;  /* out of memory: co closed, the error on L */
+    return AUX_ERRMEM;  /* co closed, the error on L */
   nres = take_results(L, co, nres);
   native_account(L);
   return nres;
 }
 
-/* As lcorolib.c's auxresume: results on L, or -1 with the error on L.
+/* As lcorolib.c's auxresume: results on L, or -1 with the error on L
+** (AUX_ERRMEM for a memory error: ucoro's own leaves co's status alone).
 ** resumable: native_resumable(L, co, r), which the caller has at hand. */
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
                             int narg, int resumable) {
@@ -113,7 +119,7 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
     return nres;
   }
   lua_xmove(co, L, 1);
-  return -1;
+  return status == LUA_ERRMEM ? AUX_ERRMEM : -1;
 }
 
 static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
@@ -187,10 +193,18 @@ static int auxwrap(lua_State *L) {
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {
-      stat = lua_resetthread(co);
-      lua_xmove(co, L, 1);
+      if (COMPAT_WRAP_RAISES_CLOSE_ERROR) {
+        stat = native_closethread(L, co);
+        lua_xmove(co, L, 1);
+      } else {  /* the coroutine's own error goes on */
+        native_closethread(L, co);
+      }
+    } else if (n == AUX_ERRMEM) {  /* ucoro's own: no stack, or no memory
+                                      as co first parked (co closed) */
+      stat = LUA_ERRMEM;
     }
-    if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+    if ((stat != LUA_ERRMEM || !COMPAT_WRAP_ERRMEM_BARE) &&
+        lua_type(L, -1) == LUA_TSTRING) {
       luaL_where(L, 1);
       lua_insert(L, -2);
       lua_concat(L, 2);
@@ -260,14 +274,41 @@ static int co_running(lua_State *L) {
   return 2;
 }
 
+#if COMPAT_CLOSE_RUNNING
+/* 5.5: the running coroutine closes itself (never returns: Lua jumps to
+** its first error handler), not the main thread.  Inside ucoro.call, f's
+** thread closes itself, then the bridge closes co.  Not a thread whose
+** parked C frames were dropped (closed while parked, its __close handlers
+** running now): its first error handler was on the stack dropped. */
+static int close_running(lua_State *L, lua_State *co) {
+  native *r = co == L ? native_find(L, HANDLES, co) : native_running(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  if (lua_tothread(L, -1) == co)
+    return luaL_error(L, "cannot close main thread");
+  lua_pop(L, 1);
+  if (co != L && r == NULL) r = bridge_closing(L);
+  if ((co != L && (r == NULL || r->outer != co)) || (r != NULL && r->dropped))
+    return luaL_error(L, "cannot close a running coroutine");
+  if (co != L) r->close_outer = 1;
+  return compat_closethread(L, L);
+}
+#endif
+
 static int co_close(lua_State *L) {
+#if COMPAT_CLOSE_RUNNING
+  lua_State *co = lua_isnone(L, 1) ? logical_thread(L) : getco(L);
+#else
   lua_State *co = getco(L);
+#endif
   native *r = native_find(L, HANDLES, co);
   int status = auxstatus(L, co, r);
+#if COMPAT_CLOSE_RUNNING
+  if (status == COS_RUN) return close_running(L, co);
+#endif
   if (status != COS_DEAD && status != COS_YIELD)
     return luaL_error(L, "cannot close a %s coroutine", statname[status]);
   if (r != NULL) native_drop(r);  /* parked: drop its C frames */
-  status = lua_resetthread(co);  /* runs pending __close, as stock */
+  status = native_closethread(L, co);  /* runs pending __close, as stock */
   if (status == LUA_OK) {
     lua_pushboolean(L, 1);
     return 1;

@@ -7,9 +7,13 @@
 ** lua_resume as usual, and the stack goes back to the pool.  Code on a
 ** native stack touches only its own thread; the resumer moves the values.
 */
+#include <stdint.h>
+#include <string.h>
+
 #include "native.h"
 
 #include "lauxlib.h"
+#include "compat.h"
 
 /* One handles table and one config per Lua state, in the registry, however
 ** often the module is loaded (busted reloads it for each spec file); and
@@ -25,6 +29,7 @@ static const char handles_key = 'h', config_key = 'c', marks_key = 'm';
 
 void native_drop(native *r) {
   if (r->stack != NULL && ucoro_destroy(r->stack) == UCORO_OK) {
+    r->dropped |= r->parked;
     r->stack = NULL;
     r->parked = 0;
   }
@@ -159,6 +164,8 @@ void native_init(native *r, lua_State *co, size_t stack_size,
   r->from = NULL;
   r->outer = NULL;
   r->outer_yields = 0;
+  r->close_outer = 0;
+  r->dropped = 0;
   r->stack_size = stack_size;
   r->mode = mode;
   r->nvalues = 0;
@@ -224,7 +231,7 @@ native *native_keep(lua_State *L, int handles, lua_State *co,
   /* out of memory: parked without a lasting run, co would hold its stack
   ** for good; close it instead, as ucoro.close does */
   native_drop(r);
-  if (lua_resetthread(co) != LUA_OK) lua_pop(co, 1);
+  if (compat_closethread(co, L) != LUA_OK) lua_pop(co, 1);
   return NULL;
 }
 
@@ -266,6 +273,15 @@ int native_resume_failed(lua_State *co, native *r, int narg,
   return LUA_ERRRUN;
 }
 
+int native_closethread(lua_State *L, lua_State *co) {
+#if !COMPAT_CLOSE_COUNTS_CALLS
+  size_t left = ucoro_stack_left();
+  if (left != SIZE_MAX && left < ucoro_stack_size(ucoro_running()) / 2)
+    return luaL_error(L, "C stack overflow");
+#endif
+  return compat_closethread(co, L);
+}
+
 void *native_main(ucoro *stack, void *unused) {
   native *r = (native *)ucoro_userdata(stack);
   int nres, status;
@@ -289,6 +305,18 @@ int native_is_main_thread(lua_State *L, lua_State *co) {
   main = lua_tothread(L, -1) == co;
   lua_pop(L, 1);
   return main;
+}
+
+int native_in_finalizer(lua_State *L) {
+  lua_Debug ar;
+  int level;
+  for (level = 0; lua_getstack(L, level, &ar); level++) {
+    if (lua_getinfo(L, "n", &ar) && ar.name != NULL &&
+        ar.namewhat != NULL && strcmp(ar.namewhat, "metamethod") == 0 &&
+        strcmp(ar.name, "__gc") == 0)
+      return 1;
+  }
+  return 0;
 }
 
 /* Inside ucoro.call whose caller cannot yield: why. */

@@ -25,6 +25,12 @@ typedef struct native {
   lua_State *outer;   /* for ucoro.call: the coroutine the thread serves */
   int outer_yields;   /* could outer yield when ucoro.call began?  (Then
                          always: it resumes through lua_resume.) */
+  int close_outer;    /* Lua 5.5: f closed outer (coroutine.close()); the
+                         bridge does, on outer's stack, once f has ended */
+  int dropped;        /* its parked C frames were dropped: its lua_resume
+                         never returned, its chain of error handlers ends
+                         on a stack that is gone (5.5's close of itself
+                         would walk it) */
   size_t stack_size;  /* for the next native stack (0: the default) */
   ucoro_mode mode;    /* for the next native stack */
   int nvalues;        /* values crossing the switch, either way */
@@ -155,6 +161,13 @@ UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
   return r->status;
 }
 
+/* Closes co for L, as stock close and wrap do (compat_closethread).  Lua
+** before 5.4.5 does not count closes nested in __close handlers, which
+** then recurse without bound: on a native stack, a close that finds less
+** than half of it left raises "C stack overflow" instead (the half kept
+** for what Lua's own limit lets the handlers do). */
+int native_closethread(lua_State *L, lua_State *co);
+
 /* Drops r's native stack, parked C frames and all (not a running one). */
 void native_drop(native *r);
 
@@ -173,10 +186,20 @@ int native_is_main_thread(lua_State *L, lua_State *co);
 ** message), or NULL where it is allowed.  Inline: it is on every park. */
 const char *native_call_refusal(lua_State *L, const native *r);
 
+/* Is a __gc finalizer running on L?  (A frame that the debug library
+** names as the "__gc" metamethod: for releases before 5.4.4.) */
+int native_in_finalizer(lua_State *L);
+
 UCO_INLINE const char *native_park_refused(lua_State *L,
                                               const native *r) {
-  /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
+  /* finalizers run non-yieldable, with the GC stopped: from 5.4.4 lua_gc
+  ** says -1 there; before, 0 as when stopped, so the frames tell */
+#if LUA_VERSION_RELEASE_NUM >= 50404
   if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
+#else
+  if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) == 0 &&
+      native_in_finalizer(L))
+#endif
     return "attempt to yield inside a __gc finalizer";
   if (r->outer != NULL && !r->outer_yields)  /* ucoro.call */
     return native_call_refusal(L, r);
