@@ -17,7 +17,8 @@ local probe = [[
 
 -- A copy of the tracked files, so that builds leave the work tree alone.
 local function copy_of_tree(dir)
-  local out, ok = sh("mkdir -p " .. dir .. " && git ls-files -z -co --exclude-standard | xargs -0 tar -cf - | tar -xf - -C " .. dir)
+  local out, ok = sh("mkdir -p " .. dir
+    .. " && git ls-files -z -co --exclude-standard | xargs -0 tar -cf - | tar -xf - -C " .. dir)
   assert(ok, out)
 end
 
@@ -30,8 +31,9 @@ describe("ucoro.go installed", function()
     local out, ok = sh(("cd %s && luarocks make --lua-version=5.4 --tree=%s/tree rockspec/ucoro-scm-1.rockspec")
       :format(dir, dir))
     assert.is_true(ok, out)
-    out, ok = sh(("LUA_CPATH='%s/tree/lib/lua/5.4/?.so;;' LUA_PATH='%s/tree/share/lua/5.4/?.lua;%s/tree/share/lua/5.4/?/init.lua' lua5.4 -e '%s'")
-      :format(dir, dir, dir, probe))
+    local share = dir .. "/tree/share/lua/5.4"
+    out, ok = sh(("LUA_CPATH='%s/tree/lib/lua/5.4/?.so;;' LUA_PATH='%s/?.lua;%s/?/init.lua' lua5.4 -e '%s'")
+      :format(dir, share, share, probe))
     assert.is_true(ok, out)
     assert.equal("true\tok\n", out)
   end)
