@@ -91,6 +91,8 @@ struct go_task {
   int heap_index;        /* -1 when not in the timer heap */
   int timer_case;        /* what a timer fire means (a case index) */
   const char *what;      /* what it waits on, for go.tasks() */
+  struct io_wait *io;    /* an I/O wait naming it (io.h): cleared with
+                         ** its other waits, however its park ends */
 };
 
 struct go_sched {

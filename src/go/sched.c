@@ -91,6 +91,10 @@ void go_unregister(go_task *t) {
   t->ws = NULL;
   t->nws = 0;
   if (t->heap_index >= 0) go_timer_remove(t->S, t);
+  if (t->io != NULL) {  /* io.h's io_wait: { go_task *t; ... } */
+    *(go_task **)t->io = NULL;
+    t->io = NULL;
+  }
 }
 
 /* ---- ready queue, wake, park ---- */
