@@ -122,7 +122,8 @@ describe("go.fs", function()
     assert.equal(20, r)
   end)
 
-  it("a call that blocks in the pool times out (opening a FIFO nobody writes); the abandoned open's file is closed once it completes", function()
+  it("a call blocked in the pool times out (opening a FIFO nobody writes); " ..
+     "the abandoned open's file is closed once it completes", function()
     local r = run(function()
       assert(go.fs.mkdir(dir))
       local fifo = dir .. "/fifo"
