@@ -476,6 +476,27 @@ describe("go.tcp", function()
     assert.same({ "fine!", 1, "handler failed" }, r)
   end)
 
+  it("ucoro.go and luv loaded again (as busted's insulation does): the loop and open handles survive a collection", function()
+    local helpers = require "helpers"
+    local output, ok = helpers.run_child([[
+      local go = require "ucoro.go"
+      for _, m in ipairs { "ucoro.go", "ucoro.go.core", "ucoro.go.io", "luv" } do
+        package.loaded[m] = nil
+      end
+      go = require "ucoro.go"  -- a second ucoro.go.core, a second luv table
+      assert(go.run(function()
+        local srv = assert(go.tcp.listen("127.0.0.1", 0, function(c) c:write("x") end))
+        local c = assert(go.tcp.connect("127.0.0.1", srv:port()))
+        collectgarbage() collectgarbage()  -- the first luv table is garbage
+        local x = c:read(1, 5)
+        c:close() srv:close()
+        print("read", x)
+      end))
+    ]])
+    assert.is_true(ok, output)
+    assert.matches("read\tx", output, 1, true)
+  end)
+
   it("outside a task: a clear error, no hang", function()
     assert.has_error(function() go.tcp.connect("127.0.0.1", 1) end,
       "tcp.connect: not inside a task (blocking calls need go.run)")
