@@ -264,7 +264,9 @@ int native_resume_failed(lua_State *co, native *r, int narg,
     r->stack = NULL;
   }
   lua_pop(co, narg);
-  luaL_checkstack(co, 1, NULL);  /* (a parked frame may be full) */
+  /* a slot for the message (co's frame may be full); never raised on co,
+  ** which is not running here: failing that, Lua's spare slots hold it */
+  (void)lua_checkstack(co, 1);
   if (res == UCORO_ENOMEM) {
     lua_pushliteral(co, "not enough memory");
     return LUA_ERRMEM;
