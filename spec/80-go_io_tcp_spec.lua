@@ -476,7 +476,8 @@ describe("go.tcp", function()
     assert.same({ "fine!", 1, "handler failed" }, r)
   end)
 
-  it("ucoro.go and luv loaded again (as busted's insulation does): the loop and open handles survive a collection", function()
+  it("ucoro.go and luv loaded again (as busted's insulation does): " ..
+     "the loop and open handles survive a collection", function()
     local helpers = require "helpers"
     local output, ok = helpers.run_child([[
       local go = require "ucoro.go"
