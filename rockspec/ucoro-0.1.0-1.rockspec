@@ -1,9 +1,11 @@
 rockspec_format = "3.0"
 package = "ucoro"
 version = "0.1.0-1"
+-- The release tarball `make dist` writes (build/ucoro-0.1.0.tar.gz, with
+-- this file beside it): `luarocks build ucoro-0.1.0-1.rockspec` there.
 source = {
-  url = "git+https://example.invalid/ucoro.git",
-  tag = "v0.1.0",
+  url = "ucoro-0.1.0.tar.gz",
+  dir = "ucoro-0.1.0",
 }
 description = {
   summary = "Lua 5.4 coroutines on native C stacks: yield across any C call",
@@ -25,13 +27,15 @@ build = {
   modules = {
     ["ucoro"] = "lua/ucoro/init.lua",
     ["ucoro.core"] = {
-      -- src/backend.h picks the switch: x86-64's own, ucontext elsewhere
+      -- src/core/arch/backend.h picks the switch: the architecture's own,
+      -- ucontext elsewhere
       sources = {
-        "src/lucoro.c", "src/lucoro_run.c", "src/lucoro_bridge.c",
-        "src/ucoro.c", "src/stack.c", "src/lean.c", "src/context.c",
-        "src/switch_x86_64.S",
+        "src/lua/module.c", "src/lua/native.c", "src/lua/bridge.c",
+        "src/lua/host.c",
+        "src/core/ucoro.c", "src/core/stack.c", "src/core/lean.c",
+        "src/core/arch/context.c", "src/core/arch/x86_64_sysv_elf.S",
       },
-      incdirs = { "src" },
+      incdirs = { "src/core", "src/lua" },
     },
   },
   copy_directories = {},

@@ -4,13 +4,13 @@
 #define _GNU_SOURCE
 #include "stack.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "sanitizer.h"
 
 /* bench/stack_depth.lua, gcc -O2, Lua 5.4.4: recursion through nested
@@ -48,15 +48,10 @@ typedef struct pool_node {
 typedef struct pool {
   pool_node *warm, *cold;
   unsigned nwarm, ncold;
-  int registered;  /* for unmapping at thread exit */
 } pool;
 
-#define TLS __thread __attribute__((tls_model("initial-exec")))
-static TLS pool the_pool;
+static UCO_TLS pool the_pool;
 
-static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t pool_key;
-static int pool_key_ok;
 
 /* Threads creating their first coroutines at once may each set it (to
 ** the same value): atomic, so that this is no data race. */
@@ -128,17 +123,6 @@ static pool_node *node_of(const uco_stack *s) {
   return (pool_node *)(uco_stack_hi(s) - sizeof(pool_node));
 }
 
-/* Stacks pooled by a thread are unmapped when it exits. */
-static void pool_thread_exit(void *unused) {
-  (void)unused;
-  uco_stack_pool_clear();
-  the_pool.registered = 0;
-}
-
-static void pool_key_create(void) {
-  pool_key_ok = pthread_key_create(&pool_key, pool_thread_exit) == 0;
-}
-
 /* Takes a stack of map_size bytes out of a list, if one is there. */
 static int take(pool_node **list, unsigned *count, size_t map_size,
                 uco_stack *out) {
@@ -187,11 +171,6 @@ static void push(pool_node **list, unsigned *count, const uco_stack *s) {
 
 void uco_stack_release(const uco_stack *s) {
   size_t page = uco_page_size();
-  if (!the_pool.registered) {
-    pthread_once(&pool_key_once, pool_key_create);
-    if (pool_key_ok) pthread_setspecific(pool_key, &the_pool);
-    the_pool.registered = 1;
-  }
   san_unpoison(uco_stack_lo(s), s->map_size - page);
   if (the_pool.nwarm < UCORO_POOL_WARM) {
     push(&the_pool.warm, &the_pool.nwarm, s);

@@ -43,7 +43,7 @@ void uco_stack_free(const uco_stack *s);
 /* Bytes from the top of the stack down to the lowest touched page. */
 size_t uco_stack_touched(const uco_stack *s);
 
-/* Unmaps every stack in this thread's pool. */
+/* Unmaps every stack in this thread's pool (also when it exits). */
 void uco_stack_pool_clear(void);
 
 static inline char *uco_stack_lo(const uco_stack *s) {

@@ -4,8 +4,8 @@
 #define _GNU_SOURCE  /* REG_RSP, for uco_context_sp with ucontext */
 #include "backend.h"
 
-#ifdef UCORO_BACKEND_ASM
-#include "context_asm.c"
+#if defined(UCORO_BACKEND_X86_64_SYSV_ELF)
+#include "x86_64_sysv.c"
 #else
-#include "context_ucontext.c"
+#include "posix_ucontext.c"
 #endif

@@ -1,5 +1,5 @@
 /*
-** context_ucontext.c: makecontext/swapcontext; portable, and slow because
+** posix_ucontext.c: makecontext/swapcontext; portable, and slow because
 ** glibc saves and restores the signal mask with two system calls.
 */
 #include "context.h"

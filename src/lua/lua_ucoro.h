@@ -41,8 +41,8 @@ LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults);
 
 /* Pushes a function that calls f on a native stack (as ucoro.call does),
 ** so that f, and any C it calls, may use lua_ucoro_yield.  Inside a ucoro
-** coroutine it simply calls f.  Opens ucoro.core if needed (without
-** looking at package.loaded).  Raises a Lua error when f is NULL. */
+** coroutine it simply calls f.  Works whether or not ucoro.core was
+** opened in L.  Raises a Lua error when f is NULL. */
 LUA_UCORO_API void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f);
 
 #endif

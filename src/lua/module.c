@@ -1,7 +1,7 @@
 /*
-** lucoro.c: the Lua binding ucoro.core: the coroutine library, with the
+** module.c: the Lua binding ucoro.core: the coroutine library, with the
 ** results and messages of Lua 5.4's lcorolib.c, over native stacks
-** (lucoro_run.c) and the ucoro.call bridge (lucoro_bridge.c).
+** (native.c) and the ucoro.call bridge (bridge.c).
 */
 #include <stddef.h>
 
@@ -9,11 +9,11 @@
 #include "lauxlib.h"
 
 #include "lua_ucoro.h"
-#include "lucoro_bridge.h"
-#include "lucoro_run.h"
+#include "bridge.h"
+#include "native.h"
 
 #define HANDLES lua_upvalueindex(1)
-#define CONFIG ((lucoro_config *)lua_touserdata(L, lua_upvalueindex(2)))
+#define CONFIG ((native_config *)lua_touserdata(L, lua_upvalueindex(2)))
 
 static const char *const statname[] =
   {"running", "dead", "suspended", "normal"};
@@ -28,14 +28,14 @@ static lua_State *getco(lua_State *L) {
 /* The coroutine L's code runs for: L, or inside ucoro.call the caller's
 ** (also while the bridge closes the function's variables). */
 static lua_State *logical_thread(lua_State *L) {
-  lucoro_run *r = lucoro_running_run(L);
-  if (r == NULL) r = lucoro_bridge_closing(L);
+  native *r = native_running(L);
+  if (r == NULL) r = bridge_closing(L);
   return r != NULL && r->outer != NULL ? r->outer : L;
 }
 
-static int auxstatus(lua_State *L, lua_State *co, lucoro_run *r) {
+static int auxstatus(lua_State *L, lua_State *co, native *r) {
   if (L == co || co == logical_thread(L)) return COS_RUN;
-  if (lucoro_is_parked(r)) return COS_YIELD;
+  if (native_is_parked(r)) return COS_YIELD;
   switch (lua_status(co)) {  /* as stock lcorolib.c */
     case LUA_YIELD:
       return COS_YIELD;
@@ -50,28 +50,28 @@ static int auxstatus(lua_State *L, lua_State *co, lucoro_run *r) {
 }
 
 /* As lcorolib.c's auxresume: results on L, or -1 with the error on L.
-** resumable: lucoro_resumable(L, co, r), which the caller has at hand. */
-LUCORO_INLINE int auxresume(lua_State *L, lua_State *co, lucoro_run *r,
+** resumable: native_resumable(L, co, r), which the caller has at hand. */
+UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
                             int narg, int resumable) {
   int status, nres;
-  if (!lucoro_room(co, r, narg)) {
+  if (!native_room(co, r, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
     return -1;
   }
   if (resumable) {
-    lucoro_run temp;
+    native temp;
     if (r == NULL) {  /* most never park: no userdata for them... */
-      const lucoro_config *c = CONFIG;
-      if (!lucoro_on_lean_stack()) {
-        lucoro_init_run(&temp, co, c->stack_size, c->mode);
+      const native_config *c = CONFIG;
+      if (!native_on_lean_stack()) {
+        native_init(&temp, co, c->stack_size, c->mode);
         r = &temp;
       } else {  /* ...unless this stack may be copied away meanwhile */
-        r = lucoro_new_run(L, HANDLES, co, c->stack_size, c->mode);
+        r = native_new(L, HANDLES, co, c->stack_size, c->mode);
       }
     }
-    status = lucoro_resume(L, co, r, narg);
+    status = native_resume(L, co, r, narg);
     nres = r->nvalues;
-    if (r->parked && !r->armed && lucoro_keep(L, HANDLES, co, r) == NULL)
+    if (r->parked && !r->armed && native_keep(L, HANDLES, co, r) == NULL)
       return -1;  /* out of memory: co closed, the error on L */
   } else {  /* not resumable: stock Lua says why, touching nothing */
     lua_xmove(L, co, narg);
@@ -104,13 +104,13 @@ static const char *const mode_names[] = {"auto", "own", "lean", NULL};
 /* As stock coroutine.create; leaves the thread on top.  The second
 ** argument, a stack size or a mode name, goes in a run of its own (wrap
 ** always makes one, for its upvalue). */
-static lucoro_run *create(lua_State *L, int with_run) {
+static native *create(lua_State *L, int with_run) {
   lua_State *NL;
   size_t stack_size = 0;
   ucoro_mode mode = UCORO_AUTO;
   luaL_checktype(L, 1, LUA_TFUNCTION);
   if (with_run || !lua_isnoneornil(L, 2)) {
-    lucoro_config *c = CONFIG;
+    native_config *c = CONFIG;
     stack_size = c->stack_size;
     mode = c->mode;
     if (lua_type(L, 2) == LUA_TSTRING && !lua_isnumber(L, 2))
@@ -123,7 +123,7 @@ static lucoro_run *create(lua_State *L, int with_run) {
   NL = lua_newthread(L);
   lua_pushvalue(L, 1);
   lua_xmove(L, NL, 1);
-  return with_run ? lucoro_new_run(L, HANDLES, NL, stack_size, mode) : NULL;
+  return with_run ? native_new(L, HANDLES, NL, stack_size, mode) : NULL;
 }
 
 static int co_create(lua_State *L) {
@@ -136,11 +136,11 @@ static int co_create(lua_State *L) {
 ** look-up of its run would find nothing of use. */
 static int co_resume(lua_State *L) {
   lua_State *co = getco(L);
-  int frameless = co != L && lucoro_frameless(co);
-  lucoro_run *run = frameless && !CONFIG->sized
-                        ? NULL : lucoro_find_run(L, HANDLES, co);
+  int frameless = co != L && native_frameless(co);
+  native *run = frameless && !CONFIG->sized
+                        ? NULL : native_find(L, HANDLES, co);
   int r = auxresume(L, co, run, lua_gettop(L) - 1,
-                    frameless || lucoro_is_parked(run));
+                    frameless || native_is_parked(run));
   if (r < 0) {
     lua_pushboolean(L, 0);
     lua_insert(L, -2);
@@ -154,9 +154,9 @@ static int co_resume(lua_State *L) {
 /* Upvalues: handles, config, the thread, its run (kept alive by the
 ** handles table for as long as the thread lives). */
 static int auxwrap(lua_State *L) {
-  lucoro_run *r = (lucoro_run *)lua_touserdata(L, lua_upvalueindex(4));
+  native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
   lua_State *co = r->L1;
-  int n = auxresume(L, co, r, lua_gettop(L), lucoro_resumable(L, co, r));
+  int n = auxresume(L, co, r, lua_gettop(L), native_resumable(L, co, r));
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {
@@ -174,7 +174,7 @@ static int auxwrap(lua_State *L) {
 }
 
 static int co_wrap(lua_State *L) {
-  lucoro_run *r = create(L, 1);
+  native *r = create(L, 1);
   lua_pushvalue(L, HANDLES);
   lua_pushvalue(L, lua_upvalueindex(2));
   lua_rotate(L, -3, 2);  /* handles, config, thread */
@@ -184,37 +184,37 @@ static int co_wrap(lua_State *L) {
 }
 
 static int co_yield(lua_State *L) {
-  lucoro_run *r = lucoro_running_run(L);
+  native *r = native_running(L);
   if (r == NULL)  /* not on its own native stack: a stock yield */
     return lua_yield(L, lua_gettop(L));
-  return lucoro_park(L, r, lua_gettop(L), 1);
+  return native_park(L, r, lua_gettop(L), 1);
 }
 
 static int co_status(lua_State *L) {
   lua_State *co = getco(L);
-  lua_pushstring(L, statname[auxstatus(L, co, lucoro_find_run(L, HANDLES, co))]);
+  lua_pushstring(L, statname[auxstatus(L, co, native_find(L, HANDLES, co))]);
   return 1;
 }
 
 static int co_isyieldable(lua_State *L) {
   lua_State *co = lua_isnone(L, 1) ? L : getco(L);
-  int native;
+  int on_stack;
   if (co == L) {  /* on its native stack: yieldable unless a yield is refused */
-    lucoro_run *r = lucoro_running_run(L);
+    native *r = native_running(L);
     if (r != NULL) {
-      lua_pushboolean(L, lucoro_park_refused(L, r) == NULL);
+      lua_pushboolean(L, native_park_refused(L, r) == NULL);
       return 1;
     }
-    native = 0;
+    on_stack = 0;
   } else {
-    lucoro_run *r = lucoro_find_run(L, HANDLES, co);
+    native *r = native_find(L, HANDLES, co);
     /* one closed while parked keeps its dropped frames' count of
     ** non-yieldable calls (lua_resetthread does not reset it): dead, it
     ** is yieldable, as stock's dead ones are */
-    native = (r != NULL && r->native != NULL) ||
+    on_stack = (r != NULL && r->stack != NULL) ||
              auxstatus(L, co, r) == COS_DEAD;
   }
-  lua_pushboolean(L, native || lua_isyieldable(co));
+  lua_pushboolean(L, on_stack || lua_isyieldable(co));
   return 1;
 }
 
@@ -234,11 +234,11 @@ static int co_running(lua_State *L) {
 
 static int co_close(lua_State *L) {
   lua_State *co = getco(L);
-  lucoro_run *r = lucoro_find_run(L, HANDLES, co);
+  native *r = native_find(L, HANDLES, co);
   int status = auxstatus(L, co, r);
   if (status != COS_DEAD && status != COS_YIELD)
     return luaL_error(L, "cannot close a %s coroutine", statname[status]);
-  if (r != NULL) lucoro_drop(r);  /* parked: drop its C frames */
+  if (r != NULL) native_drop(r);  /* parked: drop its C frames */
   status = lua_resetthread(co);  /* runs pending __close, as stock */
   if (status == LUA_OK) {
     lua_pushboolean(L, 1);
@@ -250,7 +250,7 @@ static int co_close(lua_State *L) {
 }
 
 static int co_stacksize(lua_State *L) {
-  lucoro_config *c = CONFIG;
+  native_config *c = CONFIG;
   size_t old = c->stack_size ? c->stack_size : ucoro_default_stack_size();
   c->stack_size = opt_stack_size(L, 1, c->stack_size);
   lua_pushinteger(L, (lua_Integer)old);
@@ -261,10 +261,10 @@ static int co_stacksize(lua_State *L) {
 ** default), or nil when it has none now. */
 static int co_stackused(lua_State *L) {
   lua_State *co = lua_isnone(L, 1) ? L : getco(L);
-  lucoro_run *r = co == L ? lucoro_running_run(L)
-                          : lucoro_find_run(L, HANDLES, co);
-  if (r == NULL || r->native == NULL) return 0;
-  lua_pushinteger(L, (lua_Integer)ucoro_stack_used(r->native));
+  native *r = co == L ? native_running(L)
+                          : native_find(L, HANDLES, co);
+  if (r == NULL || r->stack == NULL) return 0;
+  lua_pushinteger(L, (lua_Integer)ucoro_stack_used(r->stack));
   return 1;
 }
 
@@ -272,13 +272,13 @@ static int co_stackused(lua_State *L) {
 ** old; ucoro.mode(co): the mode of co's native stack, or nil when it has
 ** none now. */
 static int co_mode(lua_State *L) {
-  lucoro_config *c = CONFIG;
+  native_config *c = CONFIG;
   if (lua_type(L, 1) == LUA_TTHREAD) {
     lua_State *co = lua_tothread(L, 1);
-    lucoro_run *r = co == L ? lucoro_running_run(L)
-                            : lucoro_find_run(L, HANDLES, co);
-    if (r == NULL || r->native == NULL) return 0;
-    lua_pushstring(L, mode_names[ucoro_mode_of(r->native)]);
+    native *r = co == L ? native_running(L)
+                            : native_find(L, HANDLES, co);
+    if (r == NULL || r->stack == NULL) return 0;
+    lua_pushstring(L, mode_names[ucoro_mode_of(r->stack)]);
     return 1;
   }
   lua_pushstring(L, mode_names[c->mode]);
@@ -336,8 +336,8 @@ static int co_install(lua_State *L) {
   }
   for (i = 0; names[i] != NULL; i++) {
     lua_getfield(L, lua_upvalueindex(1), names[i]);
-    lucoro_push_handles(L);
-    lucoro_push_config(L);
+    native_push_handles(L);
+    native_push_config(L);
     lua_pushcclosure(L, lua_tocfunction(L, -3), 2);
     lua_setfield(L, -3, names[i]);
     lua_pop(L, 1);
@@ -352,10 +352,10 @@ static int co_install(lua_State *L) {
 LUA_UCORO_API int luaopen_ucoro_core(lua_State *L) {
   luaL_checkversion(L);
   lua_newtable(L);
-  lucoro_push_handles(L);
-  lucoro_push_config(L);
+  native_push_handles(L);
+  native_push_config(L);
   luaL_setfuncs(L, functions, 2);
-  lucoro_bridge_open(L);  /* adds call */
+  bridge_open(L);  /* adds call */
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, co_install, 1);
   lua_setfield(L, -2, "install");

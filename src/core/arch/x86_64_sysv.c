@@ -1,5 +1,5 @@
 /*
-** context_asm.c: lays out a new stack for switch_x86_64.S.
+** x86_64_sysv.c: lays out a new stack for x86_64_sysv_elf.S.
 */
 #include "context.h"
 
@@ -7,10 +7,10 @@
 
 const char uco_context_backend[] = "asm-x86_64";
 
-void uco_start_x86_64(void);  /* the trampoline in switch_x86_64.S */
+void uco_start_x86_64(void);  /* the trampoline in x86_64_sysv_elf.S */
 
 /* The first switch to a new context pops this frame (see the table in
-** switch_x86_64.S) and "returns" into the trampoline, which calls
+** x86_64_sysv_elf.S) and "returns" into the trampoline, which calls
 ** entry(arg). */
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg) {

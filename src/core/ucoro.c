@@ -2,15 +2,17 @@
 ** ucoro.c: coroutine life cycle, statuses, and the switch protocol that
 ** keeps the sanitizers informed.  The record is in record.h; own stacks
 ** live in stack.c, shared ones in lean.c, the switch itself behind
-** context.h.
+** arch/context.h.
 */
 #include "ucoro.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "context.h"
+#include "arch/context.h"
+#include "compiler.h"
 #include "lean.h"
 #include "record.h"
 #include "sanitizer.h"
@@ -26,19 +28,46 @@
 typedef struct this_thread {
   ucoro *current;
   uintptr_t id;
+  int hooked;  /* thread_exit will run when it exits */
 } this_thread;
 
-static __thread this_thread here __attribute__((tls_model("initial-exec")));
+static UCO_TLS this_thread here;
 static atomic_uintptr_t last_thread_id;
 
+/* What the core keeps per thread (its stack pool, its shared and scratch
+** stacks) is given back when the thread exits: one hook, set when the
+** thread first creates a coroutine, or destroys another thread's. */
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t exit_key;
+static int exit_key_ok;
+
+static void thread_exit(void *unused) {
+  (void)unused;
+  uco_lean_thread_exit();
+  uco_stack_pool_clear();
+  here.hooked = 0;
+}
+
+static void exit_key_create(void) {
+  exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+}
+
+static UCO_NOINLINE void hook_thread_exit(void) {
+  if (here.hooked) return;
+  pthread_once(&exit_key_once, exit_key_create);
+  if (exit_key_ok) pthread_setspecific(exit_key, &here);
+  here.hooked = 1;
+}
+
 static uintptr_t this_thread_id(void) {
-  if (here.id == 0) here.id = atomic_fetch_add(&last_thread_id, 1) + 1;
+  if (UCO_UNLIKELY(here.id == 0)) {
+    here.id = atomic_fetch_add(&last_thread_id, 1) + 1;
+    hook_thread_exit();
+  }
   return here.id;
 }
 
 void *uco_slow_out_mark;
-
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* What a stopping coroutine does for its resumer on the fast paths. */
 static inline void hand_back(ucoro *co, void *value) {
@@ -49,7 +78,7 @@ static inline void hand_back(ucoro *co, void *value) {
 /* Are a and b lean and bound to one shared stack? */
 static inline int same_stack(const ucoro *a, const ucoro *b) {
   return a != NULL && b != NULL && a->mode == UCORO_LEAN &&
-         b->mode == UCORO_LEAN && a->lean.shared == b->lean.shared;
+         b->mode == UCORO_LEAN && a->lean.stack == b->lean.stack;
 }
 
 /* Is co lean with its frames copied off (or never run)?  Then they go
@@ -58,34 +87,51 @@ static inline int evicted(const ucoro *co) {
   return co != NULL && co->evicted;
 }
 
+/* Every switch is announced to the tools (sanitizer.h) by one of these,
+** and completed by san_finish_switch first thing on the other side. */
+
+/* The running side is about to switch into co; fake: its fake-stack slot
+** (AddressSanitizer). */
+UCO_INLINE void announce_resume(ucoro *co, void **fake) {
+#ifdef UCORO_TSAN
+  co->caller_fiber = tsan_current_fiber();
+#endif
+  tsan_switch_to(co->tsan_fiber);
+  san_start_switch(fake, co->stack_lo, co->stack_size);
+}
+
+/* co is about to switch back to its resumer; fake: co's slot, NULL when co
+** leaves its stack for good. */
+UCO_INLINE void announce_return(ucoro *co, void **fake) {
+  tsan_switch_to(co->caller_fiber);
+  san_start_switch(fake, co->caller_bottom, co->caller_size);
+}
+
 /* co stops (it yielded or ended): hands value to its resumer and switches
 ** there.  If the resumer's frames are off their stack, they go back first
 ** (from the scratch stack if co runs on that same stack). */
-static inline __attribute__((always_inline)) void switch_back(
+UCO_INLINE void switch_back(
     ucoro *co, void *value, int to_evicted, int on_same_stack) {
   ucoro *prev = co->prev;
   void **out = uco_out(co);
   here.current = prev;
   if (on_same_stack) {
-    uco_lean_switch_via_scratch(&co->ctx, prev, out, value, &co->caller);
+    uco_lean_switch_via_scratch(&co->ctx, prev, prev, out, value,
+                                &co->caller);
     return;
   }
-  if (to_evicted) uco_lean_restore(prev);
+  if (to_evicted) uco_lean_restore(prev, prev);
   if (out != NULL) *out = value;
   uco_context_switch(&co->ctx, &co->caller);
 }
 
 /* How a coroutine ends when lean coroutines are involved (see
 ** coroutine_main). */
-static __attribute__((noinline, noreturn)) void end_slow(ucoro *co,
-                                                        void *value) {
+static UCO_NOINLINE UCO_NORETURN void end_slow(ucoro *co, void *value) {
   int to_evicted = evicted(co->prev);
   int on_same_stack = to_evicted && same_stack(co, co->prev);
   if (co->mode == UCORO_LEAN) uco_lean_release(co);  /* frames go */
-#ifdef UCORO_TSAN
-  tsan_switch_to(co->caller_fiber);
-#endif
-  san_start_switch(NULL, co->caller_bottom, co->caller_size);
+  announce_return(co, NULL);
   switch_back(co, value, to_evicted, on_same_stack);
   __builtin_unreachable();  /* nobody resumes a dead coroutine */
 }
@@ -97,12 +143,9 @@ static void coroutine_main(void *arg) {
   san_finish_switch(NULL, &co->caller_bottom, &co->caller_size);
   value = co->fn(co, co->start_arg);
   co->status = UCORO_DEAD;
-  if (UNLIKELY(co->resume_out == UCO_SLOW_OUT)) end_slow(co, value);
+  if (UCO_UNLIKELY(co->resume_out == UCO_SLOW_OUT)) end_slow(co, value);
   hand_back(co, value);
-#ifdef UCORO_TSAN
-  tsan_switch_to(co->caller_fiber);
-#endif
-  san_start_switch(NULL, co->caller_bottom, co->caller_size);
+  announce_return(co, NULL);
   uco_context_switch(&co->ctx, &co->caller);
   /* not reached: nobody resumes a dead coroutine */
 }
@@ -134,7 +177,7 @@ static ucoro *lean_record(size_t size) {
   return co;
 }
 
-static inline __attribute__((always_inline)) ucoro_result create(
+UCO_INLINE ucoro_result create(
     ucoro **out, ucoro_fn fn, void *user, size_t stack_size,
     ucoro_mode mode) {
   size_t size;
@@ -197,13 +240,13 @@ static ucoro_result not_suspended(const ucoro *co) {
 ** first run, a stack; room to copy off the frames now on that stack; and
 ** the scratch stack when the resumer runs there itself. */
 static ucoro_result prepare_lean(ucoro *co, ucoro *resumer) {
-  if (co->lean.shared == NULL && uco_lean_bind(co) != 0)
+  if (co->lean.stack == NULL && uco_lean_bind(co) != 0)
     return UCORO_ENOMEM;
   if (!co->evicted) return UCORO_OK;
   if (same_stack(co, resumer)) {
     if (uco_lean_reserve(resumer) != 0 || uco_lean_scratch_ready() != 0)
       return UCORO_ENOMEM;
-  } else if (uco_lean_room(co) != 0) {
+  } else if (uco_lean_room(co, resumer) != 0) {
     return UCORO_ENOMEM;
   }
   return UCORO_OK;
@@ -216,21 +259,18 @@ static ucoro_result resume_lean(ucoro *co, void *arg, void **out) {
   ucoro_result r = prepare_lean(co, resumer);
   void *fake;  /* the resumer's fake stack, while away (ASan) */
   if (r != UCORO_OK) return r;
+  UCORO_ASSERT(co->lean.stack != NULL && co->owner == here.id);
   co->prev = resumer;
   co->status = UCORO_RUNNING;
   here.current = co;
   co->real_out = out;
   co->resume_out = UCO_SLOW_OUT;  /* it must keep its frames to yield */
-#ifdef UCORO_TSAN
-  co->caller_fiber = tsan_current_fiber();
-  tsan_switch_to(co->tsan_fiber);
-#endif
-  san_start_switch(&fake, co->stack_lo, co->stack_size);
+  announce_resume(co, &fake);
   if (co->evicted && same_stack(co, resumer)) {
-    uco_lean_switch_via_scratch(&co->caller, co, co->yield_in, arg,
+    uco_lean_switch_via_scratch(&co->caller, co, co, co->yield_in, arg,
                                 &co->ctx);
   } else {
-    if (co->evicted && !uco_lean_restore(co))
+    if (co->evicted && !uco_lean_restore(co, co))
       uco_context_init(&co->ctx, co->stack_lo, co->stack_size,
                        coroutine_main, co);
     if (co->yield_in != NULL) *co->yield_in = arg;
@@ -241,9 +281,8 @@ static ucoro_result resume_lean(ucoro *co, void *arg, void **out) {
 }
 
 /* Not UCORO_SUSPENDED: a suspended lean coroutine, or an error. */
-static __attribute__((noinline)) ucoro_result resume_slow(ucoro *co,
-                                                          void *arg,
-                                                          void **out) {
+static UCO_NOINLINE ucoro_result resume_slow(ucoro *co, void *arg,
+                                              void **out) {
   if (co->status != UCO_SUSPENDED_LEAN) return not_suspended(co);
   if (co->owner != here.id) return UCORO_ETHREAD;
   return resume_lean(co, arg, out);
@@ -251,7 +290,7 @@ static __attribute__((noinline)) ucoro_result resume_slow(ucoro *co,
 
 ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
   if (co == NULL) return UCORO_EINVAL;
-  if (UNLIKELY(co->status != UCORO_SUSPENDED))
+  if (UCO_UNLIKELY(co->status != UCORO_SUSPENDED))
     return resume_slow(co, arg, out);
   if (co->owner != here.id) return UCORO_ETHREAD;
   co->prev = here.current;
@@ -259,14 +298,10 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
   here.current = co;
   co->resume_out = out;
   if (co->yield_in != NULL) *co->yield_in = arg;
-#ifdef UCORO_TSAN
-  co->caller_fiber = tsan_current_fiber();
-  tsan_switch_to(co->tsan_fiber);
-#endif
-#ifdef UCORO_ASAN
+#ifdef UCORO_TOOLS
   {
     void *fake;  /* the resumer's fake stack, while away */
-    san_start_switch(&fake, co->stack_lo, co->stack_size);
+    announce_resume(co, &fake);
     uco_context_switch(&co->caller, &co->ctx);
     san_finish_switch(fake, NULL, NULL);
     return UCORO_OK;
@@ -277,22 +312,18 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
 }
 
 /* Yields from a lean coroutine, or to a resumer whose frames are off. */
-static __attribute__((noinline)) ucoro_result yield_slow(ucoro *co,
-                                                         void *value,
-                                                         void **in) {
+static UCO_NOINLINE ucoro_result yield_slow(ucoro *co, void *value,
+                                             void **in) {
   int to_evicted = evicted(co->prev);
   int on_same_stack = to_evicted && same_stack(co, co->prev);
   if (co->mode == UCORO_LEAN && uco_lean_reserve(co) != 0)
     return UCORO_ENOMEM;
   if (on_same_stack ? uco_lean_scratch_ready() != 0
-                    : to_evicted && uco_lean_room(co->prev) != 0)
+                    : to_evicted && uco_lean_room(co->prev, co) != 0)
     return UCORO_ENOMEM;
   co->status = co->mode == UCORO_LEAN ? UCO_SUSPENDED_LEAN : UCORO_SUSPENDED;
   co->yield_in = in;
-#ifdef UCORO_TSAN
-  tsan_switch_to(co->caller_fiber);
-#endif
-  san_start_switch(&co->asan_fake, co->caller_bottom, co->caller_size);
+  announce_return(co, &co->asan_fake);
   switch_back(co, value, to_evicted, on_same_stack);
   san_finish_switch(co->asan_fake, &co->caller_bottom, &co->caller_size);
   return UCORO_OK;
@@ -305,19 +336,17 @@ ucoro_result ucoro_yield(void *value, void **in) {
   ucoro *co = here.current;
   void **out;
   if (co == NULL) return UCORO_ENOTCORO;
+  UCORO_ASSERT(co->status == UCORO_RUNNING);
   out = co->resume_out;
   if (out != NULL) {
-    if (UNLIKELY(out == UCO_SLOW_OUT)) return yield_slow(co, value, in);
+    if (UCO_UNLIKELY(out == UCO_SLOW_OUT)) return yield_slow(co, value, in);
     *out = value;
   }
   co->status = UCORO_SUSPENDED;
   here.current = co->prev;
   co->yield_in = in;
-#ifdef UCORO_TSAN
-  tsan_switch_to(co->caller_fiber);
-#endif
-#ifdef UCORO_ASAN
-  san_start_switch(&co->asan_fake, co->caller_bottom, co->caller_size);
+#ifdef UCORO_TOOLS
+  announce_return(co, &co->asan_fake);
   uco_context_switch(&co->ctx, &co->caller);
   /* the resumer may be another stack than last time */
   san_finish_switch(co->asan_fake, &co->caller_bottom, &co->caller_size);
@@ -349,6 +378,7 @@ ucoro_result ucoro_destroy(ucoro *co) {
   uco_stack stack;
   if (co == NULL) return UCORO_OK;
   if (co->status == UCORO_RUNNING) return not_suspended(co);
+  if (UCO_UNLIKELY(co->owner != here.id)) hook_thread_exit();  /* pools */
   tsan_destroy_fiber(co->tsan_fiber);
   if (co->status != UCORO_DEAD) san_drop_fake(co->asan_fake);  /* parked */
   if (co->mode == UCORO_LEAN) {
@@ -392,7 +422,7 @@ size_t ucoro_stack_size(const ucoro *co) {
 size_t ucoro_stack_used(const ucoro *co) {
   size_t touched, record;
   if (co == NULL) return 0;
-  if (co->mode == UCORO_LEAN) return uco_lean_used(co);
+  if (co->mode == UCORO_LEAN) return uco_lean_used(co, here.current);
   touched = uco_stack_touched(&co->stack);
   record = (size_t)(uco_stack_hi(&co->stack) - (const char *)co);
   return touched > record ? touched - record : 0;

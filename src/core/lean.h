@@ -30,13 +30,14 @@ int uco_lean_bind(ucoro *co);
 int uco_lean_reserve(ucoro *co);
 
 /* Makes sure the frames now on co's stack (of a coroutine not running)
-** can be copied off.  Returns -1 when out of memory. */
-int uco_lean_room(ucoro *co);
+** can be copied off.  Returns -1 when out of memory.  running: the
+** coroutine this thread runs (frames of normal ones are found from it). */
+int uco_lean_room(ucoro *co, ucoro *running);
 
 /* Copies the frames of co's stack's occupant off, and co's own frames on.
 ** Returns 0 when co never ran (its stack is then free for a new context),
 ** 1 when its frames are back. */
-int uco_lean_restore(ucoro *co);
+int uco_lean_restore(ucoro *co, ucoro *running);
 
 /* co ends or is destroyed: lets go of its shared stack and saved frames. */
 void uco_lean_release(ucoro *co);
@@ -47,13 +48,18 @@ int uco_lean_scratch_ready(void);
 /* Saves the running context in from and switches to the scratch stack,
 ** which restores co's frames, stores value in *slot (slot may be NULL) and
 ** switches to `to`.  For restoring the stack one is running on. */
-void uco_lean_switch_via_scratch(uco_context *from, ucoro *co, void **slot,
-                                 void *value, uco_context *to);
+void uco_lean_switch_via_scratch(uco_context *from, ucoro *co,
+                                 ucoro *running, void **slot, void *value,
+                                 uco_context *to);
 
 /* Bytes of co's frames when it last stopped (now, when running). */
-size_t uco_lean_used(const ucoro *co);
+size_t uco_lean_used(const ucoro *co, ucoro *running);
 
 /* Frees this thread's unused shared stacks and its scratch stack. */
 void uco_lean_clear(void);
+
+/* The same at thread exit; stacks still bound to coroutines are freed
+** when their last one is destroyed. */
+void uco_lean_thread_exit(void);
 
 #endif

@@ -1,6 +1,6 @@
 /*
-** context.h: the one interface both context-switch backends implement
-** (context_asm.c with switch_x86_64.S, or context_ucontext.c; backend.h
+** context.h: the one interface every context-switch backend implements
+** (x86_64_sysv.c with x86_64_sysv_elf.S, or posix_ucontext.c; backend.h
 ** picks, context.c compiles the pick).
 */
 #ifndef UCORO_CONTEXT_H
@@ -10,10 +10,10 @@
 
 #include "backend.h"
 
-#ifdef UCORO_BACKEND_ASM
-#include "context_asm.h"
+#if defined(UCORO_BACKEND_X86_64_SYSV_ELF)
+#include "x86_64_sysv.h"
 #else
-#include "context_ucontext.h"
+#include "posix_ucontext.h"
 #endif
 
 /* What runs first on a new context: entry(arg).  It must never return. */

@@ -31,6 +31,11 @@
 #include <valgrind/valgrind.h>
 #endif
 
+/* Any tool that must hear of each switch. */
+#if defined(UCORO_ASAN) || defined(UCORO_TSAN)
+#define UCORO_TOOLS 1
+#endif
+
 /* For code that runs where the sanitizers are not told it runs (the
 ** scratch stack of lean.c, between two announced switches). */
 #if defined(UCORO_ASAN) || defined(UCORO_TSAN)

@@ -1,8 +1,8 @@
 /*
-** context_ucontext.h: the portable POSIX ucontext backend.
+** posix_ucontext.h: the portable POSIX ucontext backend.
 */
-#ifndef UCORO_CONTEXT_UCONTEXT_H
-#define UCORO_CONTEXT_UCONTEXT_H
+#ifndef UCORO_POSIX_UCONTEXT_H
+#define UCORO_POSIX_UCONTEXT_H
 
 #include <ucontext.h>
 

@@ -1,5 +1,5 @@
 /*
-** lucoro_bridge.c: ucoro.call(f, ...), for coroutines that ucoro did not
+** bridge.c: ucoro.call(f, ...), for coroutines that ucoro did not
 ** create (stock ones, or threads a C host drives with lua_resume).
 **
 ** f runs on a helper thread with a native stack of its own.  When f yields
@@ -14,26 +14,25 @@
 ** bridge's own frame free to hold exactly the yielded values (C schedulers
 ** read them from index 1).
 */
-#include "lucoro_bridge.h"
+#include "bridge.h"
 
 #include "lauxlib.h"
 
-#include "lua_ucoro.h"
-#include "lucoro_run.h"
+#include "native.h"
 
 #define GUARD_MT "ucoro.call"
 
 /* One ucoro.call in progress.  Uservalue 1: the helper thread. */
 typedef struct guard {
-  lucoro_run *run;  /* the helper's run; NULL once released */
+  native *run;  /* the helper's run; NULL once released */
 } guard;
 
-static const char wrap_key = 'w';
+static const char wrappers_key = 'w';
 
 /* The run whose helper release() is closing, while it does. */
-static __thread lucoro_run *closing __attribute__((tls_model("initial-exec")));
+static __thread native *closing __attribute__((tls_model("initial-exec")));
 
-lucoro_run *lucoro_bridge_closing(lua_State *L) {
+native *bridge_closing(lua_State *L) {
   return closing != NULL && closing->L1 == L ? closing : NULL;
 }
 
@@ -52,7 +51,7 @@ static int guard_new(lua_State *L) {
 ** on unless a __close raises another.  (A __close that raises f's very
 ** error again is taken for one that raised nothing.) */
 static int release(lua_State *L, guard *g, int close_variables) {
-  lucoro_run *r = g->run, *saved;
+  native *r = g->run, *saved;
   lua_State *helper;
   int status, erred;
   if (r == NULL) return 0;
@@ -60,8 +59,8 @@ static int release(lua_State *L, guard *g, int close_variables) {
   helper = r->L1;
   status = lua_status(helper);
   erred = status != LUA_OK && status != LUA_YIELD;
-  if (!lucoro_is_parked(r) && status == LUA_OK) close_variables = 0;
-  lucoro_drop(r);
+  if (!native_is_parked(r) && status == LUA_OK) close_variables = 0;
+  native_drop(r);
   if (!close_variables) return 0;
   luaL_checkstack(L, 2, NULL);
   if (erred) {  /* f's error, to compare */
@@ -95,8 +94,8 @@ static int step(lua_State *L, guard *g, int status) {
   lua_State *helper = g->run->L1;
   int n = g->run->nvalues;
   if (g->run->parked && !g->run->armed) {
-    lucoro_push_handles(L);
-    if (lucoro_keep(L, -1, helper, g->run) == NULL) return lua_error(L);
+    native_push_handles(L);
+    if (native_keep(L, -1, helper, g->run) == NULL) return lua_error(L);
     lua_pop(L, 1);
   }
   if (status == LUA_OK || status == LUA_YIELD) {
@@ -121,11 +120,11 @@ static int bridge_continue(lua_State *L, int status, lua_KContext ctx) {
   guard *g = (guard *)ctx;  /* alive: the Lua frame below holds it */
   int narg = lua_gettop(L);
   (void)status;
-  if (g->run == NULL || !lucoro_resumable(L, g->run->L1, g->run))
+  if (g->run == NULL || !native_resumable(L, g->run->L1, g->run))
     return luaL_error(L, "cannot resume dead coroutine");
-  if (!lucoro_room(g->run->L1, g->run, narg))
+  if (!native_room(g->run->L1, g->run, narg))
     return luaL_error(L, "too many arguments to resume");
-  return step(L, g, lucoro_resume(L, g->run->L1, g->run, narg));
+  return step(L, g, native_resume(L, g->run->L1, g->run, narg));
 }
 
 /* bridge(guard, f, ...): runs f(...) on a helper thread's native stack. */
@@ -133,17 +132,17 @@ static int bridge(lua_State *L) {
   guard *g = (guard *)luaL_checkudata(L, 1, GUARD_MT);
   int narg = lua_gettop(L) - 2;
   lua_State *helper;
-  lucoro_run *r;
+  native *r;
   luaL_checkany(L, 2);
-  if (lucoro_running_run(L) != NULL) {  /* already on a native stack */
+  if (native_running(L) != NULL) {  /* already on a native stack */
     lua_call(L, narg, LUA_MULTRET);
     return lua_gettop(L) - 1;
   }
   helper = lua_newthread(L);
   lua_setiuservalue(L, 1, 1);
-  lucoro_push_handles(L);
-  r = lucoro_new_run(L, -1, helper, lucoro_config_of(L)->stack_size,
-                     lucoro_config_of(L)->mode);
+  native_push_handles(L);
+  r = native_new(L, -1, helper, native_config_of(L)->stack_size,
+                     native_config_of(L)->mode);
   lua_pop(L, 1);
   r->outer = L;
   r->outer_yields = lua_isyieldable(L);
@@ -152,7 +151,7 @@ static int bridge(lua_State *L) {
   lua_xmove(L, helper, 1);  /* ...onto the helper */
   lua_rotate(L, 1, -1);  /* the guard on top of the arguments */
   lua_pop(L, 1);  /* the frame: only the arguments, which go next */
-  return step(L, g, lucoro_resume(L, helper, r, narg));
+  return step(L, g, native_resume(L, helper, r, narg));
 }
 
 static const char wrapper_source[] =
@@ -169,50 +168,41 @@ static const char wrapper_source[] =
   "end\n"
   "return call, wrap\n";
 
-void lucoro_bridge_open(lua_State *L) {
-  if (luaL_newmetatable(L, GUARD_MT)) {
-    lua_pushcfunction(L, guard_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, guard_gc);
-    lua_setfield(L, -2, "__gc");
+/* Pushes the wrapper function `name` ("call" or "wrap"), made once per
+** state. */
+static void push_wrapper(lua_State *L, const char *name) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wrappers_key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, GUARD_MT)) {
+      lua_pushcfunction(L, guard_close);
+      lua_setfield(L, -2, "__close");
+      lua_pushcfunction(L, guard_gc);
+      lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 2);
+    if (luaL_loadbuffer(L, wrapper_source, sizeof wrapper_source - 1,
+                        "=ucoro.call") != LUA_OK)
+      lua_error(L);
+    lua_pushcfunction(L, bridge);
+    lua_pushcfunction(L, guard_new);
+    lua_call(L, 2, 2);
+    lua_setfield(L, -3, "wrap");
+    lua_setfield(L, -2, "call");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &wrappers_key);
   }
-  lua_pop(L, 1);
-  if (luaL_loadbuffer(L, wrapper_source, sizeof wrapper_source - 1,
-                      "=ucoro.call") != LUA_OK)
-    lua_error(L);
-  lua_pushcfunction(L, bridge);
-  lua_pushcfunction(L, guard_new);
-  lua_call(L, 2, 2);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &wrap_key);
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+}
+
+void bridge_open(lua_State *L) {
+  push_wrapper(L, "call");
   lua_setfield(L, -2, "call");
 }
 
-LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults) {
-  lucoro_run *r;
-  if (nresults < 0 || nresults > lua_gettop(L))
-    return luaL_error(L, "lua_ucoro_yield: cannot yield %d values, %d on "
-                      "the stack", nresults, lua_gettop(L));
-  r = lucoro_running_run(L);
-  if (r == NULL) {
-    if (lua_pushthread(L))
-      return luaL_error(L, "attempt to yield from outside a coroutine");
-    return luaL_error(L, "attempt to yield across a C-call boundary");
-  }
-  return lucoro_park(L, r, nresults, 0);
-}
-
-LUA_UCORO_API void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f) {
-  if (f == NULL) {
-    luaL_error(L, "lua_ucoro_pushcfunction: NULL function");
-    return;
-  }
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wrap_key) == LUA_TNIL) {
-    /* opened directly: whatever package.loaded holds, this sets wrap_key */
-    lua_pop(L, 1);
-    lua_pushcfunction(L, luaopen_ucoro_core);
-    lua_call(L, 0, 0);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &wrap_key);
-  }
+void bridge_push_cfunction(lua_State *L, lua_CFunction f) {
+  push_wrapper(L, "wrap");
   lua_pushcfunction(L, f);
   lua_call(L, 1, 1);
 }

@@ -3,18 +3,18 @@
 */
 #include "lean.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "sanitizer.h"
 
 /* Shared stacks of one size a thread makes before lean coroutines start
 ** sharing them (a few coroutines switching among themselves then copy
 ** nothing); more are made only when all hold running or normal ones. */
-#ifndef UCORO_SHARED_SPREAD
-#define UCORO_SHARED_SPREAD 4
+#ifndef UCORO_LEAN_SPREAD
+#define UCORO_LEAN_SPREAD 4
 #endif
 
 /* Room below the stack pointer a reservation is measured at: the switch
@@ -29,17 +29,18 @@
 ** interceptors). */
 #define SCRATCH_SIZE (64u * 1024u)
 
-typedef struct uco_shared {
+typedef struct uco_lean_stack {
   uco_stack stack;
   ucoro *occupant;          /* whose frames are on it, or NULL */
   size_t bound;             /* lean coroutines bound to it */
   int orphan;               /* its thread has exited */
-  struct uco_shared *next;  /* the thread's list */
-} uco_shared;
+  struct uco_lean_stack *next;  /* the thread's list */
+} uco_lean_stack;
 
 /* What the scratch stack does, once per use. */
 typedef struct copy_job {
   ucoro *co;
+  ucoro *running;
   void **slot;
   void *value;
   uco_context *to;
@@ -47,35 +48,28 @@ typedef struct copy_job {
 } copy_job;
 
 typedef struct lean_thread {
-  uco_shared *shared;
+  uco_lean_stack *stacks;    /* this thread's, a list */
   uco_stack scratch;
   int has_scratch;
-  int registered;  /* for freeing at thread exit */
   copy_job job;
 } lean_thread;
 
-static __thread lean_thread the_thread
-    __attribute__((tls_model("initial-exec")));
+static UCO_TLS lean_thread the_thread;
 
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t key;
-static int key_ok;
-
-static void free_shared(uco_shared *s) {
+static void free_lean_stack(uco_lean_stack *s) {
   uco_stack_free(&s->stack);
   free(s);
 }
 
 /* At thread exit: unused stacks go; used ones stay for their coroutines
 ** (which no thread can resume now) until they are destroyed. */
-static void thread_exit(void *unused) {
-  uco_shared *s = the_thread.shared;
-  (void)unused;
-  the_thread.shared = NULL;
+void uco_lean_thread_exit(void) {
+  uco_lean_stack *s = the_thread.stacks;
+  the_thread.stacks = NULL;
   while (s != NULL) {
-    uco_shared *next = s->next;
+    uco_lean_stack *next = s->next;
     if (s->bound == 0) {
-      free_shared(s);
+      free_lean_stack(s);
     } else {
       s->orphan = 1;
       s->occupant = NULL;
@@ -84,18 +78,6 @@ static void thread_exit(void *unused) {
   }
   if (the_thread.has_scratch) uco_stack_free(&the_thread.scratch);
   the_thread.has_scratch = 0;
-  the_thread.registered = 0;
-}
-
-static void key_create(void) {
-  key_ok = pthread_key_create(&key, thread_exit) == 0;
-}
-
-static void register_thread(void) {
-  if (the_thread.registered) return;
-  pthread_once(&key_once, key_create);
-  if (key_ok) pthread_setspecific(key, &the_thread);
-  the_thread.registered = 1;
 }
 
 static int is_active(const ucoro *co) {
@@ -105,42 +87,42 @@ static int is_active(const ucoro *co) {
 int uco_lean_bind(ucoro *co) {
   size_t map_size = co->stack_size + uco_page_size();
   unsigned same_size = 0;
-  uco_shared *s, *best = NULL;
-  for (s = the_thread.shared; s != NULL; s = s->next) {
+  uco_lean_stack *s, *best = NULL;
+  for (s = the_thread.stacks; s != NULL; s = s->next) {
     if (s->stack.map_size != map_size) continue;
     same_size++;
     if (is_active(s->occupant)) continue;
     if (best == NULL || s->bound < best->bound) best = s;
   }
-  if (best == NULL || (best->bound > 0 && same_size < UCORO_SHARED_SPREAD)) {
-    uco_shared *made = malloc(sizeof *made);
+  if (best == NULL || (best->bound > 0 && same_size < UCORO_LEAN_SPREAD)) {
+    uco_lean_stack *made = malloc(sizeof *made);
     if (made != NULL && uco_stack_acquire(co->stack_size, &made->stack, 1)) {
       free(made);
       made = NULL;
     }
     if (made != NULL) {
-      register_thread();
       made->occupant = NULL;
       made->bound = 0;
       made->orphan = 0;
-      made->next = the_thread.shared;
-      the_thread.shared = made;
+      made->next = the_thread.stacks;
+      the_thread.stacks = made;
       best = made;
     }
     if (best == NULL) return -1;
   }
+  UCORO_ASSERT(co->lean.stack == NULL && !is_active(best->occupant));
   best->bound++;
-  co->lean.shared = best;
+  co->lean.stack = best;
   co->stack_lo = uco_stack_lo(&best->stack);
   return 0;
 }
 
 static char *stack_top(const ucoro *co) {
-  return uco_stack_hi(&co->lean.shared->stack);
+  return uco_stack_hi(&co->lean.stack->stack);
 }
 
 /* A little below the stack pointer of this function's caller. */
-static __attribute__((noinline)) char *below_caller(void) {
+static UCO_NOINLINE char *below_caller(void) {
   return (char *)__builtin_frame_address(0) - SWITCH_ROOM;
 }
 
@@ -162,9 +144,9 @@ int uco_lean_reserve(ucoro *co) {
 
 /* The coroutine that normal coroutine o resumed, found by walking the
 ** chain of resumers from the running one. */
-static ucoro *resumed_by(const ucoro *o) {
+static ucoro *resumed_by(const ucoro *o, ucoro *running) {
   ucoro *x;
-  for (x = ucoro_running(); x != NULL; x = x->prev)
+  for (x = running; x != NULL; x = x->prev)
     if (x->prev == o) return x;
   return NULL;
 }
@@ -172,26 +154,26 @@ static ucoro *resumed_by(const ucoro *o) {
 /* Where the frames of o (not running) begin: suspended, in its own
 ** context; normal, in the context of the coroutine it resumed.  NULL when
 ** the backend cannot tell: then the whole stack. */
-static char *frames_of(const ucoro *o) {
+static char *frames_of(const ucoro *o, ucoro *running) {
   const ucoro *x;
   char *sp;
   if (o->status != UCORO_RUNNING) {
     sp = uco_context_sp(&o->ctx);
   } else {
-    x = resumed_by(o);
+    x = resumed_by(o, running);
     sp = x != NULL ? uco_context_sp(&x->caller) : NULL;
   }
   return sp != NULL ? sp : o->stack_lo;
 }
 
-int uco_lean_room(ucoro *co) {
-  ucoro *o = co->lean.shared->occupant;
+int uco_lean_room(ucoro *co, ucoro *running) {
+  ucoro *o = co->lean.stack->occupant;
   if (o == NULL || o == co) return 0;
-  return grow(o, (size_t)(stack_top(o) - frames_of(o)));
+  return grow(o, (size_t)(stack_top(o) - frames_of(o, running)));
 }
 
-SAN_UNANNOUNCED static void evict(ucoro *o) {
-  char *sp = frames_of(o);
+SAN_UNANNOUNCED static void evict(ucoro *o, ucoro *running) {
+  char *sp = frames_of(o, running);
   size_t len = (size_t)(stack_top(o) - sp);
   if (grow(o, len) != 0) {  /* uco_lean_reserve made room: not reached */
     fputs("ucoro: no memory to keep a lean coroutine's frames\n", stderr);
@@ -201,20 +183,21 @@ SAN_UNANNOUNCED static void evict(ucoro *o) {
   memcpy(o->lean.saved, sp, len);
   o->lean.saved_len = len;
   o->evicted = 1;
-  o->lean.shared->occupant = NULL;
+  o->lean.stack->occupant = NULL;
   if (o->status == UCORO_RUNNING) {  /* normal: who yields to it must */
-    ucoro *x = resumed_by(o);        /* put its frames back first */
+    ucoro *x = resumed_by(o, running);  /* put its frames back first */
     if (x != NULL) uco_take_slow_path(x);
   }
 }
 
-SAN_UNANNOUNCED int uco_lean_restore(ucoro *co) {
-  uco_shared *s = co->lean.shared;
+SAN_UNANNOUNCED int uco_lean_restore(ucoro *co, ucoro *running) {
+  uco_lean_stack *s = co->lean.stack;
   size_t len = co->lean.saved_len;
-  if (s->occupant != NULL && s->occupant != co) evict(s->occupant);
+  if (s->occupant != NULL && s->occupant != co) evict(s->occupant, running);
   s->occupant = co;
   co->evicted = 0;
   if (len == 0) return 0;  /* never ran */
+  UCORO_ASSERT(len <= co->lean.saved_cap);
   {  /* below the frames too: swapcontext pushes the return address there */
     char *lo = uco_stack_hi(&s->stack) - len;
     size_t room = (size_t)(lo - uco_stack_lo(&s->stack));
@@ -227,38 +210,40 @@ SAN_UNANNOUNCED int uco_lean_restore(ucoro *co) {
 }
 
 void uco_lean_release(ucoro *co) {
-  uco_shared *s = co->lean.shared;
+  uco_lean_stack *s = co->lean.stack;
   free(co->lean.saved);
   co->lean.saved = NULL;
   co->lean.saved_len = co->lean.saved_cap = 0;
   co->evicted = 0;
   if (s == NULL) return;
-  co->lean.shared = NULL;
+  co->lean.stack = NULL;
   if (s->occupant == co) s->occupant = NULL;
-  if (--s->bound == 0 && s->orphan) free_shared(s);
+  UCORO_ASSERT(s->bound > 0);
+  if (--s->bound == 0 && s->orphan) free_lean_stack(s);
 }
 
 int uco_lean_scratch_ready(void) {
   if (the_thread.has_scratch) return 0;
   if (uco_stack_acquire(SCRATCH_SIZE, &the_thread.scratch, 1) != 0)
     return -1;
-  register_thread();
   the_thread.has_scratch = 1;
   return 0;
 }
 
 SAN_UNANNOUNCED static void copier_main(void *arg) {
   copy_job *job = arg;
-  uco_lean_restore(job->co);
+  uco_lean_restore(job->co, job->running);
   if (job->slot != NULL) *job->slot = job->value;
   uco_context_switch(&job->ctx, job->to);
   /* not reached: each use starts the scratch stack afresh */
 }
 
-void uco_lean_switch_via_scratch(uco_context *from, ucoro *co, void **slot,
-                                 void *value, uco_context *to) {
+void uco_lean_switch_via_scratch(uco_context *from, ucoro *co,
+                                 ucoro *running, void **slot, void *value,
+                                 uco_context *to) {
   copy_job *job = &the_thread.job;
   job->co = co;
+  job->running = running;
   job->slot = slot;
   job->value = value;
   job->to = to;
@@ -267,21 +252,21 @@ void uco_lean_switch_via_scratch(uco_context *from, ucoro *co, void **slot,
   uco_context_switch(from, &job->ctx);
 }
 
-size_t uco_lean_used(const ucoro *co) {
+size_t uco_lean_used(const ucoro *co, ucoro *running) {
   char *sp;
-  if (co->lean.shared == NULL) return 0;
+  if (co->lean.stack == NULL) return 0;
   if (co->evicted) return co->lean.saved_len;
-  sp = co == ucoro_running() ? below_caller() + SWITCH_ROOM : frames_of(co);
+  sp = co == running ? below_caller() + SWITCH_ROOM : frames_of(co, running);
   return (size_t)(stack_top(co) - sp);
 }
 
 void uco_lean_clear(void) {
-  uco_shared **link = &the_thread.shared;
+  uco_lean_stack **link = &the_thread.stacks;
   while (*link != NULL) {
-    uco_shared *s = *link;
+    uco_lean_stack *s = *link;
     if (s->bound == 0) {
       *link = s->next;
-      free_shared(s);
+      free_lean_stack(s);
     } else {
       link = &s->next;
     }

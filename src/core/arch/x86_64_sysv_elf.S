@@ -1,5 +1,6 @@
 /*
-** switch_x86_64.S: context switch for x86-64, System V ABI (ELF, gas).
+** x86_64_sysv_elf.S: context switch for x86-64, System V ABI, ELF objects
+** (GNU as).  backend.h builds it only there.
 **
 ** A suspended context is its stack pointer; everything the ABI says a
 ** callee must preserve sits just above it:
@@ -18,7 +19,7 @@
 
 #include "backend.h"
 
-#ifdef UCORO_BACKEND_ASM
+#ifdef UCORO_BACKEND_X86_64_SYSV_ELF
 
         .text
 
@@ -75,4 +76,7 @@ uco_start_x86_64:
 
 #endif
 
+/* Even when empty: no executable stack. */
+#if defined(__ELF__)
         .section .note.GNU-stack,"",@progbits
+#endif

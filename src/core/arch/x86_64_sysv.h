@@ -1,8 +1,9 @@
 /*
-** context_asm.h: the hand-written x86-64 System V switch (switch_x86_64.S).
+** x86_64_sysv.h: the hand-written x86-64 System V switch
+** (x86_64_sysv_elf.S).
 */
-#ifndef UCORO_CONTEXT_ASM_H
-#define UCORO_CONTEXT_ASM_H
+#ifndef UCORO_X86_64_SYSV_H
+#define UCORO_X86_64_SYSV_H
 
 /* All callee-saved state lives on the stack; the context is its top. */
 typedef struct uco_context {

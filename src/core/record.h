@@ -6,15 +6,15 @@
 
 #include <stdint.h>
 
-#include "context.h"
+#include "arch/context.h"
 #include "stack.h"
 #include "ucoro.h"
 
-struct uco_shared;
+struct uco_lean_stack;
 
 /* A lean coroutine's hold on a shared stack (lean.c). */
 typedef struct uco_lean {
-  struct uco_shared *shared; /* bound at its first run, until it ends */
+  struct uco_lean_stack *stack; /* bound at its first run, until it ends */
   char *saved;               /* its frames, while another's are there */
   size_t saved_len;
   size_t saved_cap;          /* never less than its live frames while it is

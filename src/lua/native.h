@@ -1,23 +1,25 @@
 /*
-** lucoro_run.h: the native half of a Lua thread, shared by the binding's
-** files.  While a thread runs on a native stack, a "run" holds that stack.
-** Most runs live on the resumer's C stack for one resume; a run lasts (as
-** a userdata found through the thread, with a finalizer) once its thread
-** parks under C frames, or when it carries a stack size of its own.
+** native.h: the native half of a Lua thread, shared by the binding's
+** files.  While a thread runs on a native stack, its "native" record
+** holds that stack.  Most records live on the resumer's C stack for one
+** resume; a record lasts (as a userdata found through the thread, with a
+** finalizer) once its thread parks under C frames, or when it carries a
+** stack size of its own.
 */
-#ifndef LUCORO_RUN_H
-#define LUCORO_RUN_H
+#ifndef UCORO_LUA_NATIVE_H
+#define UCORO_LUA_NATIVE_H
 
 #include <stddef.h>
 
 #include "lua.h"
 
+#include "compiler.h"
 #include "ucoro.h"
 
-#define LUCORO_RUN_MT "ucoro.run"
+#define NATIVE_MT "ucoro.native"
 
-typedef struct lucoro_run {
-  ucoro *native;      /* its stack while running or parked in C, else NULL */
+typedef struct native {
+  ucoro *stack;       /* its stack while running or parked in C, else NULL */
   lua_State *L1;      /* the thread it belongs to (which owns this) */
   lua_State *from;    /* the resumer, while the thread runs */
   lua_State *outer;   /* for ucoro.call: the coroutine the thread serves */
@@ -32,27 +34,27 @@ typedef struct lucoro_run {
   int armed;          /* a userdata with a finalizer */
   int roomy;          /* parked in a frame that holds only its values, so
                          with LUA_MINSTACK free slots once they are taken */
-} lucoro_run;
+} native;
 
 /* Per-state settings. */
-typedef struct lucoro_config {
+typedef struct native_config {
   size_t stack_size;  /* the default (0: the core's) */
   ucoro_mode mode;    /* the default */
   int sized;          /* has any coroutine a stack size or mode of its own? */
-} lucoro_config;
+} native_config;
 
 /* Push the state's table thread -> run (weak keys), and its config. */
-void lucoro_push_handles(lua_State *L);
-void lucoro_push_config(lua_State *L);
-lucoro_config *lucoro_config_of(lua_State *L);
+void native_push_handles(lua_State *L);
+void native_push_config(lua_State *L);
+native_config *native_config_of(lua_State *L);
 
 /* The run of thread co (NULL if none); handles is the table's index. */
-lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co);
-lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
+native *native_find(lua_State *L, int handles, lua_State *co);
+native *native_new(lua_State *L, int handles, lua_State *co,
                            size_t stack_size, ucoro_mode mode);
 
 /* Sets up a run for one resume, on the caller's C stack. */
-void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size,
+void native_init(native *r, lua_State *co, size_t stack_size,
                      ucoro_mode mode);
 
 
@@ -60,39 +62,39 @@ void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size,
 ** finalizer that frees the stack if the thread dies parked.  Returns the
 ** lasting run (the same, unless r was temporary); out of memory, closes
 ** co (dropping its stack) and returns NULL with the error on top of L. */
-lucoro_run *lucoro_keep(lua_State *L, int handles, lua_State *co,
-                        lucoro_run *r);
+native *native_keep(lua_State *L, int handles, lua_State *co,
+                        native *r);
 
 /* The resume path is inline: a switch back to the resumer then returns
 ** through as many frames as the switch into the coroutine did, which
 ** keeps the CPU's return predictions right (bench/README.md). */
-#define LUCORO_INLINE static inline __attribute__((always_inline))
+#define UCO_INLINE static inline __attribute__((always_inline))
 
 /* May the C stack running now be copied away while a coroutine it resumes
 ** runs (a lean coroutine's)?  Then a run must not live on it. */
-LUCORO_INLINE int lucoro_on_lean_stack(void) {
+UCO_INLINE int native_on_lean_stack(void) {
   return ucoro_mode_of(ucoro_running()) == UCORO_LEAN;
 }
 
 /* The first frame of every native stack. */
-void *lucoro_native_main(ucoro *native, void *unused);
+void *native_main(ucoro *stack, void *unused);
 
 /* Parked: suspended in a native yield, with C frames on its stack. */
-LUCORO_INLINE int lucoro_is_parked(const lucoro_run *r) {
+UCO_INLINE int native_is_parked(const native *r) {
   return r != NULL && r->parked;
 }
 
 /* Is there room for n more values on co, parked or not?  A frame that
 ** holds only its values leaves LUA_MINSTACK slots, so most calls skip
 ** lua_checkstack. */
-LUCORO_INLINE int lucoro_room(lua_State *co, const lucoro_run *r, int n) {
+UCO_INLINE int native_room(lua_State *co, const native *r, int n) {
   return (r != NULL && r->parked && r->roomy && n < LUA_MINSTACK) ||
          lua_checkstack(co, n);
 }
 
 /* Has co no call in progress: fresh, or suspended by a stock yield?  (A
 ** dead one with its function gone is left to lua_resume to refuse.) */
-LUCORO_INLINE int lucoro_frameless(lua_State *co) {
+UCO_INLINE int native_frameless(lua_State *co) {
   lua_Debug ar;
   int status = lua_status(co);
   return status == LUA_YIELD ||
@@ -100,56 +102,56 @@ LUCORO_INLINE int lucoro_frameless(lua_State *co) {
 }
 
 /* Can co be resumed (started, or continued after a yield)? */
-LUCORO_INLINE int lucoro_resumable(lua_State *L, lua_State *co,
-                                   const lucoro_run *r) {
-  return lucoro_is_parked(r) || (co != L && lucoro_frameless(co));
+UCO_INLINE int native_resumable(lua_State *L, lua_State *co,
+                                   const native *r) {
+  return native_is_parked(r) || (co != L && native_frameless(co));
 }
 
 /* A resume that could not start: drops the values, leaves the error
 ** message on co (a stack of a fresh start is freed), returns the status. */
-int lucoro_resume_failed(lua_State *co, lucoro_run *r, int narg,
+int native_resume_failed(lua_State *co, native *r, int narg,
                          ucoro_result res);
 
 /* Resumes co (resumable, with a run) with narg values from L: returns
 ** lua_resume's status; results or the error object are left on co, their
 ** count in r->nvalues. */
-LUCORO_INLINE int lucoro_resume(lua_State *L, lua_State *co, lucoro_run *r,
+UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
                                 int narg) {
   ucoro_result res;
   lua_xmove(L, co, narg);
   r->from = L;
   r->nvalues = narg;
-  if (r->native == NULL &&
+  if (r->stack == NULL &&
       (r->mode == UCORO_AUTO
-           ? ucoro_create(&r->native, lucoro_native_main, r, r->stack_size)
-           : ucoro_create_mode(&r->native, lucoro_native_main, r,
+           ? ucoro_create(&r->stack, native_main, r, r->stack_size)
+           : ucoro_create_mode(&r->stack, native_main, r,
                                r->stack_size, r->mode)) != UCORO_OK)
-    return lucoro_resume_failed(co, r, narg, UCORO_ENOMEM);
-  res = ucoro_resume(r->native, NULL, NULL);
-  if (res != UCORO_OK) return lucoro_resume_failed(co, r, narg, res);
+    return native_resume_failed(co, r, narg, UCORO_ENOMEM);
+  res = ucoro_resume(r->stack, NULL, NULL);
+  if (res != UCORO_OK) return native_resume_failed(co, r, narg, res);
   if (r->parked) return LUA_YIELD;
-  ucoro_destroy(r->native);  /* lua_resume returned: the stack is free */
-  r->native = NULL;
+  ucoro_destroy(r->stack);  /* lua_resume returned: the stack is free */
+  r->stack = NULL;
   return r->status;
 }
 
 /* Drops r's native stack, parked C frames and all (not a running one). */
-void lucoro_drop(lucoro_run *r);
+void native_drop(native *r);
 
 /* The run whose native stack is running L, or NULL. */
-lucoro_run *lucoro_running_run(lua_State *L);
+native *native_running(lua_State *L);
 
 /* Why a park of the running thread L (r is its run) would be refused (the
 ** message), or NULL where it is allowed.  Inline: it is on every park. */
-const char *lucoro_call_refusal(lua_State *L, const lucoro_run *r);
+const char *native_call_refusal(lua_State *L, const native *r);
 
-LUCORO_INLINE const char *lucoro_park_refused(lua_State *L,
-                                              const lucoro_run *r) {
+UCO_INLINE const char *native_park_refused(lua_State *L,
+                                              const native *r) {
   /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
   if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
     return "attempt to yield inside a __gc finalizer";
   if (r->outer != NULL && !r->outer_yields)  /* ucoro.call */
-    return lucoro_call_refusal(L, r);
+    return native_call_refusal(L, r);
   return NULL;
 }
 
@@ -157,6 +159,6 @@ LUCORO_INLINE const char *lucoro_park_refused(lua_State *L,
 ** the resumer (roomy: L's frame holds nothing else); returns the number of
 ** resume values then on top.  Raises a Lua error where a yield is not
 ** allowed. */
-int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy);
+int native_park(lua_State *L, native *r, int nvalues, int roomy);
 
 #endif

@@ -1,5 +1,5 @@
 /*
-** lucoro_run.c: a Lua thread's native stack.
+** native.c: a Lua thread's native stack.
 **
 ** On its native stack, lua_resume runs the thread exactly as stock
 ** coroutine.resume would; a native yield just switches back to the
@@ -7,7 +7,7 @@
 ** lua_resume as usual, and the stack goes back to the pool.  Code on a
 ** native stack touches only its own thread; the resumer moves the values.
 */
-#include "lucoro_run.h"
+#include "native.h"
 
 #include "lauxlib.h"
 
@@ -15,23 +15,23 @@
 ** often the module is loaded (busted reloads it for each spec file). */
 static const char handles_key = 'h', config_key = 'c';
 
-void lucoro_drop(lucoro_run *r) {
-  if (r->native != NULL && ucoro_destroy(r->native) == UCORO_OK) {
-    r->native = NULL;
+void native_drop(native *r) {
+  if (r->stack != NULL && ucoro_destroy(r->stack) == UCORO_OK) {
+    r->stack = NULL;
     r->parked = 0;
   }
 }
 
-static int run_gc(lua_State *L) {  /* only the collector calls it */
-  lucoro_drop((lucoro_run *)lua_touserdata(L, 1));
+static int native_gc(lua_State *L) {  /* only the collector calls it */
+  native_drop((native *)lua_touserdata(L, 1));
   return 0;
 }
 
-void lucoro_push_handles(lua_State *L) {
+void native_push_handles(lua_State *L) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &handles_key) != LUA_TNIL) return;
   lua_pop(L, 1);
-  if (luaL_newmetatable(L, LUCORO_RUN_MT)) {
-    lua_pushcfunction(L, run_gc);
+  if (luaL_newmetatable(L, NATIVE_MT)) {
+    lua_pushcfunction(L, native_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
@@ -44,11 +44,11 @@ void lucoro_push_handles(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
 }
 
-void lucoro_push_config(lua_State *L) {
-  lucoro_config *c;
+void native_push_config(lua_State *L) {
+  native_config *c;
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &config_key) != LUA_TNIL) return;
   lua_pop(L, 1);
-  c = (lucoro_config *)lua_newuserdatauv(L, sizeof(lucoro_config), 0);
+  c = (native_config *)lua_newuserdatauv(L, sizeof(native_config), 0);
   c->stack_size = 0;
   c->mode = UCORO_AUTO;
   c->sized = 0;
@@ -56,10 +56,10 @@ void lucoro_push_config(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &config_key);
 }
 
-lucoro_config *lucoro_config_of(lua_State *L) {
-  lucoro_config *c;
-  lucoro_push_config(L);
-  c = (lucoro_config *)lua_touserdata(L, -1);
+native_config *native_config_of(lua_State *L) {
+  native_config *c;
+  native_push_config(L);
+  c = (native_config *)lua_touserdata(L, -1);
   lua_pop(L, 1);
   return c;
 }
@@ -71,18 +71,18 @@ static void push_thread(lua_State *L, lua_State *co) {
   lua_xmove(co, L, 1);
 }
 
-lucoro_run *lucoro_find_run(lua_State *L, int handles, lua_State *co) {
-  lucoro_run *r;
+native *native_find(lua_State *L, int handles, lua_State *co) {
+  native *r;
   push_thread(L, co);
   lua_rawget(L, handles);
-  r = (lucoro_run *)lua_touserdata(L, -1);
+  r = (native *)lua_touserdata(L, -1);
   lua_pop(L, 1);
   return r;
 }
 
-void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size,
+void native_init(native *r, lua_State *co, size_t stack_size,
                      ucoro_mode mode) {
-  r->native = NULL;
+  r->stack = NULL;
   r->L1 = co;
   r->from = NULL;
   r->outer = NULL;
@@ -97,12 +97,12 @@ void lucoro_init_run(lucoro_run *r, lua_State *co, size_t stack_size,
   r->armed = 0;
 }
 
-lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
+native *native_new(lua_State *L, int handles, lua_State *co,
                            size_t stack_size, ucoro_mode mode) {
-  lucoro_run *r;
+  native *r;
   handles = lua_absindex(L, handles);
-  r = (lucoro_run *)lua_newuserdatauv(L, sizeof(lucoro_run), 0);
-  lucoro_init_run(r, co, stack_size, mode);
+  r = (native *)lua_newuserdatauv(L, sizeof(native), 0);
+  native_init(r, co, stack_size, mode);
   r->temporary = 0;
   push_thread(L, co);
   lua_pushvalue(L, -2);
@@ -111,50 +111,50 @@ lucoro_run *lucoro_new_run(lua_State *L, int handles, lua_State *co,
   return r;
 }
 
-/* lucoro_keep's part that allocates, so may raise: (handles, r) -> the
+/* native_keep's part that allocates, so may raise: (handles, r) -> the
 ** lasting run.  The copy comes last, once nothing can raise. */
 static int keep_protected(lua_State *L) {
-  lucoro_run *r = (lucoro_run *)lua_touserdata(L, 2);
-  lucoro_run *kept = r->temporary ? lucoro_new_run(L, 1, r->L1, r->stack_size,
+  native *r = (native *)lua_touserdata(L, 2);
+  native *kept = r->temporary ? native_new(L, 1, r->L1, r->stack_size,
                                                    r->mode)
                                   : r;
   push_thread(L, r->L1);
   lua_rawget(L, 1);
-  luaL_setmetatable(L, LUCORO_RUN_MT);  /* the finalizer, from now on */
+  luaL_setmetatable(L, NATIVE_MT);  /* the finalizer, from now on */
   if (kept != r) {
     *kept = *r;
     kept->temporary = 0;
-    ucoro_set_userdata(kept->native, kept);  /* the parked side follows */
+    ucoro_set_userdata(kept->stack, kept);  /* the parked side follows */
   }
   kept->armed = 1;
   lua_pushlightuserdata(L, kept);
   return 1;
 }
 
-lucoro_run *lucoro_keep(lua_State *L, int handles, lua_State *co,
-                        lucoro_run *r) {
+native *native_keep(lua_State *L, int handles, lua_State *co,
+                        native *r) {
   if (r->armed) return r;
   handles = lua_absindex(L, handles);
   lua_pushcfunction(L, keep_protected);
   lua_pushvalue(L, handles);
   lua_pushlightuserdata(L, r);
   if (lua_pcall(L, 2, 1, 0) == LUA_OK) {
-    r = (lucoro_run *)lua_touserdata(L, -1);
+    r = (native *)lua_touserdata(L, -1);
     lua_pop(L, 1);
     return r;
   }
   /* out of memory: parked without a lasting run, co would hold its stack
   ** for good; close it instead, as ucoro.close does */
-  lucoro_drop(r);
+  native_drop(r);
   if (lua_resetthread(co) != LUA_OK) lua_pop(co, 1);
   return NULL;
 }
 
-int lucoro_resume_failed(lua_State *co, lucoro_run *r, int narg,
+int native_resume_failed(lua_State *co, native *r, int narg,
                          ucoro_result res) {
-  if (r->native != NULL && !r->parked) {  /* it never started */
-    ucoro_destroy(r->native);
-    r->native = NULL;
+  if (r->stack != NULL && !r->parked) {  /* it never started */
+    ucoro_destroy(r->stack);
+    r->stack = NULL;
   }
   lua_pop(co, narg);
   if (res == UCORO_ENOMEM) {
@@ -165,19 +165,19 @@ int lucoro_resume_failed(lua_State *co, lucoro_run *r, int narg,
   return LUA_ERRRUN;
 }
 
-void *lucoro_native_main(ucoro *native, void *unused) {
-  lucoro_run *r = (lucoro_run *)ucoro_userdata(native);
+void *native_main(ucoro *stack, void *unused) {
+  native *r = (native *)ucoro_userdata(stack);
   int nres, status;
   (void)unused;
   status = lua_resume(r->L1, r->from, r->nvalues, &nres);
-  r = (lucoro_run *)ucoro_userdata(native);  /* kept while parked? */
+  r = (native *)ucoro_userdata(stack);  /* kept while parked? */
   r->status = status;
   r->nvalues = nres;
   return NULL;
 }
 
-lucoro_run *lucoro_running_run(lua_State *L) {
-  lucoro_run *r = (lucoro_run *)ucoro_running_user(lucoro_native_main);
+native *native_running(lua_State *L) {
+  native *r = (native *)ucoro_running_user(native_main);
   return r != NULL && r->L1 == L ? r : NULL;
 }
 
@@ -190,20 +190,20 @@ static int is_main_thread(lua_State *L, lua_State *co) {
 }
 
 /* Inside ucoro.call whose caller cannot yield: why. */
-const char *lucoro_call_refusal(lua_State *L, const lucoro_run *r) {
+const char *native_call_refusal(lua_State *L, const native *r) {
   if (is_main_thread(L, r->outer))
     return "attempt to yield from outside a coroutine";
   return "attempt to yield across a C-call boundary";
 }
 
-int lucoro_park(lua_State *L, lucoro_run *r, int nvalues, int roomy) {
-  const char *refused = lucoro_park_refused(L, r);
+int native_park(lua_State *L, native *r, int nvalues, int roomy) {
+  const char *refused = native_park_refused(L, r);
   if (refused != NULL) return luaL_error(L, "%s", refused);
   r->nvalues = nvalues;
   r->roomy = roomy;
   r->parked = 1;
   ucoro_yield(NULL, NULL);  /* the resumer takes the values... */
-  r = (lucoro_run *)ucoro_running_user(lucoro_native_main);  /* kept? */
+  r = (native *)ucoro_running_user(native_main);  /* kept? */
   r->parked = 0;
   return r->nvalues;        /* ...and leaves its arguments */
 }
