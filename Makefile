@@ -17,14 +17,50 @@
 # Variables (override on the command line):
 LUA_PC    ?= lua5.4
 LUA       ?= lua5.4
-# BACKEND: "asm" (the architecture's own switch where there is one) or
-# "ucontext"; src/core/arch/backend.h makes the choice, this names the build
-BACKEND   ?= $(if $(filter x86_64,$(shell uname -m)),asm,ucontext)
+# CROSS: build for another target with Debian's cross compilers, and run
+# the tests there: "aarch64" (under qemu-user, with the arm64 interpreter
+# and Lua modules in build/sysroot-aarch64: tools/cross-sysroot), "musl"
+# (musl-gcc: the C core's tests, and the module in a musl-built Lua),
+# "i686", "armhf" (the libraries and the module only: make all)
+CROSS     ?=
+CROSS_CC_aarch64 = aarch64-linux-gnu-gcc
+CROSS_CC_i686    = i686-linux-gnu-gcc
+CROSS_CC_armhf   = arm-linux-gnueabihf-gcc
+CROSS_CC_musl    = musl-gcc
+ifneq ($(CROSS),)
+ifeq ($(CROSS_CC_$(CROSS)),)
+$(error CROSS=$(CROSS): one of aarch64, musl, i686, armhf)
+endif
+CC        := $(CROSS_CC_$(CROSS))
+ifneq ($(CROSS),musl)
+AR        := $(patsubst %-gcc,%-ar,$(CC))
+# the target's .pc files (multiarch), for liblua5.4-dev:arm64's flags
+export PKG_CONFIG_LIBDIR := /usr/lib/$(patsubst %-gcc,%,$(CC))/pkgconfig:/usr/share/pkgconfig
+endif
+endif
+# RUNNER: a command that runs the target's programs (tools/run-tests);
+# for CROSS=aarch64 qemu-user, without binfmt_misc, and the arm64
+# interpreter and busted's arm64 modules from the private sysroot
+RUNNER    ?=
+SYSROOT_aarch64 = build/sysroot-aarch64
+ifeq ($(CROSS),aarch64)
+RUNNER    := qemu-aarch64
+LUA       := $(CURDIR)/$(SYSROOT_aarch64)/usr/bin/lua5.4
+export LUA_CPATH := $(CURDIR)/$(SYSROOT_aarch64)/usr/lib/aarch64-linux-gnu/lua/5.4/?.so;;
+endif
+# The target: the compiler's (x86_64-linux-gnu, aarch64-linux-gnu...).
+TARGET    := $(shell $(or $(CC),cc) -dumpmachine 2>/dev/null)
+TARGET_ARCH := $(firstword $(subst -, ,$(TARGET)))
+# BACKEND: "asm" (the architecture's own switch: x86-64, aarch64), "sjlj"
+# (makecontext once, then _setjmp/_longjmp: glibc), or "ucontext"
+# (swapcontext); src/core/arch/backend.h makes the choice (sjlj where
+# there is no asm), this names the build
+BACKEND   ?= $(if $(filter x86_64 aarch64,$(TARGET_ARCH)),asm,sjlj)
 # SANITIZE: empty, "address" (ASan+UBSan) or "thread" (TSan)
 SANITIZE  ?=
 # VALGRIND=1: run the tests under valgrind memcheck
 VALGRIND  ?=
-BUILD     ?= build/$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))
+BUILD     ?= build/$(if $(CROSS),$(CROSS)-)$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 # WERROR=1 turns warnings into errors (CI does)
@@ -53,7 +89,18 @@ SAN_thread  = -fsanitize=thread
 SANFLAGS    = $(SAN_$(SANITIZE))
 
 BACKEND_ucontext = -DUCORO_BACKEND_UCONTEXT
-ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 $(BACKEND_$(BACKEND))
+BACKEND_sjlj     = -DUCORO_BACKEND_SJLJ
+# Each .S is built only for its own architecture (and only for asm).
+ARCH_S_x86_64  = src/core/arch/x86_64_sysv_elf.S
+ARCH_S_aarch64 = src/core/arch/aarch64_aapcs_elf.S
+ARCH_SRC  = $(if $(filter asm,$(BACKEND)),$(ARCH_S_$(TARGET_ARCH)))
+# aarch64: BTI landing pads and PAC return addresses in every function,
+# and the GNU property note that says so (where the loader finds it on
+# every object, it guards the pages: an indirect branch to anything but a
+# landing pad traps)
+BRANCH_PROTECTION_aarch64 = -mbranch-protection=standard
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 $(BACKEND_$(BACKEND)) \
+             $(BRANCH_PROTECTION_$(TARGET_ARCH))
 
 # Hidden symbols: the module exports only what lua_ucoro.h marks, and
 # calls between its files skip the PLT.
@@ -64,7 +111,7 @@ LIB_CFLAGS = $(ALL_CFLAGS) -fvisibility=hidden
 CORE_INC    = -Isrc/core
 BINDING_INC = -Isrc/core -Isrc/lua $(LUA_CFLAGS)
 CORE_SRC = src/core/ucoro.c src/core/stack.c src/core/lean.c \
-           src/core/arch/context.c src/core/arch/x86_64_sysv_elf.S
+           src/core/arch/context.c $(ARCH_SRC)
 BINDING_SRC = src/lua/module.c src/lua/native.c src/lua/bridge.c \
               src/lua/host.c
 CORE_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(CORE_SRC))
@@ -127,17 +174,20 @@ $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(CORE_INC) $< -o $@ $(CORE_LIB) -lpthread
 
 deps:
-	@tools/deps test
+	@tools/deps test $(CROSS)
 
 demo:
 	@tools/deps demo
 	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(HOST)
 	@$(IN_TREE) $(LUA) examples/demo.lua
 
-test: deps
+test: deps $(SYSROOT_$(CROSS))
 	@$(MAKE) --no-print-directory all $(C_TESTS) $(TEST_MODULE) $(HOST)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
-	  CC=$(CC) tools/run-tests
+	  CC=$(CC) RUNNER="$(RUNNER)" tools/run-tests
+
+$(SYSROOT_aarch64):
+	tools/cross-sysroot $@
 
 # tools/stress.lua under the build's tool; prints "N passed, N failed" last.
 VALGRIND_RUN = valgrind -q --error-exitcode=99 --leak-check=full \

@@ -515,7 +515,15 @@ static int under_address_limit(void) {
 static void low_address_limit_is_enomem(void **state) {
   pid_t pid;
   int status;
+  const char *runner = getenv("RUNNER");
   (void)state;
+  if (runner != NULL && *runner != '\0') {
+    /* qemu-user applies no RLIMIT_AS the guest sets; the same refusal is
+    ** checked there by spec/50-faults_spec.lua (prlimit on the emulator
+    ** from outside) and refused_mapping_is_enomem */
+    print_message("# under %s: setrlimit(RLIMIT_AS) does not hold\n", runner);
+    skip();
+  }
   pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) _exit(under_address_limit());
@@ -587,10 +595,16 @@ static void stack_size_and_use(void **state) {
 
 static void backend_is_named(void **state) {
   (void)state;
-#if defined(__x86_64__) && !defined(UCORO_BACKEND_UCONTEXT)
-  assert_string_equal(ucoro_backend(), "asm-x86_64");
-#else
+#if defined(UCORO_BACKEND_UCONTEXT)
   assert_string_equal(ucoro_backend(), "ucontext");
+#elif defined(UCORO_BACKEND_SJLJ)
+  assert_string_equal(ucoro_backend(), "sjlj");
+#elif defined(__x86_64__)
+  assert_string_equal(ucoro_backend(), "asm-x86_64");
+#elif defined(__aarch64__)
+  assert_string_equal(ucoro_backend(), "asm-aarch64");
+#else
+  assert_string_equal(ucoro_backend(), "sjlj");  /* glibc's default */
 #endif
 }
 

@@ -1,7 +1,8 @@
 /*
 ** context.h: the one interface every context-switch backend implements
-** (x86_64_sysv.c with x86_64_sysv_elf.S, or posix_ucontext.c; backend.h
-** picks, context.c compiles the pick).
+** (x86_64_sysv.c with x86_64_sysv_elf.S, aarch64_aapcs.c with
+** aarch64_aapcs_elf.S, posix_sjlj.c or posix_ucontext.c; backend.h picks,
+** context.c compiles the pick).
 */
 #ifndef UCORO_CONTEXT_H
 #define UCORO_CONTEXT_H
@@ -10,8 +11,15 @@
 
 #include "backend.h"
 
+/* An address at or below its caller's stack pointer (context.c). */
+char *uco_below_caller(void);
+
 #if defined(UCORO_BACKEND_X86_64_SYSV_ELF)
 #include "x86_64_sysv.h"
+#elif defined(UCORO_BACKEND_AARCH64_AAPCS_ELF)
+#include "aarch64_aapcs.h"
+#elif defined(UCORO_BACKEND_SJLJ)
+#include "posix_sjlj.h"
 #else
 #include "posix_ucontext.h"
 #endif
@@ -23,9 +31,8 @@ typedef void (*uco_context_entry)(void *arg);
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg);
 
-/* Where the frames of a suspended context begin (its stack pointer): the
-** live part of its stack is [that, top).  NULL when the backend cannot
-** tell; lean coroutines then copy their whole stack. */
+/* Where the frames of a suspended context begin (at or a little below its
+** stack pointer): the live part of its stack is [that, top). */
 char *uco_context_sp(const uco_context *ctx);
 
 /* int uco_context_switch(uco_context *from, uco_context *to):

@@ -15,16 +15,18 @@ typedef struct start_args {
 } start_args;
 
 /* makecontext passes only ints: the start record's address comes in two
-** halves, and lives on the new stack itself. */
+** 32-bit halves (hi is 0 on 32-bit targets), and lives on the new stack
+** itself. */
 static void start(unsigned hi, unsigned lo) {
-  start_args *a = (start_args *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
+  uint64_t p = ((uint64_t)hi << 32) | (uint64_t)lo;
+  start_args *a = (start_args *)(uintptr_t)p;
   a->entry(a->arg);
 }
 
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg) {
   start_args *a = (start_args *)(lo + size - sizeof(start_args));
-  uintptr_t p = (uintptr_t)a;
+  uint64_t p = (uint64_t)(uintptr_t)a;
   a->entry = entry;
   a->arg = arg;
   memset(&ctx->uc, 0, sizeof ctx->uc);
@@ -32,18 +34,11 @@ void uco_context_init(uco_context *ctx, char *lo, size_t size,
   ctx->uc.uc_stack.ss_sp = lo;
   ctx->uc.uc_stack.ss_size = ((size - sizeof(start_args)) & ~(size_t)15);
   ctx->uc.uc_link = NULL;
+  ctx->sp = (char *)a;
   makecontext(&ctx->uc, (void (*)(void))start, 2,
               (unsigned)(p >> 32), (unsigned)(p & 0xffffffffu));
 }
 
-/* swapcontext keeps the registers in the ucontext_t, off the stack. */
 char *uco_context_sp(const uco_context *ctx) {
-#if defined(__x86_64__) && defined(REG_RSP)
-  return (char *)ctx->uc.uc_mcontext.gregs[REG_RSP];
-#elif defined(__aarch64__)
-  return (char *)ctx->uc.uc_mcontext.sp;
-#else
-  (void)ctx;
-  return NULL;
-#endif
+  return ctx->sp;
 }

@@ -8,9 +8,13 @@
 
 typedef struct uco_context {
   ucontext_t uc;
+  char *sp;  /* at or below its stack pointer while suspended: read from
+                the ucontext_t, it would take each machine's register
+                layout */
 } uco_context;
 
 static inline int uco_context_switch(uco_context *from, uco_context *to) {
+  from->sp = uco_below_caller();
   swapcontext(&from->uc, &to->uc);
   return 0;
 }
