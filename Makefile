@@ -35,7 +35,7 @@ CC        := $(CROSS_CC_$(CROSS))
 ifneq ($(CROSS),musl)
 AR        := $(patsubst %-gcc,%-ar,$(CC))
 # the target's .pc files (multiarch), for liblua5.4-dev:arm64's flags
-export PKG_CONFIG_LIBDIR := /usr/lib/$(patsubst %-gcc,%,$(CC))/pkgconfig:/usr/share/pkgconfig
+export PKG_CONFIG_LIBDIR := /usr/lib/$(shell $(CC) -print-multiarch)/pkgconfig:/usr/share/pkgconfig
 endif
 endif
 # RUNNER: a command that runs the target's programs (tools/run-tests);

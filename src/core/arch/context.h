@@ -24,6 +24,12 @@ char *uco_below_caller(void);
 #include "posix_ucontext.h"
 #endif
 
+/* Bytes a switch may keep below its caller's frame while suspended (the
+** backend's header may say more). */
+#ifndef UCO_SWITCH_FRAME
+#define UCO_SWITCH_FRAME 256
+#endif
+
 /* What runs first on a new context: entry(arg).  It must never return. */
 typedef void (*uco_context_entry)(void *arg);
 

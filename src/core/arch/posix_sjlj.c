@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <ucontext.h>
 
+#include "compiler.h"
 #include "sanitizer.h"
 
 #if defined(__USE_FORTIFY_LEVEL) && __USE_FORTIFY_LEVEL > 0
@@ -24,7 +25,7 @@ const char uco_context_backend[] = "sjlj";
 
 /* The context a new stack starts with: set just before setcontext, read
 ** first thing on the new stack (makecontext passes only ints). */
-static __thread uco_context *starting;
+static UCO_TLS uco_context *starting;
 
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg) {
