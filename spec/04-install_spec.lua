@@ -3,20 +3,16 @@ local ucoro = require "ucoro"
 local helpers = require "helpers"
 
 describe("ucoro.install", function()
-  local saved
-  before_each(function() saved = helpers.save_coroutine_library() end)
-  after_each(function()
-    helpers.restore_coroutine_library(saved)
-  end)
+  helpers.keep_coroutine_library(before_each, after_each)
 
   it("replaces the coroutine table's functions in place", function()
-    local table_before = coroutine
+    local table_before, functions_before = coroutine, helpers.save_coroutine_library()
     ucoro.install()
     assert.equal(table_before, coroutine)
     assert.equal(coroutine, package.loaded.coroutine)
     for _, k in ipairs(helpers.library) do
       assert.is_function(coroutine[k])
-      assert.not_equal(saved[k], coroutine[k])
+      assert.not_equal(functions_before[k], coroutine[k])
     end
     local w = coroutine.wrap(function()
       return ("abc"):gsub("%w", function(c) return coroutine.yield(c) end)

@@ -3,12 +3,8 @@ local ucoro = require "ucoro"
 local helpers = require "helpers"
 
 describe("under real schedulers", function()
-  local saved
-  before_each(function() saved = helpers.save_coroutine_library() end)
-  after_each(function()
-    helpers.restore_coroutine_library(saved)
-    package.loaded.cqueues = nil
-  end)
+  helpers.keep_coroutine_library(before_each, after_each)
+  after_each(function() package.loaded.cqueues = nil end)
 
   it("interleaves two cqueues tasks sleeping inside LPeg callbacks", function()
     ucoro.install()  -- before cqueues captures coroutine.yield

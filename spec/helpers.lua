@@ -53,6 +53,15 @@ function helpers.restore_coroutine_library(saved)
   for _, k in ipairs(helpers.library) do coroutine[k] = saved[k] end
 end
 
+--- In a describe block, given busted's before_each and after_each (they
+-- are the spec file's, not globals): puts the coroutine table's functions
+-- back after each test.
+function helpers.keep_coroutine_library(before_each, after_each)
+  local saved
+  before_each(function() saved = helpers.save_coroutine_library() end)
+  after_each(function() helpers.restore_coroutine_library(saved) end)
+end
+
 --- Guard pages (PROT_NONE mappings) in this process: one per native stack
 -- mapped, and none of the memory a sanitizer maps for itself.
 function helpers.count_guard_pages()
@@ -61,6 +70,24 @@ function helpers.count_guard_pages()
     if line:match("^%S+ %-%-%-p ") then n = n + 1 end
   end
   return n
+end
+
+--- Runs f(...) in a ucoro coroutine.  Each time it yields, answer gets the
+-- yielded values and returns what to resume it with; a full collection
+-- runs while it is suspended.  Returns the list of what it yielded and its
+-- results (packed).
+function helpers.drive(f, answer, ...)
+  local ucoro = require "ucoro"
+  local co = ucoro.create(f)
+  local yields = {}
+  local r = table.pack(ucoro.resume(co, ...))
+  while r[1] and ucoro.status(co) == "suspended" do
+    yields[#yields + 1] = { table.unpack(r, 2, r.n) }
+    collectgarbage()
+    r = table.pack(ucoro.resume(co, answer(table.unpack(r, 2, r.n))))
+  end
+  assert(r[1], r[2])
+  return yields, table.pack(table.unpack(r, 2, r.n))
 end
 
 return helpers

@@ -4,7 +4,7 @@
 ** dead, running or normal coroutine, another OS thread's, sizes of 0 or
 ** past what can be mapped, bad counts, another Lua state's coroutine.
 ** Each gets an error result or a clear Lua error, never a crash.  (The Lua
-** functions' table is spec/41-bad_input_table_spec.lua.)
+** functions' table is spec/40-bad_input_spec.lua.)
 */
 #define _GNU_SOURCE
 #include <limits.h>

@@ -15,7 +15,7 @@
 -- what it uses: CO (the coroutine library), B (the boundaries), T (trace),
 -- CL (a to-be-closed value that traces its closing), NAMES (names of
 -- threads, for the trace) and a few base functions.
-local boundaries = require "fuzz.boundaries"
+local boundaries = require "boundaries"  -- spec/boundaries.lua
 
 local exec = {}
 

@@ -20,8 +20,11 @@
 -- report), this process runs that program alone in a child to confirm,
 -- and starts a new worker after it.  Needs LUA_PATH and LUA_CPATH to find
 -- ucoro (make fuzz sets them).
+-- tools/?.lua finds the fuzzer's modules, spec/?.lua the catalogue of
+-- boundaries (spec/boundaries.lua).
 local script = arg[0]
-package.path = script:gsub("[^/]*/[^/]*$", "") .. "?.lua;" .. package.path
+local top = script:gsub("[^/]*/[^/]*/[^/]*$", "")
+package.path = top .. "tools/?.lua;" .. top .. "spec/?.lua;" .. package.path
 
 local function usage(message)
   io.stderr:write("run.lua: ", message, "\n")

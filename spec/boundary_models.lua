@@ -1,40 +1,14 @@
---- The C-call boundaries a generated program calls through its table B:
--- `real`, the standard library's (and LPeg's) C functions, which call
--- back into Lua with a plain lua_call; and `model`, plain Lua that makes
--- the same callback calls, with the same arguments, in the same order, and
--- returns the same results.  Under stock coroutines a model's callbacks
--- may yield (only Lua frames lie between them and the resume), which is
--- what ucoro must give with the real ones.
+--- Lua models of C functions that call back into Lua, for the fuzzer's
+-- model run (tools/fuzz/exec.lua): plain Lua that makes the same callback
+-- calls as the C function, with the same arguments, in the same order,
+-- and returns the same results.  Under stock coroutines a model's
+-- callbacks may yield (only Lua frames lie between them and the resume),
+-- which is what ucoro must give with the real C functions.  The catalogue
+-- (spec/boundaries.lua) pairs each with its C function.
 --
 -- The models follow Lua 5.4.4's ltablib.c, lstrlib.c, lbaselib.c and
 -- LPeg 1.0's rules for the shapes of call the generator makes.
-local lpeg = require "lpeg"
-
-local boundaries = {}
-
--- LPeg: words of a-z separated by spaces.
-local word = lpeg.C(lpeg.R "az" ^ 1)
-local spaces = lpeg.P " " ^ 0
-
-boundaries.real = {
-  sort = table.sort,
-  gsub = string.gsub,
-  concat = table.concat,
-  unpack = table.unpack,
-  tostring = tostring,
-  format = string.format,
-  ipairs = ipairs,
-  insert = table.insert,
-  load = load,
-  -- a match-time capture called on each word; returns where matching ended
-  cmt = function(s, f)
-    return lpeg.match((lpeg.Cmt(word, f) * spaces) ^ 0 * lpeg.Cp(), s)
-  end,
-  -- a function capture called on each word, after the match
-  fcap = function(s, f)
-    return lpeg.match((word / f * spaces) ^ 0, s)
-  end,
-}
+local models = {}
 
 -- No model below makes a tail call to a callback: each stays on the
 -- stack while its callbacks run, which is how crossed() finds it.
@@ -78,12 +52,12 @@ local function with_handler(h, f, ...)
   return table.unpack(r, 1, r.n)
 end
 
-boundaries.model_pcall = function(f, ...)
+models.pcall = function(f, ...)
   local r = table.pack(with_handler(false, f, ...))
   return table.unpack(r, 1, r.n)
 end
 
-boundaries.model_xpcall = function(f, h, ...)
+models.xpcall = function(f, h, ...)
   local r = table.pack(with_handler(h, f, ...))
   return table.unpack(r, 1, r.n)
 end
@@ -290,7 +264,7 @@ function model.load(reader, chunkname)
   return f, e
 end
 
--- LPeg, as boundaries.real.cmt: f(subject, position after the word, word)
+-- LPeg, as the catalogue's real cmt: f(subject, position after the word, word)
 -- for each word until f returns false; the position where matching ended.
 function model.cmt(s, f)
   local pos = 1
@@ -304,7 +278,7 @@ function model.cmt(s, f)
   return pos
 end
 
--- LPeg, as boundaries.real.fcap: f(word) for each word, after the match;
+-- LPeg, as the catalogue's real fcap: f(word) for each word, after the match;
 -- f's results (one each) are the captures, or the end position if none.
 function model.fcap(s, f)
   local words, pos = {}, 1
@@ -320,18 +294,19 @@ function model.fcap(s, f)
   return table.unpack(out, 1, #words)
 end
 
-boundaries.model = model
-
 -- While one of them is on a coroutine's stack, a stock yield there would
 -- cross a C boundary.
-for _, f in pairs(model) do stands_for_c[f] = true end
+for name, f in pairs(model) do
+  models[name] = f
+  stands_for_c[f] = true
+end
 stands_for_c[ipairs_step] = true
 stands_for_c[model.ipairs] = nil
 
 --- Is a model of a C function on the running thread's stack (below the
 -- caller)?  Then stock Lua, with the real C function, would refuse to
 -- yield here, and its isyieldable() would say false.
-function boundaries.crossed()
+function models.crossed()
   local level = 2
   while true do
     local info = debug.getinfo(level, "f")
@@ -341,4 +316,4 @@ function boundaries.crossed()
   end
 end
 
-return boundaries
+return models
