@@ -80,6 +80,22 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
 LUA_LIBS := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
 
+# CROSS=musl: Lua, cmocka and LPeg built with musl-gcc (tools/musl-sysroot);
+# TLS in the default model, as TLSDESC (compiler.h)
+SYSROOT_musl = build/sysroot-musl
+ifeq ($(CROSS),musl)
+LUA        := $(CURDIR)/$(SYSROOT_musl)/bin/lua
+LUA_CFLAGS := -I$(CURDIR)/$(SYSROOT_musl)/include
+LUA_LIBS   := $(CURDIR)/$(SYSROOT_musl)/lib/liblua.a -L$(CURDIR)/$(SYSROOT_musl)/lib
+TLS_DIALECT := $(if $(filter x86_64,$(TARGET_ARCH)),-mtls-dialect=gnu2)
+export LUA_CPATH := $(CURDIR)/$(SYSROOT_musl)/lib/lua/5.4/?.so;;
+# busted's own C modules exist for glibc only: the module runs the stress
+LUA_SUITE  := stress
+ifneq ($(BACKEND),asm)
+$(error musl has no getcontext/makecontext/swapcontext: BACKEND=$(BACKEND) does not build there; use BACKEND=asm)
+endif
+endif
+
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
        -Wpointer-arith -Wundef -Wwrite-strings $(if $(WERROR),-Werror)
 
@@ -100,7 +116,7 @@ ARCH_SRC  = $(if $(filter asm,$(BACKEND)),$(ARCH_S_$(TARGET_ARCH)))
 # landing pad traps)
 BRANCH_PROTECTION_aarch64 = -mbranch-protection=standard
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 $(BACKEND_$(BACKEND)) \
-             $(BRANCH_PROTECTION_$(TARGET_ARCH))
+             $(BRANCH_PROTECTION_$(TARGET_ARCH)) $(TLS_DIALECT)
 
 # Hidden symbols: the module exports only what lua_ucoro.h marks, and
 # calls between its files skip the PLT.
@@ -130,7 +146,7 @@ CORE_BENCH  = $(BUILD)/core_bench
 # a sanitizer's runtime preloaded (tools/in-tree).
 IN_TREE = BUILD=$(BUILD) SANITIZE=$(SANITIZE) CC=$(CC) tools/in-tree
 
-.PHONY: all test bench clean deps install lint demo stress fuzz dist
+.PHONY: all test bench qemu-bench clean deps install lint demo stress fuzz dist
 all: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE)
 
 $(BUILD)/obj/core/%.o: src/core/% src/core/*.h src/core/arch/*
@@ -184,10 +200,12 @@ demo:
 test: deps $(SYSROOT_$(CROSS))
 	@$(MAKE) --no-print-directory all $(C_TESTS) $(TEST_MODULE) $(HOST)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
-	  CC=$(CC) RUNNER="$(RUNNER)" tools/run-tests
+	  CC=$(CC) RUNNER="$(RUNNER)" LUA_SUITE=$(LUA_SUITE) tools/run-tests
 
 $(SYSROOT_aarch64):
 	tools/cross-sysroot $@
+$(SYSROOT_musl):
+	tools/musl-sysroot $@
 
 # tools/stress.lua under the build's tool; prints "N passed, N failed" last.
 VALGRIND_RUN = valgrind -q --error-exitcode=99 --leak-check=full \
@@ -219,6 +237,17 @@ bench: $(CORE_BENCH) $(LUA_MODULE)
 	bench/callgrind-per-op $(CORE_BENCH) lifecycle
 	$(IN_TREE) $(LUA) bench/lua_bench.lua
 	BUILD=$(BUILD) LUA=$(LUA) bench/lua-callgrind
+
+# Instructions per operation of another architecture's build, counted
+# under qemu-user by a TCG plugin (make qemu-bench CROSS=aarch64).
+QEMU_PLUGIN = build/insn-count.so
+build/qemu-plugin/qemu-plugin.h:
+	tools/qemu-plugin-header build/qemu-plugin
+$(QEMU_PLUGIN): tools/insn-count.c build/qemu-plugin/qemu-plugin.h
+	gcc -O2 -Wall -Wextra -shared -fPIC -Ibuild/qemu-plugin $< -o $@
+qemu-bench: $(CORE_BENCH) $(QEMU_PLUGIN)
+	@for w in roundtrip swapcontext lifecycle; do \
+	  tools/qemu-per-op $(RUNNER) $(QEMU_PLUGIN) $(CORE_BENCH) $$w; done
 
 # ucoro.pc: the core, no Lua; ucoro-lua.pc: the binding, for hosts.
 $(BUILD)/%.pc: %.pc.in src/core/ucoro.h Makefile
