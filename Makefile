@@ -15,7 +15,29 @@
 #   make fuzz       the differential fuzzer (tools/fuzz/README.md)
 #
 # Variables (override on the command line):
+# The Lua to build and test against, one of:
+#   LUA_PC=NAME       a pkg-config name (default lua5.4: Debian's 5.4.4);
+#   LUA_INCDIR=DIR    an include folder (as luarocks passes it), with
+#                     LUA=INTERPRETER, and LUA_LIBDIR=DIR (liblua.a or
+#                     liblua.so there) for the C tests and the host;
+#   LUA_RELEASE=V     a Lua release built from Debian's source packages
+#                     (tools/lua-release: 5.4.7, 5.4.9, 5.5.1; 5.4 and 5.5
+#                     name the newest), with the modules the tests need
+#                     (tools/lua-modules).
+# A build for another Lua than the default goes to its own BUILD folder.
 LUA_PC    ?= lua5.4
+LUA_RELEASE ?=
+LUA_INCDIR ?=
+LUA_LIBDIR ?=
+ifneq ($(LUA_RELEASE),)
+LUA_DIR   := $(shell tools/lua-release $(LUA_RELEASE) >&2 && tools/lua-release $(LUA_RELEASE))
+ifeq ($(LUA_DIR),)
+$(error tools/lua-release $(LUA_RELEASE) failed)
+endif
+LUA_INCDIR := $(LUA_DIR)/include
+LUA_LIBDIR := $(LUA_DIR)/lib
+LUA       := $(LUA_DIR)/bin/lua
+endif
 LUA       ?= lua5.4
 # CROSS: build for another target with Debian's cross compilers, and run
 # the tests there: "aarch64" (under qemu-user, with the arm64 interpreter
@@ -60,7 +82,7 @@ BACKEND   ?= $(if $(filter x86_64 aarch64,$(TARGET_ARCH)),asm,sjlj)
 SANITIZE  ?=
 # VALGRIND=1: run the tests under valgrind memcheck
 VALGRIND  ?=
-BUILD     ?= build/$(if $(CROSS),$(CROSS)-)$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))
+BUILD     ?= build/$(if $(CROSS),$(CROSS)-)$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))$(if $(LUA_INCDIR),-lua$(LUA_VERSION))
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 # WERROR=1 turns warnings into errors (CI does)
@@ -77,8 +99,17 @@ INCLUDEDIR ?= $(PREFIX)/include/ucoro
 LIBDIR    ?= $(PREFIX)/lib
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
+ifneq ($(LUA_INCDIR),)
+LUA_CFLAGS := -I$(LUA_INCDIR)
+LUA_LIBS  := $(if $(LUA_LIBDIR),-L$(LUA_LIBDIR)) -llua -lm -ldl
+# "5.5.1": names the build folder
+HASH := \#
+LUA_VERSION := $(shell printf '$(HASH)include <lua.h>\nLUA_RELEASE\n' | \
+  $(CC) -E -P $(LUA_CFLAGS) - 2>/dev/null | tail -n 1 | sed 's/[" ]//g; s/^Lua//')
+else
 LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
 LUA_LIBS := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
+endif
 
 # CROSS=musl: Lua, cmocka and LPeg built with musl-gcc (tools/musl-sysroot);
 # TLS in the default model, as TLSDESC (compiler.h)
@@ -197,7 +228,7 @@ $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(CORE_INC) $< -o $@ $(CORE_LIB) -lpthread
 
 deps:
-	@tools/deps test $(CROSS)
+	@tools/deps $(if $(LUA_RELEASE),release,test) $(CROSS)
 
 # Builds the libraries and the module (for CROSS=i686, armhf: what CI
 # checks there) and prints the result line CI counts.
@@ -211,11 +242,18 @@ demo:
 	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(HOST)
 	@$(IN_TREE) $(LUA) examples/demo.lua
 
+# The Lua chosen, as make variables, for the specs that run make or
+# luarocks themselves (spec/31-install_spec.lua).
+LUA_MAKEFLAGS = $(if $(LUA_RELEASE),LUA_RELEASE=$(LUA_RELEASE),$(if $(LUA_INCDIR),LUA_INCDIR=$(LUA_INCDIR) LUA_LIBDIR=$(LUA_LIBDIR) LUA=$(LUA),LUA_PC=$(LUA_PC)))
+# A release's modules for the tests (tools/lua-modules) go on Lua's paths.
+LUA_TEST_PATHS = $(if $(LUA_RELEASE),eval "$$(tools/lua-modules $(LUA_RELEASE))" && export LUA_PATH LUA_CPATH &&)
+
 test: deps $(SYSROOT_$(CROSS))
 	@$(MAKE) --no-print-directory all $(C_TESTS) $(TEST_MODULE) $(HOST)
 	@$(BTI_CHECK_$(TARGET_ARCH))
-	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) LUA=$(LUA) \
-	  CC=$(CC) RUNNER="$(RUNNER)" LUA_SUITE=$(LUA_SUITE) tools/run-tests
+	@$(LUA_TEST_PATHS) BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) \
+	  LUA=$(LUA) CC=$(CC) UCORO_LUA_MAKEFLAGS='$(LUA_MAKEFLAGS)' \
+	  RUNNER="$(RUNNER)" LUA_SUITE=$(LUA_SUITE) tools/run-tests
 
 $(SYSROOT_aarch64):
 	tools/cross-sysroot $@
@@ -264,13 +302,19 @@ qemu-bench: $(CORE_BENCH) $(QEMU_PLUGIN)
 	@for w in roundtrip swapcontext lifecycle; do \
 	  tools/qemu-per-op $(RUNNER) $(QEMU_PLUGIN) $(CORE_BENCH) $$w; done
 
-# ucoro.pc: the core, no Lua; ucoro-lua.pc: the binding, for hosts.
+# ucoro.pc: the core, no Lua; ucoro-lua.pc: the binding, for hosts, with
+# the Lua it was built for (its pkg-config name, or its flags).
+COMMA := ,
+PC_LUA_REQUIRES = $(if $(LUA_INCDIR),,$(COMMA) $(LUA_PC))
+PC_LUA_LIBS     = $(if $(LUA_INCDIR),$(LUA_LIBS))
+PC_LUA_CFLAGS   = $(if $(LUA_INCDIR),$(LUA_CFLAGS))
 $(BUILD)/%.pc: %.pc.in src/core/ucoro.h Makefile
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' \
 	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
 	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
-	    -e 's|@LUA_PC@|$(LUA_PC)|' \
+	    -e 's|@LUA_REQUIRES@|$(PC_LUA_REQUIRES)|' \
+	    -e 's|@LUA_LIBS@|$(PC_LUA_LIBS)|' -e 's|@LUA_CFLAGS@|$(PC_LUA_CFLAGS)|' \
 	    -e "s|@VERSION@|$$(sed -n 's/^#define UCORO_VERSION "\(.*\)"/\1/p' src/core/ucoro.h)|" \
 	    $< > $@
 

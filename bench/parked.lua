@@ -9,7 +9,7 @@
 --   rss_per_co   bytes of resident memory per parked coroutine
 --   switch_ns    nanoseconds per resume+yield, resuming each in turn
 --   own, lean    how many got an own stack or a shared one (ucoro modes)
---   guard_pages  one-page PROT_NONE mappings (one per mapped stack)
+--   guard_pages  64 KiB PROT_NONE mappings (one per mapped stack)
 -- Run it with LUA_CPATH/LUA_PATH pointing at a build (see bench/README.md).
 local mode, count, rounds = arg[1], tonumber(arg[2]), tonumber(arg[3] or 3)
 assert(mode and count, "usage: parked.lua MODE COUNT [ROUNDS]")
@@ -25,7 +25,7 @@ local function guard_pages()
   local n = 0
   for line in io.lines("/proc/self/maps") do
     local lo, hi = line:match("^(%x+)%-(%x+) %-%-%-p ")
-    if lo and tonumber(hi, 16) - tonumber(lo, 16) == 4096 then n = n + 1 end
+    if lo and tonumber(hi, 16) - tonumber(lo, 16) == 65536 then n = n + 1 end
   end
   return n
 end

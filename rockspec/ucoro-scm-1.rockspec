@@ -19,7 +19,7 @@ for hosts.
   license = "MIT",
 }
 dependencies = {
-  "lua >= 5.4, < 5.5",
+  "lua >= 5.4, < 5.6",
 }
 build = {
   type = "builtin",

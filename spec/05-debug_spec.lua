@@ -14,9 +14,11 @@ describe("debug functions on a parked coroutine", function()
     end)
     ucoro.resume(co)
     local tb = debug.traceback(co)
-    assert.matches("in function 'ucoro.-yield'", tb)
+    -- 5.4 names C functions by where they are loaded ("function
+    -- 'table.sort'"), 5.5 by how they were called ("field 'sort'")
+    assert.matches("%[C%]: in %a+ '[%w.]-yield'", tb)
     assert.matches("05%-debug_spec%.lua:5: in function", tb)  -- comparator
-    assert.matches("in function 'table.sort'", tb)
+    assert.matches("%[C%]: in %a+ '[%w.]-sort'", tb)
     assert.matches("in local 'body'", tb)
   end)
 

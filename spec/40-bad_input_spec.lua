@@ -219,7 +219,7 @@ describe("bad input:", function()
 
   -- stackused has no stock counterpart: the exact answers.  A wrong type
   -- gets the argument error of stock's isyieldable (the same check); a
-  -- thread without a native stack now, nil (no value).
+  -- thread without a native stack now, nil.
   describe("stackused:", function()
     for _, input in ipairs(thread_inputs) do
       local says = input.wrong and "a stock argument error"
@@ -236,14 +236,14 @@ describe("bad input:", function()
           assert.equal("integer", math.type(r[2]))
           assert.is_true(r[2] > 0)
         else
-          assert.same({ true, n = 1 }, r)
+          assert.same({ true, nil, n = 2 }, r)
         end
       end)
     end
   end)
 
-  -- mode: with a thread, the mode of its native stack now, or nil (no
-  -- value) when it has none; with nil or no value, the default mode; with
+  -- mode: with a thread, the mode of its native stack now, or nil when it
+  -- has none; with nil or no value, the default mode; with
   -- anything else not a mode name, an argument error.  The default stays.
   describe("mode:", function()
     for _, input in ipairs(thread_inputs) do
@@ -263,7 +263,7 @@ describe("bad input:", function()
           assert.is_true(r[1])
           assert.is_truthy(r[2] == "own" or r[2] == "lean")
         else
-          assert.same({ true, n = 1 }, r)
+          assert.same({ true, nil, n = 2 }, r)
         end
       end)
     end
@@ -305,8 +305,9 @@ describe("bad input:", function()
         assert.equal(t[1] == "a callable table", plain[1])
       end)
     end
-    it("call given no value fails as a call of nil", function()
-      assert.same({ false, "attempt to call a nil value", n = 2 }, try(ucoro.call))
+    it("call given no value raises an argument error, as stock pcall", function()
+      assert.same({ false, "bad argument #1 to '?' (value expected)", n = 2 }, try(ucoro.call))
+      assert.same({ false, "bad argument #1 to '?' (value expected)", n = 2 }, try(pcall))
     end)
   end)
 

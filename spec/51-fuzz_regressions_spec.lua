@@ -136,7 +136,14 @@ describe("fuzz regressions:", function()
 
     it("run by closing its suspended caller, the caller is the running coroutine", function()
       local expected = { true, false, "running", "cannot close a running coroutine" }
-      assert.same(expected, closing(function(f) return f() end))
+      -- Lua 5.5 closes the running coroutine (itself): directly, seen stays
+      -- nil; under ucoro.call, whose parked frames were dropped, ucoro
+      -- refuses (README: differences)
+      if _VERSION == "Lua 5.4" then
+        assert.same(expected, closing(function(f) return f() end))
+      else
+        assert.is_nil(closing(function(f) return f() end))
+      end
       assert.same(expected, closing(ucoro.call))
     end)
 

@@ -358,7 +358,7 @@ local function count_mappings()
   for line in io.lines("/proc/self/maps") do
     all = all + 1
     local lo, hi = line:match("^(%x+)%-(%x+) %-%-%-p ")
-    if lo and tonumber(hi, 16) - tonumber(lo, 16) == 4096 then guards = guards + 1 end
+    if lo and tonumber(hi, 16) - tonumber(lo, 16) == 65536 then guards = guards + 1 end
   end
   return all, guards
 end

@@ -593,6 +593,38 @@ static void stack_size_and_use(void **state) {
   ucoro_pool_clear();
 }
 
+/* Room left at two depths of one coroutine: less deeper down, both within
+** its stack; SIZE_MAX outside any coroutine. */
+__attribute__((noinline)) static size_t left_at(int depth) {
+  volatile char frame[4096];
+  size_t left;
+  frame[0] = 0;
+  left = depth > 0 ? left_at(depth - 1) : ucoro_stack_left();
+  return left + (size_t)frame[0];  /* the frame stays live: no tail call */
+}
+
+static void *measure_left(ucoro *co, void *arg) {
+  size_t *out = (size_t *)arg;
+  (void)co;
+  out[0] = ucoro_stack_left();
+  out[1] = left_at(8);
+  return NULL;
+}
+
+static void stack_left_shrinks_with_depth(void **state) {
+  ucoro *co;
+  size_t left[2];
+  (void)state;
+  assert_true(ucoro_stack_left() == SIZE_MAX);
+  assert_int_equal(ucoro_create(&co, measure_left, NULL, 256 * 1024), UCORO_OK);
+  assert_int_equal(ucoro_resume(co, left, NULL), UCORO_OK);
+  assert_true(left[0] < ucoro_stack_size(co));
+  assert_true(left[0] > ucoro_stack_size(co) - 16 * 1024);
+  assert_true(left[1] < left[0] - 8 * 4096);
+  assert_true(ucoro_stack_left() == SIZE_MAX);
+  ucoro_destroy(co);
+}
+
 static void backend_is_named(void **state) {
   (void)state;
 #if defined(UCORO_BACKEND_UCONTEXT)
@@ -625,6 +657,7 @@ int main(void) {
     cmocka_unit_test(two_threads_at_once),
     cmocka_unit_test(refused_mapping_is_enomem),
     cmocka_unit_test(stack_size_and_use),
+    cmocka_unit_test(stack_left_shrinks_with_depth),
     cmocka_unit_test(backend_is_named),
   };
   return cmocka_run_group_tests_name("ucoro core", tests, NULL, NULL);

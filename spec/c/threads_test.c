@@ -346,6 +346,65 @@ static void host_thread_parked_elsewhere_refused(void **state) {
   lua_close(L);
 }
 
+/* ---- lean coroutines destroyed by another OS thread ---- */
+
+/* Keeps a patterned buffer in its frames across each yield. */
+static void *lean_keeps_frames(ucoro *co, void *arg) {
+  volatile unsigned char frame[2048];
+  size_t i;
+  (void)co;
+  for (;;) {
+    for (i = 0; i < sizeof frame; i++) frame[i] = (unsigned char)(i ^ (uintptr_t)arg);
+    ucoro_yield(NULL, NULL);
+    for (i = 0; i < sizeof frame; i++)
+      if (frame[i] != (unsigned char)(i ^ (uintptr_t)arg)) return (void *)1;
+  }
+  return NULL;
+}
+
+#define LEAN_PARKED 4  /* UCORO_SHARED_SPREAD: the next one shares a stack */
+
+static void *destroy_parked(void *arg) {
+  ucoro **cos = arg;
+  int i;
+  for (i = 0; i < LEAN_PARKED; i++) ucoro_destroy(cos[i]);
+  return NULL;
+}
+
+/* The owner parks lean coroutines, then resumes another that shares a
+** stack with them, over and over, while a second OS thread destroys the
+** parked ones (README: any thread may destroy a coroutine not in use).
+** Their frames are copied off that stack meanwhile.  ThreadSanitizer sees
+** every access to the shared stacks' bookkeeping and to kept frames;
+** AddressSanitizer sees frames copied into freed memory. */
+static void lean_destroyed_by_another_thread(void **state) {
+  int round, rounds = quick() ? 30 : 300;
+  (void)state;
+  for (round = 0; round < rounds; round++) {
+    ucoro *parked[LEAN_PARKED], *runner;
+    pthread_t t;
+    void *bad = NULL;
+    int i;
+    for (i = 0; i < LEAN_PARKED; i++) {
+      assert_int_equal(ucoro_create_mode(&parked[i], lean_keeps_frames,
+                                         NULL, 72 * 1024, UCORO_LEAN),
+                       UCORO_OK);
+      assert_int_equal(ucoro_resume(parked[i], (void *)(uintptr_t)i, NULL),
+                       UCORO_OK);
+    }
+    assert_int_equal(ucoro_create_mode(&runner, lean_keeps_frames, NULL,
+                                       72 * 1024, UCORO_LEAN), UCORO_OK);
+    assert_int_equal(pthread_create(&t, NULL, destroy_parked, parked), 0);
+    for (i = 0; i < 20 && bad == NULL; i++)
+      assert_int_equal(ucoro_resume(runner, (void *)(uintptr_t)7, &bad),
+                       UCORO_OK);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_null(bad);
+    assert_int_equal(ucoro_destroy(runner), UCORO_OK);
+  }
+  ucoro_pool_clear();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(states_on_threads_at_once),
@@ -353,6 +412,7 @@ int main(void) {
     cmocka_unit_test(suspended_at_lua_level_resumes_elsewhere),
     cmocka_unit_test(closed_and_collected_elsewhere),
     cmocka_unit_test(host_thread_parked_elsewhere_refused),
+    cmocka_unit_test(lean_destroyed_by_another_thread),
   };
   return cmocka_run_group_tests_name("ucoro threads", tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 */
 #include "lean.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +32,32 @@
 ** interceptors). */
 #define SCRATCH_SIZE (64u * 1024u)
 
+/* Any OS thread may destroy a lean coroutine that is not in use, while
+** the owner of its stack copies frames off that stack (into the buffer
+** of the very coroutine being destroyed, perhaps): the lock covers the
+** occupant, the count of bound coroutines, the orphan flag, and the
+** frames kept by the occupant while they are copied off. */
 typedef struct uco_lean_stack {
   uco_stack stack;
+  pthread_mutex_t lock;
   ucoro *occupant;          /* whose frames are on it, or NULL */
   size_t bound;             /* lean coroutines bound to it */
   int orphan;               /* its thread has exited */
-  struct uco_lean_stack *next;  /* the thread's list */
+  struct uco_lean_stack *next;  /* the thread's list (its thread only) */
 } uco_lean_stack;
+
+/* Copies to and from a shared stack run unannounced (SAN_UNANNOUNCED):
+** ThreadSanitizer is told of their heap side, the kept frames, so that it
+** sees a destroy on another OS thread that would race with them. */
+#ifdef UCORO_TSAN
+void __tsan_read_range(void *addr, unsigned long size);
+void __tsan_write_range(void *addr, unsigned long size);
+#define announce_read(p, n) __tsan_read_range((void *)(p), (n))
+#define announce_write(p, n) __tsan_write_range((void *)(p), (n))
+#else
+#define announce_read(p, n) ((void)(p), (void)(n))
+#define announce_write(p, n) ((void)(p), (void)(n))
+#endif
 
 /* What the scratch stack does, once per use; it lives at the top of the
 ** scratch stack, not in TLS (a ucontext_t is 4.5 KiB on aarch64: static
@@ -61,8 +81,17 @@ typedef struct lean_thread {
 static UCO_TLS lean_thread the_thread;
 
 static void free_lean_stack(uco_lean_stack *s) {
+  pthread_mutex_destroy(&s->lock);
   uco_stack_free(&s->stack);
   free(s);
+}
+
+static size_t bound_count(uco_lean_stack *s) {
+  size_t bound;
+  pthread_mutex_lock(&s->lock);
+  bound = s->bound;
+  pthread_mutex_unlock(&s->lock);
+  return bound;
 }
 
 /* At thread exit: unused stacks go; used ones stay for their coroutines
@@ -72,12 +101,13 @@ void uco_lean_thread_exit(void) {
   the_thread.stacks = NULL;
   while (s != NULL) {
     uco_lean_stack *next = s->next;
-    if (s->bound == 0) {
-      free_lean_stack(s);
-    } else {
-      s->orphan = 1;
-      s->occupant = NULL;
-    }
+    int unused_now;
+    pthread_mutex_lock(&s->lock);
+    unused_now = s->bound == 0;
+    s->orphan = 1;
+    s->occupant = NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (unused_now) free_lean_stack(s);
     s = next;
   }
   if (the_thread.has_scratch) uco_stack_free(&the_thread.scratch);
@@ -89,18 +119,33 @@ static int is_active(const ucoro *co) {
 }
 
 int uco_lean_bind(ucoro *co) {
-  size_t map_size = co->stack_size + uco_page_size();
+  size_t map_size = uco_stack_map_size(co->stack_size);
   unsigned same_size = 0;
   uco_lean_stack *s, *best = NULL;
+  size_t best_bound = 0;
   for (s = the_thread.stacks; s != NULL; s = s->next) {
+    int active;
+    size_t bound;
     if (s->stack.map_size != map_size) continue;
     same_size++;
-    if (is_active(s->occupant)) continue;
-    if (best == NULL || s->bound < best->bound) best = s;
+    pthread_mutex_lock(&s->lock);
+    active = is_active(s->occupant);
+    bound = s->bound;
+    pthread_mutex_unlock(&s->lock);
+    if (active) continue;
+    if (best == NULL || bound < best_bound) {
+      best = s;
+      best_bound = bound;
+    }
   }
-  if (best == NULL || (best->bound > 0 && same_size < UCORO_LEAN_SPREAD)) {
+  if (best == NULL || (best_bound > 0 && same_size < UCORO_LEAN_SPREAD)) {
     uco_lean_stack *made = malloc(sizeof *made);
     if (made != NULL && uco_stack_acquire(co->stack_size, &made->stack, 1)) {
+      free(made);
+      made = NULL;
+    }
+    if (made != NULL && pthread_mutex_init(&made->lock, NULL) != 0) {
+      uco_stack_free(&made->stack);
       free(made);
       made = NULL;
     }
@@ -114,8 +159,10 @@ int uco_lean_bind(ucoro *co) {
     }
     if (best == NULL) return -1;
   }
+  pthread_mutex_lock(&best->lock);
   UCORO_ASSERT(co->lean.stack == NULL && !is_active(best->occupant));
   best->bound++;
+  pthread_mutex_unlock(&best->lock);
   co->lean.stack = best;
   co->stack_lo = uco_stack_lo(&best->stack);
   return 0;
@@ -171,11 +218,18 @@ static char *frames_of(const ucoro *o, ucoro *running) {
 }
 
 int uco_lean_room(ucoro *co, ucoro *running) {
-  ucoro *o = co->lean.stack->occupant;
-  if (o == NULL || o == co) return 0;
-  return grow(o, (size_t)(stack_top(o) - frames_of(o, running)));
+  uco_lean_stack *s = co->lean.stack;
+  ucoro *o;
+  int r = 0;
+  pthread_mutex_lock(&s->lock);
+  o = s->occupant;
+  if (o != NULL && o != co)
+    r = grow(o, (size_t)(stack_top(o) - frames_of(o, running)));
+  pthread_mutex_unlock(&s->lock);
+  return r;
 }
 
+/* With the stack's lock held. */
 SAN_UNANNOUNCED static void evict(ucoro *o, ucoro *running) {
   char *sp = frames_of(o, running);
   size_t len = (size_t)(stack_top(o) - sp);
@@ -184,6 +238,7 @@ SAN_UNANNOUNCED static void evict(ucoro *o, ucoro *running) {
     abort();
   }
   san_unpoison(sp, len);  /* its frames' poisoned red zones go too */
+  announce_write(o->lean.saved, len);
   memcpy(o->lean.saved, sp, len);
   o->lean.saved_len = len;
   o->evicted = 1;
@@ -197,8 +252,12 @@ SAN_UNANNOUNCED static void evict(ucoro *o, ucoro *running) {
 SAN_UNANNOUNCED int uco_lean_restore(ucoro *co, ucoro *running) {
   uco_lean_stack *s = co->lean.stack;
   size_t len = co->lean.saved_len;
+  pthread_mutex_lock(&s->lock);
+  announce_read(&s->occupant, sizeof s->occupant);
   if (s->occupant != NULL && s->occupant != co) evict(s->occupant, running);
+  announce_write(&s->occupant, sizeof s->occupant);
   s->occupant = co;
+  pthread_mutex_unlock(&s->lock);
   co->evicted = 0;
   if (len == 0) return 0;  /* never ran */
   UCORO_ASSERT(len <= co->lean.saved_cap);
@@ -209,21 +268,29 @@ SAN_UNANNOUNCED int uco_lean_restore(ucoro *co, ucoro *running) {
     valgrind_writable(lo - room, len + room);
   }
   san_unpoison(uco_stack_hi(&s->stack) - len, len);
+  announce_read(co->lean.saved, len);
   memcpy(uco_stack_hi(&s->stack) - len, co->lean.saved, len);
   return 1;
 }
 
+/* Also on another OS thread than the stack's: once the occupant is
+** changed under the lock, the owner no longer copies into co's frames. */
 void uco_lean_release(ucoro *co) {
   uco_lean_stack *s = co->lean.stack;
+  int last = 0;
+  if (s != NULL) {
+    pthread_mutex_lock(&s->lock);
+    if (s->occupant == co) s->occupant = NULL;
+    UCORO_ASSERT(s->bound > 0);
+    last = --s->bound == 0 && s->orphan;
+    pthread_mutex_unlock(&s->lock);
+    co->lean.stack = NULL;
+  }
   free(co->lean.saved);
   co->lean.saved = NULL;
   co->lean.saved_len = co->lean.saved_cap = 0;
   co->evicted = 0;
-  if (s == NULL) return;
-  co->lean.stack = NULL;
-  if (s->occupant == co) s->occupant = NULL;
-  UCORO_ASSERT(s->bound > 0);
-  if (--s->bound == 0 && s->orphan) free_lean_stack(s);
+  if (last) free_lean_stack(s);
 }
 
 int uco_lean_scratch_ready(void) {
@@ -272,7 +339,7 @@ void uco_lean_clear(void) {
   uco_lean_stack **link = &the_thread.stacks;
   while (*link != NULL) {
     uco_lean_stack *s = *link;
-    if (s->bound == 0) {
+    if (bound_count(s) == 0) {
       *link = s->next;
       free_lean_stack(s);
     } else {

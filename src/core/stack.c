@@ -157,17 +157,16 @@ static int take(pool_node **list, unsigned *count, size_t map_size,
 }
 
 int uco_stack_acquire(size_t size, uco_stack *out, int may_map) {
-  size_t page = uco_page_size();
-  size_t map_size = size + page;
+  size_t map_size = uco_stack_map_size(size);
   if (take(&the_pool.warm, &the_pool.nwarm, map_size, out) ||
       take(&the_pool.cold, &the_pool.ncold, map_size, out))
     return 0;
-  if (!may_map) return -1;
+  if (!may_map || uco_page_size() > UCO_GUARD_SIZE) return -1;
   out->base = mmap(NULL, map_size, PROT_READ | PROT_WRITE, STACK_MAP_FLAGS,
                    -1, 0);
   if (out->base == MAP_FAILED) return -1;
   out->map_size = map_size;
-  if (mprotect(out->base, page, PROT_NONE) != 0) {
+  if (mprotect(out->base, UCO_GUARD_SIZE, PROT_NONE) != 0) {
     munmap(out->base, map_size);
     return -1;
   }
@@ -186,13 +185,13 @@ static void push(pool_node **list, unsigned *count, const uco_stack *s) {
 }
 
 void uco_stack_release(const uco_stack *s) {
-  size_t page = uco_page_size();
-  san_unpoison(uco_stack_lo(s), s->map_size - page);
+  size_t page = uco_page_size(), guard = UCO_GUARD_SIZE;
+  san_unpoison(uco_stack_lo(s), s->map_size - guard);
   if (the_pool.nwarm < UCORO_POOL_WARM) {
     push(&the_pool.warm, &the_pool.nwarm, s);
   } else if (the_pool.ncold < UCORO_POOL_MAX - UCORO_POOL_WARM) {
     /* release all but the top page, where the list link lives */
-    madvise(uco_stack_lo(s), s->map_size - 2 * page, MADV_DONTNEED);
+    madvise(uco_stack_lo(s), s->map_size - guard - page, MADV_DONTNEED);
     push(&the_pool.cold, &the_pool.ncold, s);
   } else {
     unmap(s);
@@ -205,7 +204,7 @@ void uco_stack_free(const uco_stack *s) {
 
 size_t uco_stack_touched(const uco_stack *s) {
   size_t page = uco_page_size();
-  size_t pages = (s->map_size - page) / page;
+  size_t pages = (s->map_size - UCO_GUARD_SIZE) / page;
   unsigned char vec[256];
   size_t done = 0;
   while (done < pages) {  /* from the bottom up, a chunk at a time */

@@ -6,10 +6,21 @@
 
 #include <stddef.h>
 
-/* One mapping: a PROT_NONE guard page at base, then size usable bytes. */
+/* A guard this wide (reserved PROT_NONE address space below every stack:
+** one mapping, no memory) is wider than any frame that C libraries open
+** with a single `sub rsp`, without probing each page: Debian 12's libc
+** has one of 33,312 bytes (vfwprintf), fnmatch 18,600, libuv 12,520,
+** LPeg 9,752, liblua5.4 8,264 (luaL_loadfilex).  A frame of that size
+** opened near the end of a stack lands in the guard, never in the
+** neighbouring mapping.  A whole number of pages wherever pages are 64
+** KiB or less (all Linux ports); no stack is mapped where they are
+** larger. */
+#define UCO_GUARD_SIZE ((size_t)64 * 1024)
+
+/* One mapping: a PROT_NONE guard at base, then size usable bytes. */
 typedef struct uco_stack {
-  char *base;            /* start of the mapping (the guard page) */
-  size_t map_size;       /* guard page + usable bytes */
+  char *base;            /* start of the mapping (the guard) */
+  size_t map_size;       /* guard + usable bytes */
   unsigned valgrind_id;  /* Valgrind's name for the stack, or 0 */
 } uco_stack;
 
@@ -18,6 +29,9 @@ static inline char *uco_stack_lo(const uco_stack *s);
 static inline char *uco_stack_hi(const uco_stack *s);
 
 size_t uco_page_size(void);
+
+/* The mapping a stack of usable size bytes takes (guard included). */
+static inline size_t uco_stack_map_size(size_t size);
 
 /* Rounds a requested size (0: the default) up to whole pages, or returns 0
 ** when it cannot be mapped at all. */
@@ -46,8 +60,12 @@ size_t uco_stack_touched(const uco_stack *s);
 /* Unmaps every stack in this thread's pool (also when it exits). */
 void uco_stack_pool_clear(void);
 
+static inline size_t uco_stack_map_size(size_t size) {
+  return size + UCO_GUARD_SIZE;
+}
+
 static inline char *uco_stack_lo(const uco_stack *s) {
-  return s->base + uco_page_size();
+  return s->base + UCO_GUARD_SIZE;
 }
 
 static inline char *uco_stack_hi(const uco_stack *s) {

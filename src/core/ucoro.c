@@ -428,8 +428,22 @@ size_t ucoro_stack_used(const ucoro *co) {
   return touched > record ? touched - record : 0;
 }
 
+/* Not inlined: its frame address is its caller's stack pointer, near
+** enough, and the real one (ASan may keep locals on a fake stack). */
+__attribute__((noinline)) size_t ucoro_stack_left(void) {
+  const ucoro *co = here.current;
+  const char *sp = (const char *)__builtin_frame_address(0);
+  if (co == NULL || sp < co->stack_lo || sp > co->stack_lo + co->stack_size)
+    return SIZE_MAX;
+  return (size_t)(sp - co->stack_lo);
+}
+
 size_t ucoro_default_stack_size(void) {
   return uco_stack_round(0);
+}
+
+size_t ucoro_round_stack_size(size_t size) {
+  return uco_stack_round(size);
 }
 
 void ucoro_pool_clear(void) {

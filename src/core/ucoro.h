@@ -132,8 +132,18 @@ ucoro_fn ucoro_function(const ucoro *co);
 size_t ucoro_stack_size(const ucoro *co);
 size_t ucoro_stack_used(const ucoro *co);
 
+/* Bytes of the running coroutine's stack left below the caller's frame
+** (for code that bounds its own recursion), or SIZE_MAX outside any
+** coroutine (the thread's own stack is not ucoro's to measure). */
+size_t ucoro_stack_left(void);
+
 /* The stack size used when 0 is asked. */
 size_t ucoro_default_stack_size(void);
+
+/* The usable size of a stack asked with size bytes (0: the default): the
+** minimum for a smaller one, whole pages; 0 when none that large can be
+** mapped. */
+size_t ucoro_round_stack_size(size_t size);
 
 /* Unmaps the stacks this OS thread keeps for reuse. */
 void ucoro_pool_clear(void);

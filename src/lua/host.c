@@ -9,13 +9,24 @@
 #include "bridge.h"
 #include "native.h"
 
+/* Given the thread that resumed the one running on this native stack, or
+** the main thread (misuse: L must be the running thread), an error raised
+** on L would jump off this stack: it is raised on the running thread. */
+static void check_not_misused(lua_State *L) {
+  native *running = (native *)ucoro_running_user(native_main);
+  if (running != NULL && running->L1 != L &&
+      (L == running->from || native_is_main_thread(running->L1, L)))
+    luaL_error(running->L1, "lua_ucoro_yield: L is not the running thread");
+}
+
 LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults) {
-  native *r;
+  native *r = native_running(L);
+  if (r == NULL) check_not_misused(L);
   if (nresults < 0 || nresults > lua_gettop(L))
     return luaL_error(L, "lua_ucoro_yield: cannot yield %d values, %d on "
                       "the stack", nresults, lua_gettop(L));
-  r = native_running(L);
   if (r == NULL) {
+    luaL_checkstack(L, 1, NULL);
     if (lua_pushthread(L))
       return luaL_error(L, "attempt to yield from outside a coroutine");
     return luaL_error(L, "attempt to yield across a C-call boundary");

@@ -7,6 +7,7 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "compat.h"
 
 #include "lua_ucoro.h"
 #include "bridge.h"
@@ -49,7 +50,36 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
   }
 }
 
-/* As lcorolib.c's auxresume: results on L, or -1 with the error on L.
+/* auxresume's answer for a memory error (ucoro's own leaves co's status
+** alone, so the caller cannot tell it from co's). */
+#define AUX_ERRMEM (-2)
+
+/* The results of a resume, moved to L, or -1 with the error on L. */
+static int take_results(lua_State *L, lua_State *co, int nres) {
+  /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
+  if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
+    lua_pop(co, nres);
+    lua_pushliteral(L, "too many results to resume");
+    return -1;
+  }
+  lua_xmove(co, L, nres);
+  return nres;
+}
+
+/* co parked for the first time: its run lasts, and its stack is charged
+** to the collector once the values are moved (a step may run finalizers,
+** which may do anything with co). */
+static UCO_NOINLINE int first_park(lua_State *L, lua_State *co, native *r,
+                                   int nres) {
+  if (native_keep(L, HANDLES, co, r) == NULL)
+    return AUX_ERRMEM;  /* co closed, the error on L */
+  nres = take_results(L, co, nres);
+  native_account(L);
+  return nres;
+}
+
+/* As lcorolib.c's auxresume: results on L, or -1 with the error on L
+** (AUX_ERRMEM for a memory error: ucoro's own leaves co's status alone).
 ** resumable: native_resumable(L, co, r), which the caller has at hand. */
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
                             int narg, int resumable) {
@@ -67,12 +97,13 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
         r = &temp;
       } else {  /* ...unless this stack may be copied away meanwhile */
         r = native_new(L, HANDLES, co, c->stack_size, c->mode);
+        lua_pop(L, 1);  /* (kept by the handles table, as co lives) */
       }
     }
     status = native_resume(L, co, r, narg);
     nres = r->nvalues;
-    if (r->parked && !r->armed && native_keep(L, HANDLES, co, r) == NULL)
-      return -1;  /* out of memory: co closed, the error on L */
+    if (UCO_UNLIKELY(r->parked && !r->armed))
+      return first_park(L, co, r, nres);
   } else {  /* not resumable: stock Lua says why, touching nothing */
     lua_xmove(L, co, narg);
     status = lua_resume(co, L, narg, &nres);
@@ -88,7 +119,7 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
     return nres;
   }
   lua_xmove(co, L, 1);
-  return -1;
+  return status == LUA_ERRMEM ? AUX_ERRMEM : -1;
 }
 
 static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
@@ -101,9 +132,10 @@ static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
 
 static const char *const mode_names[] = {"auto", "own", "lean", NULL};
 
-/* As stock coroutine.create; leaves the thread on top.  The second
-** argument, a stack size or a mode name, goes in a run of its own (wrap
-** always makes one, for its upvalue). */
+/* As stock coroutine.create; leaves the thread on top (and above it its
+** run, when there is one).  The second argument, a stack size or a mode
+** name, goes in a run of its own (wrap always makes one, for its
+** upvalue). */
 static native *create(lua_State *L, int with_run) {
   lua_State *NL;
   size_t stack_size = 0;
@@ -127,7 +159,7 @@ static native *create(lua_State *L, int with_run) {
 }
 
 static int co_create(lua_State *L) {
-  create(L, 0);
+  if (create(L, 0) != NULL) lua_pop(L, 1);
   return 1;
 }
 
@@ -151,8 +183,9 @@ static int co_resume(lua_State *L) {
   return r + 1;
 }
 
-/* Upvalues: handles, config, the thread, its run (kept alive by the
-** handles table for as long as the thread lives). */
+/* Upvalues: handles, config, the thread, its run's address, and its run
+** (the thread's one run, see native_new: kept alive here, read through
+** the light userdata, which costs less). */
 static int auxwrap(lua_State *L) {
   native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
   lua_State *co = r->L1;
@@ -160,10 +193,18 @@ static int auxwrap(lua_State *L) {
   if (n < 0) {  /* as stock: close an erred coroutine, add a position */
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {
-      stat = lua_resetthread(co);
-      lua_xmove(co, L, 1);
+      if (COMPAT_WRAP_RAISES_CLOSE_ERROR) {
+        stat = native_closethread(L, co);
+        lua_xmove(co, L, 1);
+      } else {  /* the coroutine's own error goes on */
+        native_closethread(L, co);
+      }
+    } else if (n == AUX_ERRMEM) {  /* ucoro's own: no stack, or no memory
+                                      as co first parked (co closed) */
+      stat = LUA_ERRMEM;
     }
-    if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+    if ((stat != LUA_ERRMEM || !COMPAT_WRAP_ERRMEM_BARE) &&
+        lua_type(L, -1) == LUA_TSTRING) {
       luaL_where(L, 1);
       lua_insert(L, -2);
       lua_concat(L, 2);
@@ -177,9 +218,10 @@ static int co_wrap(lua_State *L) {
   native *r = create(L, 1);
   lua_pushvalue(L, HANDLES);
   lua_pushvalue(L, lua_upvalueindex(2));
-  lua_rotate(L, -3, 2);  /* handles, config, thread */
+  lua_rotate(L, -4, 2);  /* handles, config, thread, run */
   lua_pushlightuserdata(L, r);
-  lua_pushcclosure(L, auxwrap, 4);
+  lua_insert(L, -2);     /* ..., the run's address, run */
+  lua_pushcclosure(L, auxwrap, 5);
   return 1;
 }
 
@@ -232,14 +274,41 @@ static int co_running(lua_State *L) {
   return 2;
 }
 
+#if COMPAT_CLOSE_RUNNING
+/* 5.5: the running coroutine closes itself (never returns: Lua jumps to
+** its first error handler), not the main thread.  Inside ucoro.call, f's
+** thread closes itself, then the bridge closes co.  Not a thread whose
+** parked C frames were dropped (closed while parked, its __close handlers
+** running now): its first error handler was on the stack dropped. */
+static int close_running(lua_State *L, lua_State *co) {
+  native *r = co == L ? native_find(L, HANDLES, co) : native_running(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  if (lua_tothread(L, -1) == co)
+    return luaL_error(L, "cannot close main thread");
+  lua_pop(L, 1);
+  if (co != L && r == NULL) r = bridge_closing(L);
+  if ((co != L && (r == NULL || r->outer != co)) || (r != NULL && r->dropped))
+    return luaL_error(L, "cannot close a running coroutine");
+  if (co != L) r->close_outer = 1;
+  return compat_closethread(L, L);
+}
+#endif
+
 static int co_close(lua_State *L) {
+#if COMPAT_CLOSE_RUNNING
+  lua_State *co = lua_isnone(L, 1) ? logical_thread(L) : getco(L);
+#else
   lua_State *co = getco(L);
+#endif
   native *r = native_find(L, HANDLES, co);
   int status = auxstatus(L, co, r);
+#if COMPAT_CLOSE_RUNNING
+  if (status == COS_RUN) return close_running(L, co);
+#endif
   if (status != COS_DEAD && status != COS_YIELD)
     return luaL_error(L, "cannot close a %s coroutine", statname[status]);
   if (r != NULL) native_drop(r);  /* parked: drop its C frames */
-  status = lua_resetthread(co);  /* runs pending __close, as stock */
+  status = native_closethread(L, co);  /* runs pending __close, as stock */
   if (status == LUA_OK) {
     lua_pushboolean(L, 1);
     return 1;
@@ -249,10 +318,17 @@ static int co_close(lua_State *L) {
   return 2;
 }
 
+/* The size set is the size used (a small one raised to the minimum, all
+** rounded to whole pages); one too large to map at all is kept as given,
+** and resumes fail with "not enough memory". */
 static int co_stacksize(lua_State *L) {
   native_config *c = CONFIG;
   size_t old = c->stack_size ? c->stack_size : ucoro_default_stack_size();
-  c->stack_size = opt_stack_size(L, 1, c->stack_size);
+  if (!lua_isnoneornil(L, 1)) {
+    size_t asked = opt_stack_size(L, 1, 0);
+    size_t used = ucoro_round_stack_size(asked);
+    c->stack_size = used != 0 ? used : asked;
+  }
   lua_pushinteger(L, (lua_Integer)old);
   return 1;
 }
@@ -263,8 +339,10 @@ static int co_stackused(lua_State *L) {
   lua_State *co = lua_isnone(L, 1) ? L : getco(L);
   native *r = co == L ? native_running(L)
                           : native_find(L, HANDLES, co);
-  if (r == NULL || r->stack == NULL) return 0;
-  lua_pushinteger(L, (lua_Integer)ucoro_stack_used(r->stack));
+  if (r == NULL || r->stack == NULL)
+    lua_pushnil(L);
+  else
+    lua_pushinteger(L, (lua_Integer)ucoro_stack_used(r->stack));
   return 1;
 }
 
@@ -277,8 +355,10 @@ static int co_mode(lua_State *L) {
     lua_State *co = lua_tothread(L, 1);
     native *r = co == L ? native_running(L)
                             : native_find(L, HANDLES, co);
-    if (r == NULL || r->stack == NULL) return 0;
-    lua_pushstring(L, mode_names[ucoro_mode_of(r->stack)]);
+    if (r == NULL || r->stack == NULL)
+      lua_pushnil(L);
+    else
+      lua_pushstring(L, mode_names[ucoro_mode_of(r->stack)]);
     return 1;
   }
   lua_pushstring(L, mode_names[c->mode]);

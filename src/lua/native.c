@@ -7,23 +7,99 @@
 ** lua_resume as usual, and the stack goes back to the pool.  Code on a
 ** native stack touches only its own thread; the resumer moves the values.
 */
+#include <stdint.h>
+#include <string.h>
+
 #include "native.h"
 
 #include "lauxlib.h"
+#include "compat.h"
 
 /* One handles table and one config per Lua state, in the registry, however
-** often the module is loaded (busted reloads it for each spec file). */
-static const char handles_key = 'h', config_key = 'c';
+** often the module is loaded (busted reloads it for each spec file); and
+** the marks table: run -> its life mark (see push_life_mark), weak keys.
+** (Not a uservalue: lua_touserdata costs more on a userdata that has
+** one, and runs are read on every resume.) */
+static const char handles_key = 'h', config_key = 'c', marks_key = 'm';
+
+/* A charge for each parked native stack, in KiB: a few touched pages and
+** their page tables, and the mappings (a resource the collector cannot
+** see at all). */
+#define NATIVE_GC_KB 8
 
 void native_drop(native *r) {
   if (r->stack != NULL && ucoro_destroy(r->stack) == UCORO_OK) {
+    r->dropped |= r->parked;
     r->stack = NULL;
     r->parked = 0;
   }
 }
 
-static int native_gc(lua_State *L) {  /* only the collector calls it */
-  native_drop((native *)lua_touserdata(L, 1));
+/* Pushes co itself onto L: only a thread can push itself. */
+static void push_thread(lua_State *L, lua_State *co) {
+  if (!lua_checkstack(co, 1)) luaL_error(L, "stack overflow");
+  lua_pushthread(co);
+  lua_xmove(co, L, 1);
+}
+
+/* A finalizer runs when its object is unreachable; another finalizer of
+** the same cycle may bring back (resurrect) what the object stands for.
+** A life mark tells: a table with weak keys holding only the thread,
+** which the collector empties before finalizers run unless the thread
+** survives the cycle (reachable, or brought back).  Sets the mark of the
+** run on top of L, of thread co. */
+static void set_life_mark(lua_State *L, lua_State *co) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &marks_key);
+  lua_pushvalue(L, -2);
+  lua_createtable(L, 0, 1);
+  push_thread(L, co);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_getmetatable(L, -3);  /* weak keys, as the marks table's */
+  lua_setmetatable(L, -2);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+/* Does the thread of the run at index 1 live on?  (Being finalized, the
+** run is still a key of the marks table in its finalizer.) */
+static int thread_lives(lua_State *L) {
+  int lives = 0;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &marks_key);
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, -2) == LUA_TTABLE) {
+    lua_pushnil(L);
+    lives = lua_next(L, -2) != 0;
+  }
+  lua_settop(L, 1);
+  return lives;
+}
+
+/* Only the collector calls it, when the run is unreachable, and so its
+** thread (or the thread was brought back by another finalizer, and may
+** run again: then its stack stays).  A stack that stays, or that is
+** running, arms the finalizer again for a later cycle. */
+static int native_gc(lua_State *L) {
+  native *r = (native *)lua_touserdata(L, 1);
+  if (!thread_lives(L)) native_drop(r);
+  if (r->stack != NULL) {
+    lua_getmetatable(L, 1);
+    lua_setmetatable(L, 1);
+  }
+  return 0;
+}
+
+/* At lua_close (the registry holds the handles table, so that is the only
+** time it is finalized): every thread lives until then, so runs have kept
+** their stacks; they all go now. */
+static int handles_gc(lua_State *L) {
+  lua_settop(L, 1);
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    native *r = (native *)lua_touserdata(L, -1);
+    if (r != NULL) native_drop(r);
+    lua_pop(L, 1);
+  }
   return 0;
 }
 
@@ -35,10 +111,18 @@ void native_push_handles(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  lua_newtable(L);
-  lua_newtable(L);
+  lua_newtable(L);  /* marks */
+  lua_createtable(L, 0, 1);
   lua_pushliteral(L, "k");
   lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &marks_key);
+  lua_newtable(L);
+  lua_createtable(L, 0, 2);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_pushcfunction(L, handles_gc);
+  lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
@@ -64,13 +148,6 @@ native_config *native_config_of(lua_State *L) {
   return c;
 }
 
-/* Pushes co itself onto L: only a thread can push itself. */
-static void push_thread(lua_State *L, lua_State *co) {
-  if (!lua_checkstack(co, 1)) luaL_error(L, "stack overflow");
-  lua_pushthread(co);
-  lua_xmove(co, L, 1);
-}
-
 native *native_find(lua_State *L, int handles, lua_State *co) {
   native *r;
   push_thread(L, co);
@@ -87,6 +164,8 @@ void native_init(native *r, lua_State *co, size_t stack_size,
   r->from = NULL;
   r->outer = NULL;
   r->outer_yields = 0;
+  r->close_outer = 0;
+  r->dropped = 0;
   r->stack_size = stack_size;
   r->mode = mode;
   r->nvalues = 0;
@@ -101,28 +180,34 @@ native *native_new(lua_State *L, int handles, lua_State *co,
                            size_t stack_size, ucoro_mode mode) {
   native *r;
   handles = lua_absindex(L, handles);
+  push_thread(L, co);
+  if (lua_rawget(L, handles) == LUA_TUSERDATA)
+    return (native *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
   r = (native *)lua_newuserdatauv(L, sizeof(native), 0);
   native_init(r, co, stack_size, mode);
   r->temporary = 0;
   push_thread(L, co);
   lua_pushvalue(L, -2);
   lua_rawset(L, handles);
-  lua_pop(L, 1);
   return r;
 }
 
 /* native_keep's part that allocates, so may raise: (handles, r) -> the
-** lasting run.  The copy comes last, once nothing can raise. */
+** lasting run, armed with its finalizer and the table that tells it
+** whether its thread lives.  The copy comes last, once nothing can
+** raise. */
 static int keep_protected(lua_State *L) {
   native *r = (native *)lua_touserdata(L, 2);
-  native *kept = r->temporary ? native_new(L, 1, r->L1, r->stack_size,
-                                                   r->mode)
-                                  : r;
-  push_thread(L, r->L1);
-  lua_rawget(L, 1);
+  native *kept = native_new(L, 1, r->L1, r->stack_size, r->mode);
+  set_life_mark(L, r->L1);
   luaL_setmetatable(L, NATIVE_MT);  /* the finalizer, from now on */
-  if (kept != r) {
+  if (kept != r) {  /* r was temporary: the thread's run takes its state */
+    size_t stack_size = kept->stack_size;
+    ucoro_mode mode = kept->mode;
     *kept = *r;
+    kept->stack_size = stack_size;  /* its own settings, for later stacks */
+    kept->mode = mode;
     kept->temporary = 0;
     ucoro_set_userdata(kept->stack, kept);  /* the parked side follows */
   }
@@ -146,8 +231,30 @@ native *native_keep(lua_State *L, int handles, lua_State *co,
   /* out of memory: parked without a lasting run, co would hold its stack
   ** for good; close it instead, as ucoro.close does */
   native_drop(r);
-  if (lua_resetthread(co) != LUA_OK) lua_pop(co, 1);
+  if (compat_closethread(co, L) != LUA_OK) lua_pop(co, 1);
   return NULL;
+}
+
+/* The collector, unless it is stopped (by the program, or because a
+** finalizer is running: lua_gc says -1 then). */
+static int collector_runs(lua_State *L) {
+  return lua_gc(L, LUA_GCISRUNNING) == 1;
+}
+
+ucoro_result native_new_stack_after_gc(lua_State *L, native *r) {
+  if (!collector_runs(L)) return UCORO_ENOMEM;
+  lua_gc(L, LUA_GCCOLLECT);
+  return r->stack != NULL ? UCORO_OK : native_new_stack(r);
+}
+
+ucoro_result native_resume_after_gc(lua_State *L, native *r) {
+  if (!collector_runs(L)) return UCORO_ENOMEM;
+  lua_gc(L, LUA_GCCOLLECT);
+  return ucoro_resume(r->stack, NULL, NULL);
+}
+
+void native_account(lua_State *L) {
+  if (collector_runs(L)) lua_gc(L, LUA_GCSTEP, NATIVE_GC_KB);
 }
 
 int native_resume_failed(lua_State *co, native *r, int narg,
@@ -157,12 +264,22 @@ int native_resume_failed(lua_State *co, native *r, int narg,
     r->stack = NULL;
   }
   lua_pop(co, narg);
+  luaL_checkstack(co, 1, NULL);  /* (a parked frame may be full) */
   if (res == UCORO_ENOMEM) {
     lua_pushliteral(co, "not enough memory");
     return LUA_ERRMEM;
   }
   lua_pushfstring(co, "cannot resume coroutine: %s", ucoro_strerror(res));
   return LUA_ERRRUN;
+}
+
+int native_closethread(lua_State *L, lua_State *co) {
+#if !COMPAT_CLOSE_COUNTS_CALLS
+  size_t left = ucoro_stack_left();
+  if (left != SIZE_MAX && left < ucoro_stack_size(ucoro_running()) / 2)
+    return luaL_error(L, "C stack overflow");
+#endif
+  return compat_closethread(co, L);
 }
 
 void *native_main(ucoro *stack, void *unused) {
@@ -181,28 +298,71 @@ native *native_running(lua_State *L) {
   return r != NULL && r->L1 == L ? r : NULL;
 }
 
-static int is_main_thread(lua_State *L, lua_State *co) {
+int native_is_main_thread(lua_State *L, lua_State *co) {
   int main;
+  luaL_checkstack(L, 1, NULL);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   main = lua_tothread(L, -1) == co;
   lua_pop(L, 1);
   return main;
 }
 
+int native_in_finalizer(lua_State *L) {
+  lua_Debug ar;
+  int level;
+  for (level = 0; lua_getstack(L, level, &ar); level++) {
+    if (lua_getinfo(L, "n", &ar) && ar.name != NULL &&
+        ar.namewhat != NULL && strcmp(ar.namewhat, "metamethod") == 0 &&
+        strcmp(ar.name, "__gc") == 0)
+      return 1;
+  }
+  return 0;
+}
+
 /* Inside ucoro.call whose caller cannot yield: why. */
 const char *native_call_refusal(lua_State *L, const native *r) {
-  if (is_main_thread(L, r->outer))
+  if (native_is_main_thread(L, r->outer))
     return "attempt to yield from outside a coroutine";
   return "attempt to yield across a C-call boundary";
 }
 
+/* A lean stack could not keep the running thread's frames: after a full
+** collection, once more; else the thread gets the memory error (never the
+** values it yielded back, as if resumed).  No arguments: the park keeps
+** nothing live across its yield. */
+static UCO_NOINLINE void park_after_gc(void) {
+  native *r = (native *)ucoro_running_user(native_main);
+  lua_State *L = r->L1;
+  r->parked = 0;
+  if (collector_runs(L)) {
+    lua_gc(L, LUA_GCCOLLECT);
+    r = (native *)ucoro_running_user(native_main);  /* kept meanwhile? */
+    r->parked = 1;
+    if (ucoro_yield(NULL, NULL) == UCORO_OK) return;
+    r->parked = 0;
+  }
+  lua_pushliteral(L, "not enough memory");
+  lua_error(L);
+}
+
+/* Raises the refusal of a park. */
+static UCO_NOINLINE void refuse_park(lua_State *L, const native *r) {
+  luaL_error(L, "%s", native_park_refused(L, r));
+}
+
 int native_park(lua_State *L, native *r, int nvalues, int roomy) {
-  const char *refused = native_park_refused(L, r);
-  if (refused != NULL) return luaL_error(L, "%s", refused);
+  /* set first (a refusal raises, and they are set again at the next
+  ** park): fewer registers live across the calls below */
   r->nvalues = nvalues;
   r->roomy = roomy;
+  /* native_park_refused, its cases one by one (the first is common: a
+  ** yield under a C call of a ucoro coroutine) */
+  if (UCO_UNLIKELY(!lua_isyieldable(L)) && lua_gc(L, LUA_GCISRUNNING) < 0)
+    refuse_park(L, r);
+  if (UCO_UNLIKELY(r->outer != NULL && !r->outer_yields)) refuse_park(L, r);
   r->parked = 1;
-  ucoro_yield(NULL, NULL);  /* the resumer takes the values... */
+  /* the resumer takes the values... */
+  if (UCO_UNLIKELY(ucoro_yield(NULL, NULL) != UCORO_OK)) park_after_gc();
   r = (native *)ucoro_running_user(native_main);  /* kept? */
   r->parked = 0;
   return r->nvalues;        /* ...and leaves its arguments */

@@ -25,6 +25,12 @@ typedef struct native {
   lua_State *outer;   /* for ucoro.call: the coroutine the thread serves */
   int outer_yields;   /* could outer yield when ucoro.call began?  (Then
                          always: it resumes through lua_resume.) */
+  int close_outer;    /* Lua 5.5: f closed outer (coroutine.close()); the
+                         bridge does, on outer's stack, once f has ended */
+  int dropped;        /* its parked C frames were dropped: its lua_resume
+                         never returned, its chain of error handlers ends
+                         on a stack that is gone (5.5's close of itself
+                         would walk it) */
   size_t stack_size;  /* for the next native stack (0: the default) */
   ucoro_mode mode;    /* for the next native stack */
   int nvalues;        /* values crossing the switch, either way */
@@ -50,6 +56,10 @@ native_config *native_config_of(lua_State *L);
 
 /* The run of thread co (NULL if none); handles is the table's index. */
 native *native_find(lua_State *L, int handles, lua_State *co);
+
+/* Pushes the run of thread co, made with these settings if co has none:
+** one run per thread, so that whoever holds it (a wrap, a ucoro.call)
+** holds the one its thread uses. */
 native *native_new(lua_State *L, int handles, lua_State *co,
                            size_t stack_size, ucoro_mode mode);
 
@@ -112,43 +122,84 @@ UCO_INLINE int native_resumable(lua_State *L, lua_State *co,
 int native_resume_failed(lua_State *co, native *r, int narg,
                          ucoro_result res);
 
+/* Makes r's native stack. */
+UCO_INLINE ucoro_result native_new_stack(native *r) {
+  return r->mode == UCORO_AUTO
+             ? ucoro_create(&r->stack, native_main, r, r->stack_size)
+             : ucoro_create_mode(&r->stack, native_main, r, r->stack_size,
+                                 r->mode);
+}
+
+/* Native stacks are memory and mappings the collector does not see: when
+** none can be had (or a lean one has no room), a full collection may give
+** some back.  These collect, then try once more. */
+ucoro_result native_new_stack_after_gc(lua_State *L, native *r);
+ucoro_result native_resume_after_gc(lua_State *L, native *r);
+
 /* Resumes co (resumable, with a run) with narg values from L: returns
 ** lua_resume's status; results or the error object are left on co, their
-** count in r->nvalues. */
+** count in r->nvalues.  co has room for them (native_room). */
 UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
                                 int narg) {
   ucoro_result res;
-  lua_xmove(L, co, narg);
   r->from = L;
   r->nvalues = narg;
-  if (r->stack == NULL &&
-      (r->mode == UCORO_AUTO
-           ? ucoro_create(&r->stack, native_main, r, r->stack_size)
-           : ucoro_create_mode(&r->stack, native_main, r,
-                               r->stack_size, r->mode)) != UCORO_OK)
+  if (r->stack == NULL && UCO_UNLIKELY(native_new_stack(r) != UCORO_OK) &&
+      native_new_stack_after_gc(L, r) != UCORO_OK) {
+    lua_xmove(L, co, narg);
     return native_resume_failed(co, r, narg, UCORO_ENOMEM);
+  }
+  lua_xmove(L, co, narg);
   res = ucoro_resume(r->stack, NULL, NULL);
-  if (res != UCORO_OK) return native_resume_failed(co, r, narg, res);
+  if (UCO_UNLIKELY(res != UCORO_OK) &&
+      (res != UCORO_ENOMEM ||
+       (res = native_resume_after_gc(L, r)) != UCORO_OK))
+    return native_resume_failed(co, r, narg, res);
   if (r->parked) return LUA_YIELD;
   ucoro_destroy(r->stack);  /* lua_resume returned: the stack is free */
   r->stack = NULL;
   return r->status;
 }
 
+/* Closes co for L, as stock close and wrap do (compat_closethread).  Lua
+** before 5.4.5 does not count closes nested in __close handlers, which
+** then recurse without bound: on a native stack, a close that finds less
+** than half of it left raises "C stack overflow" instead (the half kept
+** for what Lua's own limit lets the handlers do). */
+int native_closethread(lua_State *L, lua_State *co);
+
 /* Drops r's native stack, parked C frames and all (not a running one). */
 void native_drop(native *r);
 
+/* A thread just parked for the first time (its run kept): its native
+** stack is charged to the collector, which would not otherwise run in
+** time to give back the stacks of parked threads dropped meanwhile. */
+void native_account(lua_State *L);
+
 /* The run whose native stack is running L, or NULL. */
 native *native_running(lua_State *L);
+
+/* Is co the main thread of L's state?  (Asked on L.) */
+int native_is_main_thread(lua_State *L, lua_State *co);
 
 /* Why a park of the running thread L (r is its run) would be refused (the
 ** message), or NULL where it is allowed.  Inline: it is on every park. */
 const char *native_call_refusal(lua_State *L, const native *r);
 
+/* Is a __gc finalizer running on L?  (A frame that the debug library
+** names as the "__gc" metamethod: for releases before 5.4.4.) */
+int native_in_finalizer(lua_State *L);
+
 UCO_INLINE const char *native_park_refused(lua_State *L,
                                               const native *r) {
-  /* finalizers run non-yieldable, with the GC stopped (lua_gc says -1) */
+  /* finalizers run non-yieldable, with the GC stopped: from 5.4.4 lua_gc
+  ** says -1 there; before, 0 as when stopped, so the frames tell */
+#if LUA_VERSION_RELEASE_NUM >= 50404
   if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
+#else
+  if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) == 0 &&
+      native_in_finalizer(L))
+#endif
     return "attempt to yield inside a __gc finalizer";
   if (r->outer != NULL && !r->outer_yields)  /* ucoro.call */
     return native_call_refusal(L, r);
@@ -158,7 +209,8 @@ UCO_INLINE const char *native_park_refused(lua_State *L,
 /* Parks the running thread L (r is its run), handing its top nvalues to
 ** the resumer (roomy: L's frame holds nothing else); returns the number of
 ** resume values then on top.  Raises a Lua error where a yield is not
-** allowed. */
+** allowed, and "not enough memory" when a lean stack cannot keep L's
+** frames. */
 int native_park(lua_State *L, native *r, int nvalues, int roomy);
 
 #endif
