@@ -112,13 +112,15 @@ LUA_LIBS := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
 endif
 
 # CROSS=musl: Lua, cmocka and LPeg built with musl-gcc (tools/musl-sysroot);
-# TLS in the default model, as TLSDESC (compiler.h)
+# TLS in the default model (compiler.h), in the compiler's default dialect:
+# musl resolves a dlopen'd module's TLS dynamically either way, and
+# TLSDESC (-mtls-dialect=gnu2) measured 10 instructions more per wrap
+# round trip than __tls_get_addr on x86-64 (bench/README.md)
 SYSROOT_musl = build/sysroot-musl
 ifeq ($(CROSS),musl)
 LUA        := $(CURDIR)/$(SYSROOT_musl)/bin/lua
 LUA_CFLAGS := -I$(CURDIR)/$(SYSROOT_musl)/include
 LUA_LIBS   := $(CURDIR)/$(SYSROOT_musl)/lib/liblua.a -L$(CURDIR)/$(SYSROOT_musl)/lib
-TLS_DIALECT := $(if $(filter x86_64,$(TARGET_ARCH)),-mtls-dialect=gnu2)
 export LUA_CPATH := $(CURDIR)/$(SYSROOT_musl)/lib/lua/5.4/?.so;;
 # busted's own C modules exist for glibc only: the module runs the stress
 LUA_SUITE  := stress

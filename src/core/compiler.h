@@ -15,8 +15,8 @@
 ** __tls_get_addr call on each switch, even in a module loaded with dlopen:
 ** glibc keeps static TLS room for that (a few hundred bytes; ucoro takes
 ** under a hundred).  Other C libraries promise no such room (musl refuses
-** to load the module): the default model, which the build makes TLSDESC
-** where the compiler has it (a call only on a thread's first access). */
+** to load the module): the default model there (a call per access in a
+** dlopen'd module: bench/README.md has its cost on musl). */
 #include <limits.h> /* __GLIBC__ */
 #if defined(__GLIBC__) && !defined(__UCLIBC__)
 #define UCO_TLS __thread __attribute__((tls_model("initial-exec")))
