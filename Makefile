@@ -43,7 +43,8 @@ LUA       ?= lua5.4
 # the tests there: "aarch64" (under qemu-user, with the arm64 interpreter
 # and Lua modules in build/sysroot-aarch64: tools/cross-sysroot), "musl"
 # (musl-gcc: the C core's tests, and the module in a musl-built Lua),
-# "i686", "armhf" (the libraries and the module only: make all)
+# "i686" (natively, the i386 interpreter in build/sysroot-i686), "armhf"
+# (the libraries and the module only: make build-check)
 CROSS     ?=
 CROSS_CC_aarch64 = aarch64-linux-gnu-gcc
 CROSS_CC_i686    = i686-linux-gnu-gcc
@@ -65,10 +66,16 @@ endif
 # interpreter and busted's arm64 modules from the private sysroot
 RUNNER    ?=
 SYSROOT_aarch64 = build/sysroot-aarch64
+SYSROOT_i686    = build/sysroot-i686
+DEBARCH_aarch64 = arm64
+DEBARCH_i686    = i386
 ifeq ($(CROSS),aarch64)
 RUNNER    := qemu-aarch64
-LUA       := $(CURDIR)/$(SYSROOT_aarch64)/usr/bin/lua5.4
-export LUA_CPATH := $(CURDIR)/$(SYSROOT_aarch64)/usr/lib/aarch64-linux-gnu/lua/5.4/?.so;;
+endif
+# i686 runs natively on x86-64: the same, without an emulator
+ifneq ($(filter aarch64 i686,$(CROSS)),)
+LUA       := $(CURDIR)/$(SYSROOT_$(CROSS))/usr/bin/lua5.4
+export LUA_CPATH := $(CURDIR)/$(SYSROOT_$(CROSS))/usr/lib/$(shell $(CC) -print-multiarch)/lua/5.4/?.so;;
 endif
 # The target: the compiler's (x86_64-linux-gnu, aarch64-linux-gnu...).
 TARGET    := $(shell $(or $(CC),cc) -dumpmachine 2>/dev/null)
@@ -257,8 +264,8 @@ test: deps $(SYSROOT_$(CROSS))
 	  LUA=$(LUA) CC=$(CC) UCORO_LUA_MAKEFLAGS='$(LUA_MAKEFLAGS)' \
 	  RUNNER="$(RUNNER)" LUA_SUITE=$(LUA_SUITE) tools/run-tests
 
-$(SYSROOT_aarch64):
-	tools/cross-sysroot $@
+$(SYSROOT_aarch64) $(SYSROOT_i686):
+	tools/cross-sysroot $@ $(DEBARCH_$(CROSS))
 $(SYSROOT_musl):
 	tools/musl-sysroot $@
 

@@ -47,6 +47,8 @@ static __attribute__((noinline)) void enter(uco_context *from,
 
 int uco_ucontext_switch(uco_context *from, uco_context *to) {
   ucontext_t here;
+  /* valid while suspended: this frame lives until the context resumes */
+  /* cppcheck-suppress autoVariables */
   from->uc = &here;
   from->sp = uco_below_caller();
   from->entry = NULL;  /* started: a resumer's context was never set up */
