@@ -3,6 +3,7 @@
 ** into Lua with a plain lua_call (no continuation), the way many real C
 ** libraries do, so a yield inside the callback must cross a C frame.
 */
+#define _GNU_SOURCE  /* ucontext_t, under -std=c11 (musl) */
 #include <ucontext.h>
 
 #include "lua.h"
