@@ -131,6 +131,8 @@ LUA_LIBS   := $(CURDIR)/$(SYSROOT_musl)/lib/liblua.a -L$(CURDIR)/$(SYSROOT_musl)
 export LUA_CPATH := $(CURDIR)/$(SYSROOT_musl)/lib/lua/5.4/?.so;;
 # busted's own C modules exist for glibc only: the module runs the stress
 LUA_SUITE  := stress
+# nor is there a libuv for musl here: no ucoro.go
+GO_MODULE_OFF := 1
 ifneq ($(BACKEND),asm)
 $(error musl has no getcontext/makecontext/swapcontext: BACKEND=$(BACKEND) does not build there; use BACKEND=asm)
 endif
@@ -180,12 +182,24 @@ BINDING_SRC = src/lua/module.c src/lua/native.c src/lua/bridge.c \
 CORE_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(CORE_SRC))
 BINDING_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(BINDING_SRC))
 
+# The goroutine layer, its own module on libuv (the loop luv uses).
+GO_SRC = src/go/sched.c src/go/timer.c src/go/chan.c src/go/scope.c \
+         src/go/capi.c src/go/module.c \
+         src/go/io_wait.c src/go/io_stream.c src/go/io_fs.c \
+         src/go/io_dns.c src/go/io_udp.c src/go/io_process.c \
+         src/go/io_module.c
+GO_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(GO_SRC))
+UV_CFLAGS := $(shell pkg-config --cflags libuv 2>/dev/null)
+UV_LIBS := $(or $(shell pkg-config --libs libuv 2>/dev/null),-luv)
+
 CORE_LIB    = $(BUILD)/libucoro.a
 BINDING_LIB = $(BUILD)/libucoro-lua.a
 LUA_MODULE  = $(BUILD)/ucoro/core.so
+GO_MODULE   = $(if $(GO_MODULE_OFF),,$(BUILD)/ucoro/go/core.so)
 PC_FILES    = $(BUILD)/ucoro.pc $(BUILD)/ucoro-lua.pc
 HOST        = $(BUILD)/host
-TEST_MODULE = $(BUILD)/ucoro_testmod.so
+TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so \
+              $(BUILD)/line_server.so
 C_TESTS     = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/*_test.c))
 CORE_BENCH  = $(BUILD)/core_bench
 
@@ -194,7 +208,7 @@ CORE_BENCH  = $(BUILD)/core_bench
 IN_TREE = BUILD=$(BUILD) SANITIZE=$(SANITIZE) CC=$(CC) tools/in-tree
 
 .PHONY: all test build-check bench qemu-bench clean deps install lint demo stress fuzz dist
-all: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE)
+all: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE)
 
 $(BUILD)/obj/core/%.o: src/core/% src/core/*.h src/core/arch/*
 	@mkdir -p $(dir $@)
@@ -219,14 +233,32 @@ $(LUA_MODULE): $(CORE_OBJ) $(BINDING_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared $(MODULE_LDFLAGS_$(TARGET_ARCH)) $^ -o $@
 
+$(BUILD)/obj/go/%.o: src/go/% src/go/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -D_GNU_SOURCE -Isrc/go $(LUA_CFLAGS) $(UV_CFLAGS) -c $< -o $@
+
+# ucoro.go's C part uses ucoro only through its Lua functions.
+$(GO_MODULE): $(GO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared $^ -o $@ $(UV_LIBS)
+
 # The example host embeds Lua and links the binding statically.
 $(HOST): examples/host/host.c src/lua/lua_ucoro.h $(BINDING_LIB) $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(BINDING_INC) $< -o $@ $(BINDING_LIB) $(CORE_LIB) \
 	  $(LUA_LIBS) -lm
 
 # Built only for the specs: C that calls back into Lua with lua_call.
-$(TEST_MODULE): spec/c/testmod.c
+$(BUILD)/ucoro_testmod.so: spec/c/testmod.c
 	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $< -o $@
+
+# C functions that block through ucoro_go.h, for the specs.
+$(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c src/go/ucoro_go.h
+	$(CC) $(ALL_CFLAGS) -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
+
+# The example C server: straight-line C reads and writes parked through
+# ucoro_go.h (examples/c_server/).
+$(BUILD)/line_server.so: examples/c_server/line_server.c src/go/ucoro_go.h
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
 
 # Every spec/c/NAME_test.c is a cmocka program (tools/run-tests runs it).
 $(BUILD)/%_test: spec/c/%_test.c spec/c/*.h $(BINDING_LIB) $(CORE_LIB)
@@ -248,8 +280,10 @@ build-check:
 
 demo:
 	@tools/deps demo
-	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(HOST)
+	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(GO_MODULE) $(HOST)
 	@$(IN_TREE) $(LUA) examples/demo.lua
+	@$(IN_TREE) $(LUA) examples/go_demo.lua
+	@$(IN_TREE) $(LUA) examples/go_io_demo.lua
 
 # The Lua chosen, as make variables, for the specs that run make or
 # luarocks themselves (spec/31-install_spec.lua).
@@ -327,12 +361,17 @@ $(BUILD)/%.pc: %.pc.in src/core/ucoro.h Makefile
 	    -e "s|@VERSION@|$$(sed -n 's/^#define UCORO_VERSION "\(.*\)"/\1/p' src/core/ucoro.h)|" \
 	    $< > $@
 
-install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(PC_FILES)
-	install -d $(DESTDIR)$(LUA_CMOD)/ucoro $(DESTDIR)$(LUA_LMOD)/ucoro \
+install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE) $(PC_FILES)
+	install -d $(DESTDIR)$(LUA_CMOD)/ucoro/go $(DESTDIR)$(LUA_LMOD)/ucoro \
 	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMOD)/ucoro/core.so
 	install -m 644 lua/ucoro/init.lua $(DESTDIR)$(LUA_LMOD)/ucoro/init.lua
-	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 755 $(GO_MODULE) $(DESTDIR)$(LUA_CMOD)/ucoro/go/core.so
+	install -m 644 lua/ucoro/go.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go.lua
+	install -d $(DESTDIR)$(LUA_LMOD)/ucoro/go
+	install -m 644 lua/ucoro/go/io.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go/io.lua
+	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h src/go/ucoro_go.h \
+	  $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(CORE_LIB) $(BINDING_LIB) $(DESTDIR)$(LIBDIR)
 	install -m 644 $(PC_FILES) $(DESTDIR)$(PKGCONFIGDIR)
 
@@ -352,7 +391,7 @@ CPPCHECK = cppcheck --quiet --enable=warning,style,performance,portability \
 lint:
 	@p=0; f=0; \
 	if luacheck --no-color -q .; then p=$$((p+1)); else f=$$((f+1)); fi; \
-	if $(CPPCHECK) src examples/host spec/c bench/core_bench.c; \
+	if $(CPPCHECK) $(UV_CFLAGS) src examples/host examples/c_server spec/c bench/core_bench.c; \
 	then p=$$((p+1)); else f=$$((f+1)); fi; \
 	echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 

@@ -22,6 +22,11 @@ for hosts.
 dependencies = {
   "lua >= 5.4, < 5.5",
 }
+-- ucoro.go runs on libuv, on the loop luv uses: it needs luv at run time
+-- (not listed: Debian's lua-luv is no rock) and libuv1-dev to build
+external_dependencies = {
+  LIBUV = { header = "uv.h", library = "uv" },
+}
 build = {
   type = "builtin",
   modules = {
@@ -37,6 +42,21 @@ build = {
         "src/core/arch/aarch64_aapcs_elf.S",
       },
       incdirs = { "src/core", "src/lua" },
+    },
+    ["ucoro.go"] = "lua/ucoro/go.lua",
+    ["ucoro.go.io"] = "lua/ucoro/go/io.lua",
+    ["ucoro.go.core"] = {
+      sources = {
+        "src/go/sched.c", "src/go/timer.c", "src/go/chan.c",
+        "src/go/scope.c", "src/go/module.c",
+        "src/go/io_wait.c", "src/go/io_stream.c", "src/go/io_fs.c",
+        "src/go/io_dns.c", "src/go/io_udp.c", "src/go/io_process.c",
+        "src/go/io_module.c",
+      },
+      defines = { "_GNU_SOURCE" },
+      incdirs = { "src/go", "$(LIBUV_INCDIR)" },
+      libdirs = { "$(LIBUV_LIBDIR)" },
+      libraries = { "uv" },
     },
   },
   copy_directories = {},

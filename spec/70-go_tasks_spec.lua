@@ -1,0 +1,449 @@
+-- ucoro.go: tasks, the run loop, timers, cancellation, scopes.
+local go = require "ucoro.go"
+local uv = require "luv"
+
+local function run(f, ...)
+  return go.run(f, ...)
+end
+
+describe("go.run", function()
+  it("returns true and the main task's results", function()
+    assert.same({ true, "x", 2 }, { run(function(a) return a, 2 end, "x") })
+  end)
+
+  it("returns false and the error of the main task", function()
+    local ok, err = run(function() error({ code = 7 }) end)
+    assert.is_false(ok)
+    assert.same({ code = 7 }, err)
+  end)
+
+  it("waits for every task spawned, not only main", function()
+    local done = false
+    assert.is_true(run(function()
+      go.spawn(function() go.sleep(0.01) done = true end)
+    end))
+    assert.is_true(done)
+  end)
+
+  it("returns the error of a task nobody joined, and cancels its siblings", function()
+    local sibling
+    local ok, err = run(function()
+      sibling = go.spawn(function() go.sleep(10) end)
+      go.spawn(function() error("child failed", 0) end)
+      go.sleep(10)
+    end)
+    assert.is_false(ok)
+    assert.equal("child failed", err)
+    assert.equal("cancelled", sibling:status())
+  end)
+
+  it("refuses to run inside a task", function()
+    local ok, err = run(function() return pcall(go.run, function() end) end)
+    assert.is_true(ok)
+    assert.is_false(err)
+  end)
+
+  it("refuses to run inside a luv callback (the loop is running)", function()
+    local msg
+    local t = uv.new_timer()
+    t:start(0, 0, function()
+      local ok, e = pcall(go.run, function() end)
+      msg = not ok and e
+      t:close()
+    end)
+    uv.run()
+    assert.matches("luv loop is running", msg)
+  end)
+
+  it("reports a deadlock with each parked task's traceback", function()
+    local ok, err = run(function()
+      local ch = go.chan()
+      go.spawn({ name = "stuck" }, function() ch:recv() end)
+      ch:recv()
+    end)
+    assert.is_false(ok)
+    assert.matches("^all tasks are asleep %- deadlock!", err)
+    assert.matches("%[recv%]", err)
+    assert.matches("stack traceback", err)
+  end)
+
+  it("mixes raw luv handles and tasks on one loop", function()
+    local fired = false
+    assert.is_true(run(function()
+      local t = uv.new_timer()
+      t:start(10, 0, function() fired = true t:close() end)
+      go.sleep(0.03)
+    end))
+    assert.is_true(fired)
+  end)
+
+  it("lets a luv callback spawn a task (which runs later, not inside it)", function()
+    local order = {}
+    assert.is_true(run(function()
+      local t = uv.new_timer()
+      local ch = go.chan(1)
+      t:start(1, 0, function()
+        go.spawn(function() order[#order + 1] = "task" ch:send(1) end)
+        order[#order + 1] = "callback"
+        t:close()
+      end)
+      ch:recv()
+    end))
+    assert.same({ "callback", "task" }, order)
+  end)
+end)
+
+describe("blocking calls outside a task", function()
+  it("raise a clear error, not a hang", function()
+    assert.has_error(function() go.sleep(0.01) end,
+      "go.sleep: not inside a task (blocking calls need go.run)")
+    local ch = go.chan()
+    assert.has_error(function() ch:recv() end,
+      "recv: not inside a task (blocking calls need go.run)")
+  end)
+
+  it("raise inside a raw luv callback during go.run", function()
+    local msg
+    assert.is_true(run(function()
+      local t = uv.new_timer()
+      t:start(1, 0, function()
+        local ok, e = pcall(go.sleep, 0.01)
+        msg = not ok and e
+        t:close()
+      end)
+      go.sleep(0.02)
+    end))
+    assert.matches("not inside a task", msg)
+  end)
+end)
+
+describe("tasks", function()
+  it("spawn queues the task: it runs after the spawner parks", function()
+    local order = {}
+    run(function()
+      local t = go.spawn(function() order[#order + 1] = "child" end)
+      order[#order + 1] = "parent"
+      t:join()
+    end)
+    assert.same({ "parent", "child" }, order)
+  end)
+
+  it("join returns true and the results, or false and the error", function()
+    assert.same({ true, true, 1, nil, 3, n = 5 }, table.pack(run(function()
+      return go.spawn(function() return 1, nil, 3 end):join()
+    end)))
+    local _, ok, err = run(function()
+      local t = go.spawn(function() error("bad", 0) end)
+      return t:join()
+    end)
+    assert.is_false(ok)
+    assert.equal("bad", err)
+  end)
+
+  it("a joined failure is not also the scope's", function()
+    assert.same({ true, false, "bad" }, { run(function()
+      local t = go.spawn(function() go.sleep(0.001) error("bad", 0) end)
+      return t:join()
+    end) })
+  end)
+
+  it("join with a timeout returns nil, 'timeout'", function()
+    assert.same({ true, nil, "timeout" }, { run(function()
+      local t = go.spawn(function() go.sleep(0.2) end)
+      local a, b = t:join(0.01)
+      t:cancel()
+      return a, b
+    end) })
+  end)
+
+  it("a task cannot join itself", function()
+    local ok, err = run(function() return go.self():join() end)
+    assert.is_false(ok)
+    assert.matches("cannot join itself", err)
+  end)
+
+  it("status, self, id, name", function()
+    run(function()
+      local me = go.self()
+      assert.equal("running", me:status())
+      local t = go.spawn({ name = "worker" }, function() go.sleep(0.01) end)
+      assert.equal("ready", t:status())
+      assert.equal("worker", t:name())
+      assert.is_true(t:id() > me:id())
+      go.yield()
+      assert.equal("parked", t:status())
+      assert.equal("sleep", t:waiting())
+      t:join()
+      assert.equal("done", t:status())
+      assert.matches("^task %d+ worker %(done%)$", tostring(t))
+    end)
+    assert.is_nil(go.self())
+  end)
+
+  it("yield lets the other ready tasks run", function()
+    local order = {}
+    run(function()
+      go.spawn(function() for i = 1, 3 do order[#order + 1] = "b" .. i go.yield() end end)
+      for i = 1, 3 do order[#order + 1] = "a" .. i go.yield() end
+    end)
+    assert.same({ "a1", "b1", "a2", "b2", "a3", "b3" }, order)
+  end)
+
+  it("a plain coroutine.yield in a task acts as go.yield", function()
+    assert.same({ true, 3 }, { run(function()
+      local n = 0
+      go.spawn(function() n = n + 1 end)
+      coroutine.yield()
+      go.spawn(function() n = n + 2 end)
+      go.yield()
+      return n
+    end) })
+  end)
+
+  it("spawn takes options: stack (a mode), daemon", function()
+    local ucoro = require "ucoro"
+    run(function()
+      local t = go.spawn({ stack = "lean" }, function()
+        go.sleep(0.001)
+        return ucoro.mode(coroutine.running())
+      end)
+      assert.same({ true, "lean" }, { t:join() })
+    end)
+  end)
+
+  it("daemons do not keep go.run running, and are cancelled at its end", function()
+    local closed = false
+    assert.is_true(run(function()
+      go.spawn({ daemon = true }, function()
+        local _ <close> = setmetatable({}, { __close = function() closed = true end })
+        go.sleep(100)
+      end)
+      go.sleep(0.001)
+    end))
+    assert.is_true(closed)
+  end)
+
+  it("go.tasks lists the live tasks", function()
+    run(function()
+      local t = go.spawn(function() go.sleep(0.01) end)
+      local found = false
+      for _, x in ipairs(go.tasks()) do if x == t then found = true end end
+      assert.is_true(found)
+      t:join()
+    end)
+  end)
+end)
+
+describe("go.sleep and go.now", function()
+  it("never wakes early, even after long work outside the loop", function()
+    run(function()
+      local t0 = os.clock()
+      while os.clock() - t0 < 0.05 do end  -- the loop's cached clock falls behind
+      for _ = 1, 5 do
+        local a = go.now()
+        go.sleep(0.01)
+        assert.is_true(go.now() - a >= 0.01)
+      end
+    end)
+  end)
+
+  it("sleep(0) and negative sleeps only yield", function()
+    assert.is_true(run(function() go.sleep(0) go.sleep(-1) end))
+  end)
+
+  it("many tasks sleeping wake in deadline order", function()
+    local order = {}
+    run(function()
+      for _, d in ipairs({ 5, 1, 4, 2, 3 }) do
+        go.spawn(function() go.sleep(d / 200) order[#order + 1] = d end)
+      end
+    end)
+    assert.same({ 1, 2, 3, 4, 5 }, order)
+  end)
+end)
+
+describe("cancellation", function()
+  it("raises go.Cancelled with the reason at the park site", function()
+    local _, ok, err = run(function()
+      local t = go.spawn(function() go.sleep(10) end)
+      go.yield()
+      t:cancel("enough")
+      return t:join()
+    end)
+    assert.is_false(ok)
+    assert.is_true(go.is_cancelled(err))
+    assert.equal("enough", err.reason)
+    assert.equal("cancelled: enough", tostring(err))
+  end)
+
+  it("unwinds C frames beneath: __close in a sort comparator runs", function()
+    local closed = false
+    run(function()
+      local t = go.spawn(function()
+        table.sort({ 3, 1, 2 }, function(a, b)
+          local _ <close> = setmetatable({}, { __close = function() closed = true end })
+          go.sleep(10)
+          return a < b
+        end)
+      end)
+      go.yield()
+      t:cancel()
+      assert.equal("cancelled", select(2, t:join()) and "x" or t:status())
+    end)
+    assert.is_true(closed)
+  end)
+
+  it("a cancelled task that catches the error is cancelled again at its next park", function()
+    local _, ok, err = run(function()
+      local t = go.spawn(function()
+        pcall(go.sleep, 10)
+        go.sleep(10)
+      end)
+      go.yield()
+      t:cancel("stop")
+      return t:join()
+    end)
+    assert.is_false(ok)
+    assert.is_true(go.is_cancelled(err))
+  end)
+
+  it("a value received before the cancel is not lost", function()
+    local _, v = run(function()
+      local ch = go.chan()
+      local got
+      local t = go.spawn(function() got = ch:recv() go.sleep(10) end)
+      go.yield()
+      ch:send("v")  -- t is now ready with "v"
+      t:cancel()
+      t:join()
+      return got
+    end)
+    assert.equal("v", v)
+  end)
+
+  it("cancelling a done task is a no-op", function()
+    assert.same({ true, true, 1 }, { run(function()
+      local t = go.spawn(function() return 1 end)
+      local r = table.pack(t:join())
+      t:cancel()
+      return table.unpack(r, 1, r.n)
+    end) })
+  end)
+end)
+
+describe("scopes", function()
+  it("go.scope waits for its children and returns f's results", function()
+    assert.same({ true, "r", 2 }, { run(function()
+      local n = 0
+      local r = go.scope(function()
+        for _ = 1, 2 do go.spawn(function() go.sleep(0.005) n = n + 1 end) end
+        return "r"
+      end)
+      return r, n
+    end) })
+  end)
+
+  it("a child's failure cancels its siblings and is raised by the scope", function()
+    local _, ok, err, sib = run(function()
+      local sibling
+      local ok, err = pcall(go.scope, function()
+        sibling = go.spawn(function() go.sleep(10) end)
+        go.spawn(function() error("first", 0) end)
+        go.sleep(10)
+      end)
+      return ok, err, sibling:status()
+    end)
+    assert.is_false(ok)
+    assert.equal("first", err)
+    assert.equal("cancelled", sib)
+  end)
+
+  it("keeps every error: scope:errors()", function()
+    run(function()
+      local s
+      pcall(go.scope, function(scope)
+        s = scope
+        go.spawn(function() error("a", 0) end)
+        go.spawn(function() error("b", 0) end)
+      end)
+      local errs = s:errors()
+      table.sort(errs)
+      assert.same({ "a", "b" }, errs)
+    end)
+  end)
+
+  it("go.timeout cancels f and its children at the deadline", function()
+    local _, a, b, st = run(function()
+      local child
+      local a, b = go.timeout(0.02, function()
+        child = go.spawn(function() go.sleep(10) end)
+        go.sleep(10)
+      end)
+      return a, b, child:status()
+    end)
+    assert.is_nil(a)
+    assert.equal("timeout", b)
+    assert.equal("cancelled", st)
+  end)
+
+  it("go.timeout returns true and the results when f ends in time", function()
+    assert.same({ true, true, 1, 2 }, { run(function()
+      return go.timeout(1, function() go.sleep(0.001) return 1, 2 end)
+    end) })
+  end)
+
+  it("go.shield keeps an outer cancellation out", function()
+    local finished = false
+    run(function()
+      local t = go.spawn(function()
+        go.shield(function() go.sleep(0.02) finished = true end)
+        go.sleep(10)
+      end)
+      go.yield()
+      t:cancel()
+      t:join()
+    end)
+    assert.is_true(finished)
+  end)
+
+  it("scope:done_op() is a select case ready once the scope is cancelled", function()
+    run(function()
+      local scope
+      local t = go.spawn(function()
+        return go.timeout(0.01, function(s) scope = s go.sleep(1) end)
+      end)
+      go.yield()
+      assert.is_false(scope:cancelled())
+      assert.equal(1, (go.select(scope:done_op(), go.after(1))))
+      assert.is_true(scope:cancelled())
+      assert.same({ true, nil, "timeout" }, { t:join() })
+      assert.equal(1, (go.select(scope:done_op(), go.default)))
+    end)
+  end)
+
+  it("scope:cancel(reason) cancels the body and its children", function()
+    local _, r, st = run(function()
+      local child
+      local r = go.scope(function(s)
+        child = go.spawn(function() go.sleep(10) end)
+        go.spawn(function() go.sleep(0.002) s:cancel("done early") end)
+        go.sleep(10)
+        return "not reached"
+      end)
+      return r, child:status()
+    end)
+    assert.is_nil(r)
+    assert.equal("cancelled", st)
+  end)
+
+  it("nested timeouts: the inner one fires, the outer goes on", function()
+    assert.same({ true, "outer" }, { run(function()
+      local _, r = go.timeout(1, function()
+        local a, b = go.timeout(0.01, function() go.sleep(10) end)
+        assert.same({ nil, "timeout" }, { a, b })
+        return "outer"
+      end)
+      return r
+    end) })
+  end)
+end)

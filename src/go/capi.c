@@ -1,0 +1,227 @@
+/*
+** capi.c: ucoro_go.h's functions: parks for C code on a task's stack that
+** return codes instead of raising.  The scheduler running now is found in
+** the registry (go.run sets it).
+*/
+#include <stdlib.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "go.h"
+#include "ucoro_go.h"
+
+static go_sched *running_sched(lua_State *L) {
+  go_sched *S;
+  lua_getfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
+  S = (go_sched *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return S;
+}
+
+static ucoro_go_task *current(lua_State *L) {
+  go_sched *S = running_sched(L);
+  go_task *t = S != NULL ? S->current : NULL;
+  if (t == NULL || (L != t->co && L != t->nest)) return NULL;
+  return (ucoro_go_task *)t;
+}
+
+static unsigned prepare(ucoro_go_task *task) {
+  go_task *t = (go_task *)task;
+  t->token++;
+  t->armed = 1;
+  t->early = GO_NOT_FIRED;
+  t->fired = GO_NOT_FIRED;
+  return t->token;
+}
+
+static void wake(ucoro_go_task *task, unsigned token) {
+  go_wake((go_task *)task, token, 1);
+}
+
+static int code_of(int fired) {
+  switch (fired) {
+    case 1: return UCORO_GO_OK;
+    case 2: return UCORO_GO_TIMEOUT;
+    case GO_FIRED_CANCEL: return UCORO_GO_CANCELLED;
+    case GO_FIRED_ERROR: return UCORO_GO_NOTASK;
+    default: return UCORO_GO_OK;
+  }
+}
+
+/* Parks the prepared task t (fired 1: woken; 2: the timeout). */
+static int park(lua_State *L, ucoro_go_task *task, double timeout) {
+  go_task *t = (go_task *)task;
+  if (t == NULL || (go_task *)current(L) != t) return UCORO_GO_NOTASK;
+  if (!lua_checkstack(L, 4)) return UCORO_GO_NOMEM;
+  if (timeout >= 0) {
+    uint64_t at = uv_hrtime() + (uint64_t)(timeout > 1e9 ? 1e18 : timeout * 1e9);
+    if (!go_timer_add(t->S, t, at, 2)) {
+      t->armed = 0;
+      return UCORO_GO_NOMEM;
+    }
+  }
+  {
+    int fired = go_park_code(L, t->S, t, "C");
+    if (fired == GO_FIRED_ERROR) lua_pop(L, 1);
+    return code_of(fired);
+  }
+}
+
+static int sleep_for(lua_State *L, double seconds) {
+  ucoro_go_task *t = current(L);
+  if (t == NULL) return UCORO_GO_NOTASK;
+  prepare(t);
+  if (!(seconds > 0)) seconds = 0;
+  {
+    int code = park(L, t, seconds);
+    return code == UCORO_GO_TIMEOUT ? UCORO_GO_OK : code;
+  }
+}
+
+static int cancelled(lua_State *L) {
+  go_task *t = (go_task *)current(L);
+  if (t == NULL) return UCORO_GO_NOTASK;
+  return go_is_cancelled(t) ? UCORO_GO_CANCELLED : UCORO_GO_OK;
+}
+
+/* ---- file descriptors ---- */
+
+typedef struct fd_wait {
+  uv_poll_t poll;
+  go_task *t;
+  unsigned token;
+} fd_wait;
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  fd_wait *w = (fd_wait *)h->data;
+  (void)status;
+  (void)events;
+  uv_poll_stop(h);
+  go_wake(w->t, w->token, 1);
+}
+
+static void on_poll_closed(uv_handle_t *h) { free(h->data); }
+
+static int wait_fd(lua_State *L, int fd, int events, double timeout) {
+  go_task *t = (go_task *)current(L);
+  fd_wait *w;
+  int code, uv_events = 0;
+  if (t == NULL) return UCORO_GO_NOTASK;
+  if (events & 1) uv_events |= UV_READABLE;
+  if (events & 2) uv_events |= UV_WRITABLE;
+  w = (fd_wait *)malloc(sizeof *w);
+  if (w == NULL) return UCORO_GO_NOMEM;
+  if (uv_poll_init(t->S->loop, &w->poll, fd) != 0) {
+    free(w);
+    return UCORO_GO_UVERROR;
+  }
+  w->poll.data = w;
+  w->t = t;
+  w->token = prepare((ucoro_go_task *)t);
+  if (uv_poll_start(&w->poll, uv_events, on_poll) != 0) {
+    t->armed = 0;
+    code = UCORO_GO_UVERROR;
+  } else {
+    code = park(L, (ucoro_go_task *)t, timeout);
+  }
+  /* stopped and closed before t may end: no callback comes after this */
+  uv_poll_stop(&w->poll);
+  uv_close((uv_handle_t *)&w->poll, on_poll_closed);
+  return code;
+}
+
+/* ---- the thread pool ---- */
+
+typedef struct pool_work {
+  uv_work_t req;
+  void (*fn)(void *);
+  void *arg;
+  go_task *t;            /* NULL once the task stopped waiting for it */
+  unsigned token;
+  int done;              /* after_work ran (on the loop's thread) */
+  int ran;               /* fn returned (under the mutex) */
+  uv_mutex_t mutex;
+  uv_cond_t cond;
+} pool_work;
+
+static void on_work(uv_work_t *req) {  /* on a pool thread */
+  pool_work *w = (pool_work *)req->data;
+  w->fn(w->arg);
+  uv_mutex_lock(&w->mutex);
+  w->ran = 1;
+  uv_cond_signal(&w->cond);
+  uv_mutex_unlock(&w->mutex);
+}
+
+static void free_work(pool_work *w) {
+  uv_cond_destroy(&w->cond);
+  uv_mutex_destroy(&w->mutex);
+  free(w);
+}
+
+static void on_work_done(uv_work_t *req, int status) {
+  pool_work *w = (pool_work *)req->data;
+  (void)status;
+  if (w->t == NULL) {  /* its task no longer waits */
+    free_work(w);
+    return;
+  }
+  w->done = 1;
+  go_wake(w->t, w->token, 1);
+}
+
+static int work(lua_State *L, void (*fn)(void *), void *arg) {
+  go_task *t = (go_task *)current(L);
+  pool_work *w;
+  int saved;
+  if (t == NULL) return UCORO_GO_NOTASK;
+  w = (pool_work *)calloc(1, sizeof *w);
+  if (w == NULL) return UCORO_GO_NOMEM;
+  if (uv_mutex_init(&w->mutex) != 0) {
+    free(w);
+    return UCORO_GO_UVERROR;
+  }
+  if (uv_cond_init(&w->cond) != 0) {
+    uv_mutex_destroy(&w->mutex);
+    free(w);
+    return UCORO_GO_UVERROR;
+  }
+  w->req.data = w;
+  w->fn = fn;
+  w->arg = arg;
+  w->t = t;
+  w->token = prepare((ucoro_go_task *)t);
+  if (uv_queue_work(t->S->loop, &w->req, on_work, on_work_done) != 0) {
+    t->armed = 0;
+    free_work(w);
+    return UCORO_GO_UVERROR;
+  }
+  /* fn may use memory of this frame: wait for it whatever happens */
+  saved = t->nocancel;
+  t->nocancel = 1;
+  for (;;) {
+    if (park(L, (ucoro_go_task *)t, -1) == UCORO_GO_NOTASK) {
+      /* no park possible here (a __gc finalizer...): wait for fn on this
+      ** thread; after_work frees w later */
+      uv_mutex_lock(&w->mutex);
+      while (!w->ran) uv_cond_wait(&w->cond, &w->mutex);
+      uv_mutex_unlock(&w->mutex);
+      w->t = NULL;
+      t->nocancel = saved;
+      return UCORO_GO_NOTASK;
+    }
+    if (w->done) break;
+    w->token = prepare((ucoro_go_task *)t);
+  }
+  t->nocancel = saved;
+  free_work(w);
+  return go_is_cancelled(t) ? UCORO_GO_CANCELLED : UCORO_GO_OK;
+}
+
+static const ucoro_go_api api = {
+  UCORO_GO_API_VERSION, current, prepare, park, wake, sleep_for,
+  cancelled, wait_fd, work
+};
+
+const void *go_capi = &api;

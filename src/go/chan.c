@@ -1,0 +1,581 @@
+/*
+** chan.c: Go's channels and select.
+**
+** A channel's values live in its box (its uservalue table): buffered ones
+** at 1..cap (a ring), a parked sender's under its waiter's address, and a
+** value handed to a parked receiver under the receiver's waiter's.  A
+** partner that finds a waiter completes the operation for both (direct
+** hand-off), marks the waiter and wakes its task; the task reads the box
+** when it runs.  Waiters of a select whose other case already fired are
+** skipped (the task unregisters them when it runs).
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "go.h"
+
+#define CHAN_MT "ucoro.go.chan"
+
+/* For the methods (upvalue 1: the scheduler): the metatable compared by
+** address, not looked up by name. */
+static go_chan *check_chan(lua_State *L, int idx) {
+  go_sched *S = go_sched_of(L);
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && lua_getmetatable(L, idx)) {
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    if (mt == S->chan_mt) return (go_chan *)p;
+  }
+  return (go_chan *)luaL_checkudata(L, idx, CHAN_MT);
+}
+
+static go_chan *check_chan_slow(lua_State *L, int idx) {
+  return (go_chan *)luaL_checkudata(L, idx, CHAN_MT);
+}
+
+/* The first waiter of q whose park is still waiting, off the queue. */
+static go_waiter *take_waiter(go_wait_queue *q) {
+  go_waiter *w;
+  while ((w = q->head) != NULL) {
+    go_queue_remove(q, w);
+    if (w->task->state == GO_PARKED && w->task->fired == GO_NOT_FIRED)
+      return w;
+  }
+  return NULL;
+}
+
+static int has_waiter(go_wait_queue *q) {
+  go_waiter *w;
+  for (w = q->head; w != NULL; w = w->next)
+    if (w->task->state == GO_PARKED && w->task->fired == GO_NOT_FIRED)
+      return 1;
+  return 0;
+}
+
+static void complete(go_waiter *w, int ok) {
+  go_task *t = w->task;
+  w->ok = ok;
+  t->fired_ok = ok;
+  t->fired_key = w;
+  go_wake(t, t->token, w->index);
+}
+
+/* Receives without parking; box at bi.  1: the value pushed; 0: closed
+** and empty; -1: would block. */
+static int recv_now(lua_State *L, go_chan *c, int bi) {
+  go_waiter *w = take_waiter(&c->sendq);
+  if (w != NULL) {
+    if (c->cap > 0) {  /* full: the head out, the sender's value in */
+      lua_rawgeti(L, bi, c->head + 1);
+      lua_rawgetp(L, bi, w);
+      lua_rawseti(L, bi, c->head + 1);
+      c->head = (c->head + 1) % c->cap;
+    } else {
+      lua_rawgetp(L, bi, w);
+    }
+    lua_pushnil(L);
+    lua_rawsetp(L, bi, w);
+    complete(w, 1);
+    return 1;
+  }
+  if (c->count > 0) {
+    lua_rawgeti(L, bi, c->head + 1);
+    lua_pushnil(L);
+    lua_rawseti(L, bi, c->head + 1);
+    c->head = (c->head + 1) % c->cap;
+    c->count--;
+    return 1;
+  }
+  return c->closed ? 0 : -1;
+}
+
+/* Sends the value at vi without parking; box at bi.  1: sent; 0: would
+** block.  Raises on a closed channel. */
+static int send_now(lua_State *L, go_chan *c, int bi, int vi) {
+  go_waiter *w;
+  if (c->closed) return luaL_error(L, "send on closed channel");
+  w = take_waiter(&c->recvq);
+  if (w != NULL) {
+    lua_pushvalue(L, vi);
+    lua_rawsetp(L, bi, w);
+    complete(w, 1);
+    return 1;
+  }
+  if (c->count < c->cap) {
+    lua_pushvalue(L, vi);
+    lua_rawseti(L, bi, (c->head + c->count) % c->cap + 1);
+    c->count++;
+    return 1;
+  }
+  return 0;
+}
+
+static int recv_ready(go_chan *c) {
+  return c->count > 0 || c->closed || has_waiter(&c->sendq);
+}
+
+static int send_ready(go_chan *c) {
+  return c->closed || c->count < c->cap || has_waiter(&c->recvq);
+}
+
+/* The value a completed park received (its waiter w): pushed. */
+static void take_handed(lua_State *L, int bi, void *w) {
+  lua_rawgetp(L, bi, w);
+  lua_pushnil(L);
+  lua_rawsetp(L, bi, w);
+}
+
+static void push_closed(lua_State *L) {
+  lua_pushnil(L);
+  lua_pushboolean(L, 0);
+  lua_pushliteral(L, "closed");
+}
+
+static void setup_waiter(go_task *t, go_waiter *w, go_chan *c, int index,
+                         int send) {
+  w->task = t;
+  w->chan = c;
+  w->index = index;
+  w->send = send;
+  w->ok = 0;
+  go_queue_push(send ? &c->sendq : &c->recvq, w);
+}
+
+/* go.chan([cap]) */
+static int chan_new(lua_State *L) {
+  lua_Integer cap = luaL_optinteger(L, 1, 0);
+  go_chan *c;
+  luaL_argcheck(L, cap >= 0 && cap <= 0x7fffffff, 1,
+                "capacity must be a non-negative integer");
+  c = (go_chan *)lua_newuserdatauv(L, sizeof *c, 1);
+  memset(c, 0, sizeof *c);
+  c->cap = (int)cap;
+  luaL_setmetatable(L, CHAN_MT);
+  lua_createtable(L, cap < 64 ? (int)cap : 64, 0);
+  lua_setiuservalue(L, -2, 1);
+  return 1;
+}
+
+/* ch:send(v [, timeout]) -> true | false, "timeout"; raises on closed. */
+static int chan_send(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_chan *c = check_chan(L, 1);
+  int has, fired;
+  uint64_t at = go_deadline(L, 3, &has);
+  go_task *t;
+  lua_settop(L, 3);
+  lua_getiuservalue(L, 1, 1);  /* box at 4 */
+  if (send_now(L, c, 4, 2)) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  t = go_current(L, S, "send");
+  if (has && !go_timer_add(S, t, at, 2))
+    return luaL_error(L, "not enough memory");
+  t->ws = t->w;
+  t->nws = 1;
+  setup_waiter(t, &t->w[0], c, 1, 1);
+  lua_pushvalue(L, 2);
+  lua_rawsetp(L, 4, &t->w[0]);
+  fired = go_park_code(L, S, t, "send");
+  if (fired != 1 || !t->w[0].ok) {  /* not taken: drop the value */
+    lua_pushnil(L);
+    lua_rawsetp(L, 4, &t->w[0]);
+  }
+  if (fired == GO_FIRED_ERROR) return lua_error(L);
+  if (fired == GO_FIRED_CANCEL) return go_raise_cancelled(L, t);
+  if (fired == 2) {
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "timeout");
+    return 2;
+  }
+  if (!t->w[0].ok) return luaL_error(L, "send on closed channel");
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* ch:recv([timeout]) -> v, true | nil, false, "closed" | "timeout" */
+static int chan_recv(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_chan *c = check_chan(L, 1);
+  int has, fired, r;
+  uint64_t at = go_deadline(L, 2, &has);
+  go_task *t;
+  lua_settop(L, 2);
+  lua_getiuservalue(L, 1, 1);  /* box at 3 */
+  r = recv_now(L, c, 3);
+  if (r > 0) {
+    lua_pushboolean(L, 1);
+    return 2;
+  }
+  if (r == 0) {
+    push_closed(L);
+    return 3;
+  }
+  t = go_current(L, S, "recv");
+  if (has && !go_timer_add(S, t, at, 2))
+    return luaL_error(L, "not enough memory");
+  t->ws = t->w;
+  t->nws = 1;
+  setup_waiter(t, &t->w[0], c, 1, 0);
+  fired = go_park(L, S, t, "recv");
+  if (fired == 2) {
+    lua_pushnil(L);
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "timeout");
+    return 3;
+  }
+  if (!t->w[0].ok) {
+    push_closed(L);
+    return 3;
+  }
+  take_handed(L, 3, &t->w[0]);
+  lua_pushboolean(L, 1);
+  return 2;
+}
+
+/* ch:try_send(v) -> true | false (full); raises on closed. */
+static int chan_try_send(lua_State *L) {
+  go_chan *c = check_chan(L, 1);
+  lua_settop(L, 2);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushboolean(L, send_now(L, c, 3, 2));
+  return 1;
+}
+
+/* ch:try_recv() -> v, true | nil, false, "closed" | "empty" */
+static int chan_try_recv(lua_State *L) {
+  go_chan *c = check_chan(L, 1);
+  int r;
+  lua_settop(L, 1);
+  lua_getiuservalue(L, 1, 1);
+  r = recv_now(L, c, 2);
+  if (r > 0) {
+    lua_pushboolean(L, 1);
+    return 2;
+  }
+  lua_pushnil(L);
+  lua_pushboolean(L, 0);
+  if (r == 0) lua_pushliteral(L, "closed"); else lua_pushliteral(L, "empty");
+  return 3;
+}
+
+/* ch:close(): receivers get what is buffered, then "closed"; parked
+** senders raise "send on closed channel".  A second close raises. */
+static int chan_close(lua_State *L) {
+  go_chan *c = check_chan(L, 1);
+  go_waiter *w;
+  if (c->closed) return luaL_error(L, "close of closed channel");
+  c->closed = 1;
+  while ((w = take_waiter(&c->recvq)) != NULL) complete(w, 0);
+  while ((w = take_waiter(&c->sendq)) != NULL) complete(w, 0);
+  return 0;
+}
+
+static int chan_len(lua_State *L) {
+  lua_pushinteger(L, check_chan_slow(L, 1)->count);
+  return 1;
+}
+
+static int chan_cap(lua_State *L) {
+  lua_pushinteger(L, check_chan(L, 1)->cap);
+  return 1;
+}
+
+static int chan_closed(lua_State *L) {
+  lua_pushboolean(L, check_chan(L, 1)->closed);
+  return 1;
+}
+
+static int new_op(lua_State *L, int kind, int value) {
+  lua_createtable(L, 3, 0);
+  lua_pushinteger(L, kind);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 2);
+  if (value) {
+    lua_pushvalue(L, 2);
+    lua_rawseti(L, -2, 3);
+  }
+  return 1;
+}
+
+static int chan_recv_op(lua_State *L) {
+  check_chan(L, 1);
+  return new_op(L, GO_OP_RECV, 0);
+}
+
+static int chan_send_op(lua_State *L) {
+  check_chan(L, 1);
+  lua_settop(L, 2);
+  return new_op(L, GO_OP_SEND, 1);
+}
+
+static int chan_tostring(lua_State *L) {
+  go_chan *c = check_chan_slow(L, 1);
+  lua_pushfstring(L, "channel (%d/%d%s)", c->count, c->cap,
+                  c->closed ? ", closed" : "");
+  return 1;
+}
+
+/* go.after(s): an op ready once s seconds have passed (from now). */
+static int go_after(lua_State *L) {
+  int has;
+  uint64_t at = go_deadline(L, 1, &has);
+  lua_createtable(L, 3, 0);
+  lua_pushinteger(L, GO_OP_AFTER);
+  lua_rawseti(L, -2, 1);
+  lua_pushinteger(L, (lua_Integer)at);
+  lua_rawseti(L, -2, 3);
+  return 1;
+}
+
+/* ---- select ---- */
+
+typedef struct sel_case { int arg, kind; void *target; void *w; } sel_case;
+
+static int op_kind(lua_State *L, int arg) {
+  int kind;
+  luaL_argexpected(L, lua_type(L, arg) == LUA_TTABLE, arg, "select operation");
+  lua_rawgeti(L, arg, 1);
+  kind = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  if (kind < GO_OP_DEFAULT || kind > GO_OP_DONE)
+    luaL_argerror(L, arg, "select operation expected");
+  return kind;
+}
+
+static void *op_target(lua_State *L, int arg) {
+  void *p;
+  lua_rawgeti(L, arg, 2);
+  p = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return p;
+}
+
+static uint64_t op_deadline(lua_State *L, int arg) {
+  uint64_t at;
+  lua_rawgeti(L, arg, 3);
+  at = (uint64_t)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return at;
+}
+
+static int case_ready(lua_State *L, sel_case *k, uint64_t now) {
+  switch (k->kind) {
+    case GO_OP_RECV: return recv_ready((go_chan *)k->target);
+    case GO_OP_SEND: return send_ready((go_chan *)k->target);
+    case GO_OP_AFTER: return op_deadline(L, k->arg) <= now;
+    case GO_OP_JOIN: return ((go_task *)k->target)->state == GO_DONE;
+    case GO_OP_DONE: return ((go_scope *)k->target)->cancelled;
+    default: return 0;
+  }
+}
+
+/* Pushes the box of case k's channel (its op's target). */
+static int push_box(lua_State *L, sel_case *k) {
+  lua_rawgeti(L, k->arg, 2);
+  lua_getiuservalue(L, -1, 1);
+  lua_remove(L, -2);
+  return lua_gettop(L);
+}
+
+/* Commits case k, ready now; pushes its index and results. */
+static int commit(lua_State *L, sel_case *k) {
+  int base = lua_gettop(L), bi;
+  lua_pushinteger(L, k->arg);
+  switch (k->kind) {
+    case GO_OP_RECV:
+      bi = push_box(L, k);
+      if (recv_now(L, (go_chan *)k->target, bi) > 0) {
+        lua_remove(L, bi);
+        lua_pushboolean(L, 1);
+      } else {
+        lua_pop(L, 1);
+        push_closed(L);
+      }
+      break;
+    case GO_OP_SEND:
+      bi = push_box(L, k);
+      lua_rawgeti(L, k->arg, 3);
+      send_now(L, (go_chan *)k->target, bi, bi + 1);
+      lua_settop(L, base + 1);
+      break;
+    case GO_OP_JOIN:
+      lua_rawgeti(L, k->arg, 2);
+      go_task_results(L, (go_task *)k->target, lua_gettop(L));
+      lua_remove(L, base + 2);
+      break;
+    default:
+      break;
+  }
+  return lua_gettop(L) - base;
+}
+
+/* go.select(op, ...): waits until one op can proceed, commits exactly
+** that one, and returns its argument index and its results (recv: v,
+** true | nil, false, "closed"; join: the join's results).  nil args are
+** disabled cases; go.default makes it not wait.  Among ready ops, one is
+** chosen uniformly at random (go.seed). */
+static int go_select(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  int n = lua_gettop(L), i, m = 0, dflt = 0, nw = 0, fired, timer_case = 0;
+  uint64_t now = uv_hrtime(), at = 0;
+  sel_case stack_cases[16], *cases = stack_cases;
+  go_task *t;
+  if (n > 16) cases = (sel_case *)lua_newuserdatauv(L, (size_t)n * sizeof *cases, 0);
+  for (i = 1; i <= n; i++) {
+    int kind;
+    if (lua_isnil(L, i)) continue;
+    kind = op_kind(L, i);
+    if (kind == GO_OP_DEFAULT) {
+      dflt = i;
+      continue;
+    }
+    cases[m].arg = i;
+    cases[m].kind = kind;
+    cases[m].target = op_target(L, i);
+    if (kind == GO_OP_SEND && ((go_chan *)cases[m].target)->closed)
+      return luaL_error(L, "send on closed channel");
+    m++;
+  }
+  /* a random order: the first ready one is uniform among the ready */
+  for (i = m - 1; i > 0; i--) {
+    int j = (int)(go_random(S) % (uint64_t)(i + 1));
+    sel_case tmp = cases[i];
+    cases[i] = cases[j];
+    cases[j] = tmp;
+  }
+  for (i = 0; i < m; i++)
+    if (case_ready(L, &cases[i], now)) return commit(L, &cases[i]);
+  if (dflt) {
+    lua_pushinteger(L, dflt);
+    return 1;
+  }
+  t = go_current(L, S, "go.select");
+  luaL_checkstack(L, 8, NULL);
+  for (i = 0; i < m; i++)
+    if (cases[i].kind != GO_OP_AFTER) nw++;
+  if (nw > 0) {
+    t->ws = nw <= 2 ? t->w : (go_waiter *)calloc((size_t)nw, sizeof(go_waiter));
+    if (t->ws == NULL) return luaL_error(L, "not enough memory");
+  }
+  nw = 0;
+  for (i = 0; i < m; i++) {
+    sel_case *k = &cases[i];
+    if (k->kind == GO_OP_AFTER) {
+      uint64_t d = op_deadline(L, k->arg);
+      if (timer_case == 0 || d < at) { at = d; timer_case = k->arg; }
+    } else if (k->kind == GO_OP_JOIN || k->kind == GO_OP_DONE) {
+      go_waiter *w = &t->ws[nw++];
+      w->task = t;
+      w->chan = NULL;
+      w->index = k->arg;
+      w->send = 0;
+      go_queue_push(k->kind == GO_OP_JOIN
+                        ? &((go_task *)k->target)->joiners
+                        : &((go_scope *)k->target)->done_waiters, w);
+    } else {
+      go_waiter *w = &t->ws[nw++];
+      setup_waiter(t, w, (go_chan *)k->target, k->arg, k->kind == GO_OP_SEND);
+      k->w = w;
+      if (w->send) {
+        int bi = push_box(L, k);
+        lua_rawgeti(L, k->arg, 3);
+        lua_rawsetp(L, bi, w);
+        lua_pop(L, 1);
+      }
+    }
+    t->nws = nw;
+  }
+  if (timer_case && !go_timer_add(S, t, at, timer_case)) {
+    go_unregister(t);
+    return luaL_error(L, "not enough memory");
+  }
+  if (m == 0) t->what = NULL;  /* select{}: waits forever */
+  fired = go_park_code(L, S, t, "select");
+  for (i = 0; i < m; i++) {  /* values not taken leave the boxes */
+    sel_case *k = &cases[i];
+    if (k->kind == GO_OP_SEND) {
+      int bi = push_box(L, k);
+      lua_pushnil(L);
+      lua_rawsetp(L, bi, k->w);
+      lua_pop(L, 1);
+    }
+  }
+  if (fired == GO_FIRED_ERROR) return lua_error(L);
+  if (fired == GO_FIRED_CANCEL) return go_raise_cancelled(L, t);
+  for (i = 0; i < m; i++) {
+    sel_case *k = &cases[i];
+    if (k->arg != fired) continue;
+    lua_pushinteger(L, fired);
+    switch (k->kind) {
+      case GO_OP_RECV: {
+        int bi = push_box(L, k);
+        if (!t->fired_ok) {
+          lua_pop(L, 1);
+          push_closed(L);
+          return 4;
+        }
+        take_handed(L, bi, t->fired_key);
+        lua_remove(L, bi);
+        lua_pushboolean(L, 1);
+        return 3;
+      }
+      case GO_OP_SEND:
+        if (!t->fired_ok) return luaL_error(L, "send on closed channel");
+        return 1;
+      case GO_OP_JOIN: {
+        int base = lua_gettop(L);
+        lua_rawgeti(L, k->arg, 2);
+        go_task_results(L, (go_task *)k->target, base + 1);
+        lua_remove(L, base + 1);
+        return lua_gettop(L) - base + 1;
+      }
+      default:
+        return 1;
+    }
+  }
+  return luaL_error(L, "go.select: woken by no case");
+}
+
+static const luaL_Reg chan_methods[] = {
+  {"send", chan_send},
+  {"recv", chan_recv},
+  {"try_send", chan_try_send},
+  {"try_recv", chan_try_recv},
+  {"close", chan_close},
+  {"cap", chan_cap},
+  {"closed", chan_closed},
+  {"recv_op", chan_recv_op},
+  {"send_op", chan_send_op},
+  {NULL, NULL}
+};
+
+const luaL_Reg go_chan_functions[] = {
+  {"chan", chan_new},
+  {"select", go_select},
+  {"after", go_after},
+  {NULL, NULL}
+};
+
+/* The channel metatable (the scheduler at the stack top); leaves the
+** methods table on the stack, for the facade. */
+int go_chan_open(lua_State *L) {
+  luaL_newmetatable(L, CHAN_MT);
+  ((go_sched *)lua_touserdata(L, -2))->chan_mt = lua_topointer(L, -1);
+  lua_newtable(L);
+  lua_pushvalue(L, -3);
+  luaL_setfuncs(L, chan_methods, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__index");
+  lua_pushcfunction(L, chan_len);
+  lua_setfield(L, -3, "__len");
+  lua_pushcfunction(L, chan_tostring);
+  lua_setfield(L, -3, "__tostring");
+  lua_remove(L, -2);
+  return 1;
+}

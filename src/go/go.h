@@ -1,0 +1,175 @@
+/*
+** go.h: the shared types of ucoro.go (tasks, wait queues, scopes, the
+** scheduler).  Each task is a ucoro coroutine, driven only through the
+** binding's Lua-level functions (resume, yield, create, close), so the go
+** layer never sees the binding's internals.  (require loads ucoro/core.so
+** with RTLD_LOCAL: its C symbols are out of this module's reach, its Lua
+** functions are not.)
+*/
+#ifndef UCORO_GO_H
+#define UCORO_GO_H
+
+#include <stdint.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "uv.h"
+
+typedef struct go_sched go_sched;
+typedef struct go_task go_task;
+typedef struct go_scope go_scope;
+typedef struct go_chan go_chan;
+
+/* The kinds of select operations (an op is a table {kind, target, value}). */
+enum { GO_OP_DEFAULT, GO_OP_RECV, GO_OP_SEND, GO_OP_AFTER, GO_OP_JOIN,
+       GO_OP_DONE };
+
+/* What a park was ended by: a case index (1-based), or one of these. */
+enum { GO_NOT_FIRED = 0, GO_FIRED_CANCEL = -1, GO_FIRED_YIELD = -2,
+       GO_FIRED_DEADLINE = -3, GO_FIRED_ERROR = -4 };
+
+/* A task waiting on a channel (Go's sudog).  It lives in its task (or in
+** an array the task owns for a select), never on a C stack: a lean
+** coroutine's stack is copied away while it is parked. */
+typedef struct go_waiter {
+  struct go_waiter *prev, *next;
+  go_task *task;
+  struct go_wait_queue *q;  /* the queue it is on; NULL when on none */
+  go_chan *chan;       /* a channel case's channel */
+  int index;           /* the case it stands for */
+  int send;            /* 1: waits to send (its value in the chan's box) */
+  int ok;              /* set by the partner: 1 done, 0 channel closed */
+} go_waiter;
+
+typedef struct go_wait_queue { go_waiter *head, *tail; } go_wait_queue;
+
+
+enum go_state { GO_READY, GO_RUNNING, GO_PARKED, GO_DONE };
+enum go_end { GO_END_NONE, GO_END_OK, GO_END_ERROR, GO_END_CANCELLED };
+
+/* A cancel scope (go.scope, go.timeout, go.shield, go.run's root). */
+struct go_scope {
+  go_scope *parent;      /* the enclosing scope (of this or an outer task) */
+  go_task *owner;        /* the task whose body runs in it */
+  go_task *children;     /* tasks spawned into it (a list by sib_next) */
+  int live;              /* children not yet ended, daemons excluded */
+  int all;               /* children not yet ended, daemons included */
+  int cancelled, shield, failed;
+  int ref;               /* the scope's userdata in the anchors table */
+  go_wait_queue waiters; /* its owner, waiting for its children */
+  go_wait_queue done_waiters;  /* selects on scope:done_op() */
+  uint64_t deadline;     /* go.timeout: hrtime (ns), 0 if none */
+};
+
+struct go_task {
+  lua_State *co;         /* its coroutine (kept by the threads table) */
+  go_sched *S;
+  int ref;               /* index in the anchors and threads tables */
+  int state, end;
+  int nargs;             /* arguments waiting on co for the first resume */
+  unsigned token;        /* changes at each park: stale wake-ups miss */
+  int fired;             /* what ended the current park */
+  int fired_ok;          /* the fired waiter's ok */
+  void *fired_key;       /* the fired waiter (its value's key in the box) */
+  int daemon, cancelled, joined;
+  int nocancel;          /* waiting for its scope's children */
+  int armed;             /* a C park prepared (its token is current) */
+  int early;             /* what woke the prepared park before it began */
+  go_scope *timer_scope; /* whose deadline the timer stands for */
+  uint64_t id;
+  go_task *rq_next;      /* ready queue */
+  go_task *sib_prev, *sib_next;  /* the spawn scope's children */
+  go_scope *spawn;       /* the scope it was spawned into */
+  go_scope *scope;       /* innermost scope its body is in now */
+  lua_State *nest;       /* generator run through go.coroutine, if any */
+  go_waiter w[2];        /* inline waiters for a plain send/recv/join */
+  go_waiter *ws;         /* the waiters of this park (w or a select's) */
+  int nws;
+  go_wait_queue joiners; /* tasks waiting for this one to end */
+  uint64_t deadline;     /* timer: hrtime (ns) */
+  int heap_index;        /* -1 when not in the timer heap */
+  int timer_case;        /* what a timer fire means (a case index) */
+  const char *what;      /* what it waits on, for go.tasks() */
+};
+
+struct go_sched {
+  uv_loop_t *loop;
+  uv_timer_t *timer;     /* one uv timer for the heap; NULL until go.run */
+  uint64_t timer_at;     /* when it is armed for (0: not armed) */
+  int ref_resume, ref_yield, ref_create, ref_close, ref_anchors, ref_threads;
+  int ref_cancelled_mt;  /* metatable of go.Cancelled errors */
+  int *luv_mode;         /* luv's "loop running" mode (-1: not running) */
+  go_task *rq_head, *rq_tail;
+  go_task *current;      /* the task running now */
+  go_task **heap;        /* timer heap, by deadline */
+  int nheap, capheap;
+  int running;           /* inside go.run, or attached */
+  int attached;          /* go.attach */
+  int in_uv;             /* inside uv_run: a wake-up must stop the poll */
+  int closing;           /* go.run is cancelling what is left */
+  go_scope *root;        /* go.run's scope */
+  uint64_t next_id;
+  uint64_t rng;          /* select's choices (go.seed) */
+  int ntasks;
+  const void *chan_mt;    /* the channel metatable, by address */
+  /* go.attach(): drains from the loop's prepare and check phases */
+  uv_prepare_t *prepare;
+  uv_check_t *check;
+  uv_idle_t *idle;        /* active while tasks are ready: poll does not block */
+  lua_State *main;        /* the state's main thread, for the drains */
+};
+
+/* The sentinel a park yields (its address). */
+extern const char go_park_sentinel;
+
+/* sched.c */
+go_sched *go_sched_of(lua_State *L);  /* upvalue 1 */
+go_task *go_current(lua_State *L, go_sched *S, const char *op);
+void go_wake(go_task *t, unsigned token, int fired);
+int go_park(lua_State *L, go_sched *S, go_task *t, const char *what);
+/* As go_park, but returns GO_FIRED_CANCEL, or GO_FIRED_ERROR with the
+** error on top, instead of raising (the caller cleans up, then raises). */
+int go_park_code(lua_State *L, go_sched *S, go_task *t, const char *what);
+int go_raise_cancelled(lua_State *L, go_task *t);
+extern const void *go_capi;
+void go_push_anchor(lua_State *L, go_sched *S, int ref);
+int go_anchor(lua_State *L, go_sched *S, int idx);
+void go_unanchor(lua_State *L, go_sched *S, int ref);
+uint64_t go_random(go_sched *S);
+uint64_t go_deadline(lua_State *L, int arg, int *has);
+void go_queue_push(go_wait_queue *q, go_waiter *w);
+void go_queue_remove(go_wait_queue *q, go_waiter *w);
+void go_unregister(go_task *t);
+int go_task_open(lua_State *L);
+int go_task_results(lua_State *L, go_task *t, int idx);
+extern const luaL_Reg go_sched_functions[];
+go_task *go_check_task(lua_State *L, int idx);
+
+struct go_chan {
+  int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
+  int closed;
+  go_wait_queue recvq, sendq;
+};
+
+/* timer.c */
+int go_timer_add(go_sched *S, go_task *t, uint64_t deadline, int fired);
+void go_timer_remove(go_sched *S, go_task *t);
+void go_timer_arm(go_sched *S);
+void go_timer_fire(go_sched *S);
+
+/* chan.c */
+int go_chan_open(lua_State *L);
+extern const luaL_Reg go_chan_functions[];
+
+/* scope.c */
+int go_is_cancelled(go_task *t);
+void go_push_reason(lua_State *L, go_task *t);
+void go_cancel_scope(go_sched *S, go_scope *s);
+void go_cancel_task(go_sched *S, go_task *t);
+void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t, int err_idx);
+int go_scope_open(lua_State *L);
+go_scope *go_new_scope(lua_State *L, go_sched *S, go_task *owner);
+void go_scope_deadline(go_sched *S, go_task *t);
+extern const luaL_Reg go_scope_functions[];
+
+#endif

@@ -1,0 +1,59 @@
+/*
+** io.h: ucoro.go's I/O on libuv (io_*.c): what the module registers, and
+** the parking helpers its files share.
+*/
+#ifndef UCORO_GO_IO_H
+#define UCORO_GO_IO_H
+
+#include "go.h"
+
+/* What ended an I/O wait. */
+enum { IO_WOKEN = 1, IO_TIMEOUT = 2, IO_CANCELLED = 3 };
+
+/* One task waiting for one thing (a read, a write, an accept, a request).
+** Set only while that task is parked for it; cleared by whoever wakes it
+** and by the waiter when its park ends: a callback never reaches a task
+** that no longer waits. */
+typedef struct io_wait { go_task *t; unsigned token; } io_wait;
+
+/* io_wait.c */
+int io_park(lua_State *L, go_sched *S, io_wait *w, int has, uint64_t at,
+            const char *what);
+void io_wake(io_wait *w);
+int io_raise_cancelled(lua_State *L, go_task *t);
+int io_fail(lua_State *L, int uverr);
+int io_fail_msg(lua_State *L, const char *msg);
+int io_push_addr(lua_State *L, const struct sockaddr *sa);
+int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
+               int socktype, struct sockaddr_storage *out, int has,
+               uint64_t at);
+
+/* io_module.c: adds the I/O functions to the module table at m, and
+** their metatables (the scheduler at the stack top, left there). */
+void go_io_open(lua_State *L, int m);
+
+/* io_stream.c: streams (TCP, pipes), servers */
+enum { IO_TCP, IO_PIPE };
+typedef struct io_stream io_stream;
+extern const luaL_Reg go_io_stream_functions[];
+int go_io_stream_open(lua_State *L);
+io_stream *io_stream_new(lua_State *L, go_sched *S, int kind);
+uv_stream_t *io_stream_handle(io_stream *s);
+void io_stream_start(io_stream *s);
+
+/* io_fs.c: files on libuv's thread pool */
+extern const luaL_Reg go_io_fs_functions[];
+int go_io_fs_open(lua_State *L);
+
+/* io_dns.c: name resolution */
+extern const luaL_Reg go_io_dns_functions[];
+
+/* io_udp.c: UDP sockets */
+extern const luaL_Reg go_io_udp_functions[];
+int go_io_udp_open(lua_State *L);
+
+/* io_process.c: child processes, signals */
+extern const luaL_Reg go_io_process_functions[];
+int go_io_process_open(lua_State *L);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+** io_dns.c: name resolution for ucoro.go tasks (libuv's thread pool):
+** go.dns.getaddrinfo, go.dns.getnameinfo.  A request its task stopped
+** waiting for (timeout, cancellation) is abandoned: the completion frees
+** it.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "io.h"
+
+typedef struct dns_req {
+  union { uv_getaddrinfo_t ai; uv_getnameinfo_t ni; } u;
+  io_wait w;
+  int done, abandoned, status;
+  struct addrinfo *res;
+  char host[NI_MAXHOST], service[NI_MAXSERV];
+} dns_req;
+
+static void on_addrinfo(uv_getaddrinfo_t *req, int status,
+                        struct addrinfo *res) {
+  dns_req *d = (dns_req *)req->data;
+  if (d->abandoned) {
+    if (res) uv_freeaddrinfo(res);
+    free(d);
+    return;
+  }
+  d->done = 1;
+  d->status = status;
+  d->res = res;
+  io_wake(&d->w);
+}
+
+static void on_nameinfo(uv_getnameinfo_t *req, int status,
+                        const char *host, const char *service) {
+  dns_req *d = (dns_req *)req->data;
+  if (d->abandoned) {
+    free(d);
+    return;
+  }
+  d->done = 1;
+  d->status = status;
+  if (status == 0) {
+    snprintf(d->host, sizeof d->host, "%s", host ? host : "");
+    snprintf(d->service, sizeof d->service, "%s", service ? service : "");
+  }
+  io_wake(&d->w);
+}
+
+/* Parks until d is done: 0, or IO_TIMEOUT (d abandoned); raises
+** go.Cancelled (d abandoned). */
+static int wait_dns(lua_State *L, go_sched *S, dns_req *d, uv_req_t *req,
+                    int has, uint64_t at, const char *what) {
+  go_task *t = S->current;
+  while (!d->done) {
+    int why = io_park(L, S, &d->w, has, at, what);
+    d->w.t = NULL;
+    if (why == IO_WOKEN) continue;
+    d->abandoned = 1;
+    uv_cancel(req);
+    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    return IO_TIMEOUT;
+  }
+  return 0;
+}
+
+static uint64_t opt_timeout(lua_State *L, int opts, int *has) {
+  uint64_t at = 0;
+  *has = 0;
+  if (lua_type(L, opts) == LUA_TTABLE) {
+    lua_getfield(L, opts, "timeout");
+    at = go_deadline(L, -1, has);
+    lua_pop(L, 1);
+  }
+  return at;
+}
+
+/* go.dns.getaddrinfo(host [, {family="inet"|"inet6", timeout=}]): a list
+** of { addr=, family= } (each address once); nil, err. */
+static int dns_getaddrinfo(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  const char *host = luaL_checkstring(L, 1);
+  struct addrinfo hints, *ai;
+  dns_req *d;
+  int has, r, n = 0;
+  uint64_t at = opt_timeout(L, 2, &has);
+  go_current(L, S, "dns.getaddrinfo");
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if (lua_type(L, 2) == LUA_TTABLE &&
+      lua_getfield(L, 2, "family") == LUA_TSTRING) {
+    const char *f = lua_tostring(L, -1);
+    if (strcmp(f, "inet") == 0) hints.ai_family = AF_INET;
+    else if (strcmp(f, "inet6") == 0) hints.ai_family = AF_INET6;
+    else return luaL_error(L, "invalid family '%s'", f);
+  }
+  lua_settop(L, 2);
+  d = (dns_req *)calloc(1, sizeof *d);
+  if (d == NULL) return luaL_error(L, "not enough memory");
+  d->u.ai.data = d;
+  r = uv_getaddrinfo(S->loop, &d->u.ai, on_addrinfo, host, NULL, &hints);
+  if (r < 0) {
+    free(d);
+    return io_fail(L, r);
+  }
+  if (wait_dns(L, S, d, (uv_req_t *)&d->u.ai, has, at, "dns") == IO_TIMEOUT)
+    return io_fail_msg(L, "timeout");
+  if (d->status < 0) {
+    r = d->status;
+    if (d->res) uv_freeaddrinfo(d->res);
+    free(d);
+    return io_fail(L, r);
+  }
+  lua_newtable(L);
+  for (ai = d->res; ai != NULL; ai = ai->ai_next) {
+    if (!lua_checkstack(L, 4)) break;
+    io_push_addr(L, ai->ai_addr);
+    lua_pop(L, 1);  /* the port */
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_createtable(L, 0, 2);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "addr");
+    lua_pushstring(L, ai->ai_family == AF_INET6 ? "inet6" : "inet");
+    lua_setfield(L, -2, "family");
+    lua_rawseti(L, -2, ++n);
+  }
+  uv_freeaddrinfo(d->res);
+  free(d);
+  return 1;
+}
+
+/* go.dns.getnameinfo(addr [, port [, {timeout=}]]): host, service. */
+static int dns_getnameinfo(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  const char *addr = luaL_checkstring(L, 1);
+  int port = (int)luaL_optinteger(L, 2, 0), has, r;
+  uint64_t at = opt_timeout(L, 3, &has);
+  struct sockaddr_storage sa;
+  dns_req *d;
+  go_current(L, S, "dns.getnameinfo");
+  memset(&sa, 0, sizeof sa);
+  if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&sa) != 0 &&
+      uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&sa) != 0)
+    return io_fail(L, UV_EINVAL);
+  d = (dns_req *)calloc(1, sizeof *d);
+  if (d == NULL) return luaL_error(L, "not enough memory");
+  d->u.ni.data = d;
+  r = uv_getnameinfo(S->loop, &d->u.ni, on_nameinfo, (struct sockaddr *)&sa, 0);
+  if (r < 0) {
+    free(d);
+    return io_fail(L, r);
+  }
+  if (wait_dns(L, S, d, (uv_req_t *)&d->u.ni, has, at, "dns") == IO_TIMEOUT)
+    return io_fail_msg(L, "timeout");
+  if (d->status < 0) {
+    r = d->status;
+    free(d);
+    return io_fail(L, r);
+  }
+  lua_pushstring(L, d->host);
+  lua_pushstring(L, d->service);
+  free(d);
+  return 2;
+}
+
+const luaL_Reg go_io_dns_functions[] = {
+  {"dns_getaddrinfo", dns_getaddrinfo},
+  {"dns_getnameinfo", dns_getnameinfo},
+  {NULL, NULL}
+};

@@ -1,0 +1,131 @@
+/*
+** module.c: the module ucoro.go.core (the facade is lua/ucoro/go.lua).
+** One scheduler per opening, on the loop luv uses in this Lua state.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "go.h"
+#include "io.h"
+
+/* luv's per-state context, as luv.h (lua-luv-dev) declares it: read from
+** the registry, so this module need not link luv. */
+typedef struct {
+  uv_loop_t *loop;
+  lua_State *L;
+  void *cb_pcall, *thrd_pcall, *thrd_cpcall;
+  int mode;  /* the mode uv.run runs the loop in; -1 when not running */
+  void *extra;
+} luv_context;
+
+#if defined(__GNUC__)
+#define GO_API __attribute__((visibility("default")))
+#else
+#define GO_API
+#endif
+
+GO_API int luaopen_ucoro_go_core(lua_State *L);
+
+static int sched_gc(lua_State *L) {
+  go_sched *S = (go_sched *)lua_touserdata(L, 1);
+  free(S->heap);
+  S->heap = NULL;
+  S->nheap = S->capheap = 0;
+  return 0;
+}
+
+static int cancelled_tostring(lua_State *L) {
+  lua_getfield(L, 1, "reason");
+  if (lua_isnil(L, -1)) lua_pushliteral(L, "cancelled");
+  else lua_pushfstring(L, "cancelled: %s", luaL_tolstring(L, -1, NULL));
+  return 1;
+}
+
+static int require(lua_State *L, const char *name) {
+  lua_getglobal(L, "require");
+  lua_pushstring(L, name);
+  lua_call(L, 1, 1);
+  return lua_gettop(L);
+}
+
+static int ref_field(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+GO_API int luaopen_ucoro_go_core(lua_State *L) {
+  go_sched *S;
+  luv_context *ctx;
+  int ucoro;
+  luaL_checkversion(L);
+  ucoro = require(L, "ucoro");
+  /* luv 1.44 frees its loop with its module table yet keeps using it on
+  ** a later require: keep the module for the life of the state. */
+  require(L, "luv");
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: luv");
+  lua_getfield(L, LUA_REGISTRYINDEX, "luv_context");
+  ctx = (luv_context *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (ctx == NULL || ctx->loop == NULL)
+    return luaL_error(L, "ucoro.go: luv's loop not found");
+  S = (go_sched *)lua_newuserdatauv(L, sizeof *S, 0);
+  memset(S, 0, sizeof *S);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, sched_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  S->loop = ctx->loop;
+  S->luv_mode = &ctx->mode;
+  S->rng = uv_hrtime() | 1;
+  S->ref_resume = ref_field(L, ucoro, "resume");
+  S->ref_yield = ref_field(L, ucoro, "yield");
+  S->ref_create = ref_field(L, ucoro, "create");
+  S->ref_close = ref_field(L, ucoro, "close");
+  lua_newtable(L);
+  S->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newtable(L);
+  S->ref_threads = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_createtable(L, 0, 2);  /* go.Cancelled */
+  lua_pushcfunction(L, cancelled_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushliteral(L, "go.Cancelled");
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  S->ref_cancelled_mt = luaL_ref(L, LUA_REGISTRYINDEX);
+  /* ..., ucoro, sched, Cancelled */
+  {
+    int sched = lua_gettop(L) - 1, m;
+    lua_newtable(L);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "Cancelled");
+    lua_remove(L, -2);
+    m = lua_gettop(L);
+    lua_pushvalue(L, m);
+    lua_pushvalue(L, sched);
+    luaL_setfuncs(L, go_sched_functions, 1);
+    lua_pushvalue(L, sched);
+    luaL_setfuncs(L, go_chan_functions, 1);
+    lua_pushvalue(L, sched);
+    luaL_setfuncs(L, go_scope_functions, 1);
+    lua_pop(L, 1);
+    lua_pushvalue(L, sched);
+    go_task_open(L);
+    go_chan_open(L);
+    lua_setfield(L, m, "chan_methods");
+    go_io_open(L, m);
+    go_scope_open(L);
+    lua_pop(L, 1);
+  }
+  lua_createtable(L, 1, 0);  /* go.default */
+  lua_pushinteger(L, GO_OP_DEFAULT);
+  lua_rawseti(L, -2, 1);
+  lua_setfield(L, -2, "default");
+  lua_pushliteral(L, "timeout");
+  lua_setfield(L, -2, "TIMEOUT");
+  lua_pushlightuserdata(L, (void *)go_capi);  /* ucoro_go.h */
+  lua_setfield(L, -2, "capi");
+  return 1;
+}

@@ -1,0 +1,925 @@
+/*
+** sched.c: tasks, the run queue, parking and waking, and go.run's loop.
+**
+** A task is a ucoro coroutine.  It parks by yielding a private sentinel
+** through ucoro's yield (any depth of C calls); the scheduler resumes it
+** through ucoro's resume, only from go.run's own frame: never inside a
+** libuv callback.  A wake-up marks the task ready and queues it once; a
+** wake-up for a park that has ended (its token changed) is a no-op.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "go.h"
+
+#define TASK_MT "ucoro.go.task"
+
+const char go_park_sentinel = 0;
+
+go_sched *go_sched_of(lua_State *L) {
+  return (go_sched *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* ---- anchors: what the scheduler holds strongly, by an integer ---- */
+
+int go_anchor(lua_State *L, go_sched *S, int idx) {
+  int ref;
+  idx = lua_absindex(L, idx);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  lua_pushvalue(L, idx);
+  ref = luaL_ref(L, -2);
+  lua_pop(L, 1);
+  return ref;
+}
+
+void go_push_anchor(lua_State *L, go_sched *S, int ref) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  lua_rawgeti(L, -1, ref);
+  lua_remove(L, -2);
+}
+
+void go_unanchor(lua_State *L, go_sched *S, int ref) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  luaL_unref(L, -1, ref);
+  lua_pop(L, 1);
+}
+
+uint64_t go_random(go_sched *S) {  /* xorshift64* */
+  uint64_t x = S->rng;
+  x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+  S->rng = x;
+  return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* An optional timeout in seconds at arg: its deadline (hrtime, ns). */
+uint64_t go_deadline(lua_State *L, int arg, int *has) {
+  lua_Number s;
+  *has = !lua_isnoneornil(L, arg);
+  if (!*has) return 0;
+  s = luaL_checknumber(L, arg);
+  if (!(s > 0)) s = 0;
+  if (s > 1e9) s = 1e9;
+  return uv_hrtime() + (uint64_t)(s * 1e9);
+}
+
+/* ---- wait queues ---- */
+
+void go_queue_push(go_wait_queue *q, go_waiter *w) {
+  w->q = q;
+  w->next = NULL;
+  w->prev = q->tail;
+  if (q->tail) q->tail->next = w; else q->head = w;
+  q->tail = w;
+}
+
+void go_queue_remove(go_wait_queue *q, go_waiter *w) {
+  if (w->prev) w->prev->next = w->next; else q->head = w->next;
+  if (w->next) w->next->prev = w->prev; else q->tail = w->prev;
+  w->prev = w->next = NULL;
+  w->q = NULL;
+}
+
+/* Takes the task off every queue and the timer heap (its park ended). */
+void go_unregister(go_task *t) {
+  int i;
+  for (i = 0; i < t->nws; i++)
+    if (t->ws[i].q != NULL) go_queue_remove(t->ws[i].q, &t->ws[i]);
+  if (t->ws != NULL && t->ws != t->w) free(t->ws);
+  t->ws = NULL;
+  t->nws = 0;
+  if (t->heap_index >= 0) go_timer_remove(t->S, t);
+}
+
+/* ---- ready queue, wake, park ---- */
+
+static void on_idle(uv_idle_t *h) { (void)h; }
+
+/* A task made ready from a libuv callback (a timer, I/O): the loop must
+** not go on to block in poll (libuv runs due timers before it polls). */
+static void poll_no_more(go_sched *S) {
+  if (S->attached) uv_idle_start(S->idle, on_idle);
+  else uv_stop(S->loop);
+}
+
+static void enqueue(go_sched *S, go_task *t) {
+  t->state = GO_READY;
+  t->rq_next = NULL;
+  if (S->rq_tail) S->rq_tail->rq_next = t; else S->rq_head = t;
+  S->rq_tail = t;
+  if (S->in_uv) poll_no_more(S);
+}
+
+/* Wakes t's park number token with the reason fired; a no-op unless that
+** park is still on and nothing ended it yet. */
+void go_wake(go_task *t, unsigned token, int fired) {
+  if (t->armed && t->state == GO_RUNNING && t->token == token) {
+    if (t->early == GO_NOT_FIRED) t->early = fired;  /* before the park */
+    return;
+  }
+  if (t->state != GO_PARKED || t->token != token ||
+      t->fired != GO_NOT_FIRED)
+    return;
+  t->fired = fired;
+  enqueue(t->S, t);
+}
+
+/* The task whose code calls; raises where no park is possible. */
+go_task *go_current(lua_State *L, go_sched *S, const char *op) {
+  go_task *t = S->current;
+  if (t == NULL)
+    luaL_error(L, "%s: not inside a task (blocking calls need go.run)", op);
+  if (L != t->co && L != t->nest)
+    luaL_error(L, "%s: blocking call inside a coroutine not run by "
+               "go.coroutine", op);
+  luaL_checkstack(L, 4, NULL);
+  t->fired = GO_NOT_FIRED;
+  return t;
+}
+
+int go_raise_cancelled(lua_State *L, go_task *t) {
+  lua_createtable(L, 0, 1);
+  go_push_reason(L, t);
+  lua_setfield(L, -2, "reason");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t->S->ref_cancelled_mt);
+  lua_setmetatable(L, -2);
+  return lua_error(L);
+}
+
+/* Parks the current task t (its waiters and timer registered) until a
+** wake-up; returns what fired.  Raises go.Cancelled (after unregistering)
+** when t is cancelled, before or during the park. */
+static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
+                int requeue, int raise) {
+  int status;
+  go_scope_deadline(S, t);  /* may cancel, or arm the timer */
+  if (go_is_cancelled(t)) {
+    go_unregister(t);
+    t->armed = 0;
+    return raise ? go_raise_cancelled(L, t) : GO_FIRED_CANCEL;
+  }
+  if (t->armed && t->early != GO_NOT_FIRED) {  /* woken before it began */
+    t->fired = t->early;
+    t->armed = 0;
+    go_unregister(t);
+    return t->fired;
+  }
+  if (!t->armed) t->token++;
+  t->armed = 0;
+  t->state = GO_PARKED;
+  t->what = what;
+  if (requeue) go_wake(t, t->token, GO_FIRED_YIELD);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
+  lua_pushlightuserdata(L, (void *)&go_park_sentinel);
+  status = lua_pcall(L, 1, 0, 0);
+  t->what = NULL;
+  if (status != LUA_OK) {  /* no yield possible here: say why */
+    t->state = GO_RUNNING;
+    go_unregister(t);
+    if (!raise) return GO_FIRED_ERROR;  /* the error left on top */
+    return lua_error(L);
+  }
+  go_unregister(t);
+  if (t->fired == GO_FIRED_DEADLINE) go_cancel_scope(S, t->timer_scope);
+  if ((t->fired == GO_FIRED_CANCEL || t->fired == GO_FIRED_DEADLINE) &&
+      go_is_cancelled(t))
+    return raise ? go_raise_cancelled(L, t) : GO_FIRED_CANCEL;
+  return t->fired;
+}
+
+int go_park_code(lua_State *L, go_sched *S, go_task *t, const char *what) {
+  return park(L, S, t, what, 0, 0);
+}
+
+int go_park(lua_State *L, go_sched *S, go_task *t, const char *what) {
+  return park(L, S, t, what, 0, 1);
+}
+
+/* ---- tasks ---- */
+
+go_task *go_check_task(lua_State *L, int idx) {
+  return (go_task *)luaL_checkudata(L, idx, TASK_MT);
+}
+
+static void push_thread(lua_State *L, go_sched *S, go_task *t) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
+  lua_rawgeti(L, -1, t->ref);
+  lua_remove(L, -2);
+}
+
+/* go.spawn([opts,] f, ...): a new task, queued (it runs at the next
+** drain).  opts: name, stack (a size or a ucoro mode), daemon. */
+static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
+  int first = base, nargs, daemon = 0, hasname = 0, hasstack = 0;
+  go_task *t;
+  if (lua_type(L, base) == LUA_TTABLE) {
+    first = base + 1;
+    lua_getfield(L, base, "daemon");
+    daemon = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    hasname = lua_getfield(L, base, "name") != LUA_TNIL;
+    lua_pop(L, 1);
+    hasstack = lua_getfield(L, base, "stack") != LUA_TNIL;
+    lua_pop(L, 1);
+  }
+  luaL_checktype(L, first, LUA_TFUNCTION);
+  nargs = lua_gettop(L) - first;
+  t = (go_task *)lua_newuserdatauv(L, sizeof(go_task), 4);
+  memset(t, 0, sizeof *t);
+  t->heap_index = -1;
+  t->S = S;
+  t->ref = LUA_NOREF;
+  luaL_setmetatable(L, TASK_MT);
+  /* the coroutine: ucoro.create(f, stack); without a stack option a
+  ** plain thread does (ucoro.resume gives it a native stack as needed) */
+  if (hasstack) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_create);
+    lua_pushvalue(L, first);
+    lua_getfield(L, base, "stack");
+    lua_call(L, 2, 1);
+    t->co = lua_tothread(L, -1);
+  } else {
+    t->co = lua_newthread(L);
+    lua_pushvalue(L, first);
+    lua_xmove(L, t->co, 1);
+  }
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, -3, 1);
+  if (hasname) {
+    lua_getfield(L, base, "name");
+    lua_setiuservalue(L, -3, 4);
+  }
+  lua_checkstack(t->co, nargs + LUA_MINSTACK);
+  lua_rotate(L, first + 1, 2);  /* the arguments on top */
+  lua_xmove(L, t->co, nargs);
+  t->nargs = nargs;
+  /* now: ..., task, thread; hold both */
+  t->ref = go_anchor(L, S, -2);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, t->ref);
+  lua_pop(L, 2);
+  t->id = ++S->next_id;
+  t->daemon = daemon;
+  t->spawn = t->scope = scope;
+  t->sib_next = scope->children;
+  if (scope->children) scope->children->sib_prev = t;
+  scope->children = t;
+  scope->all++;
+  if (!daemon) scope->live++;
+  S->ntasks++;
+  enqueue(S, t);
+  return t;  /* on top */
+}
+
+static int go_spawn(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_scope *scope;
+  if (!S->running)
+    return luaL_error(L, "go.spawn: the scheduler is not running (use go.run)");
+  scope = S->current ? S->current->scope : S->root;
+  if (scope == NULL || S->closing)
+    return luaL_error(L, "go.spawn: the scheduler is ending");
+  spawn(L, S, scope, 1);
+  return 1;
+}
+
+/* Stores the results (on L from base) or the error, ends the task, wakes
+** its joiners, tells its scope. */
+static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
+                       int base) {
+  go_waiter *w;
+  int n = lua_gettop(L) - base;
+  go_push_anchor(L, S, t->ref);  /* the task's userdata */
+  if (ok) {
+    int i;
+    lua_createtable(L, n, 1);
+    for (i = 1; i <= n; i++) {
+      lua_pushvalue(L, base + i);
+      lua_rawseti(L, -2, i);
+    }
+    lua_pushinteger(L, n);
+    lua_setfield(L, -2, "n");
+    lua_setiuservalue(L, -2, 2);
+    t->end = GO_END_OK;
+  } else {
+    lua_pushvalue(L, base + 1);
+    lua_setiuservalue(L, -2, 2);
+    t->end = GO_END_ERROR;
+    if (lua_getmetatable(L, base + 1)) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_cancelled_mt);
+      if (lua_rawequal(L, -1, -2) && go_is_cancelled(t))
+        t->end = GO_END_CANCELLED;
+      lua_pop(L, 2);
+    }
+    /* as ucoro.close: the pending __close of its frames run now */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
+    push_thread(L, S, t);
+    lua_call(L, 1, 0);
+  }
+  lua_pop(L, 1);
+  t->state = GO_DONE;
+  while ((w = t->joiners.head) != NULL) {
+    go_queue_remove(&t->joiners, w);
+    t->joined = 1;
+    go_wake(w->task, w->task->token, w->index);
+  }
+  go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, t->ref);
+  lua_pop(L, 1);
+  go_unanchor(L, S, t->ref);
+  t->ref = LUA_NOREF;
+  S->ntasks--;
+}
+
+/* Runs t until it parks, yields or ends. */
+static void run_task(lua_State *L, go_sched *S, go_task *t) {
+  int base = lua_gettop(L), n = t->nargs;
+  lua_Debug ar;
+  luaL_checkstack(L, n + 3, NULL);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_resume);
+  push_thread(L, S, t);
+  if (n > 0) {
+    lua_xmove(t->co, L, n);
+    t->nargs = 0;
+  }
+  t->state = GO_RUNNING;
+  S->current = t;
+  lua_call(L, n + 1, LUA_MULTRET);
+  S->current = NULL;
+  if (!lua_toboolean(L, base + 1)) {
+    task_ended(L, S, t, 0, base + 1);
+  } else if ((t->state == GO_PARKED || t->state == GO_READY) &&
+             lua_gettop(L) == base + 2 &&
+             lua_touserdata(L, base + 2) == &go_park_sentinel) {
+    /* parked */
+  } else if (lua_status(t->co) == LUA_OK && !lua_getstack(t->co, 0, &ar)) {
+    task_ended(L, S, t, 1, base + 1);
+  } else {  /* a plain coroutine.yield in the task: as go.yield */
+    t->state = GO_RUNNING;
+    enqueue(S, t);
+  }
+  lua_settop(L, base);
+}
+
+/* Runs the tasks ready when it began. */
+static void drain(lua_State *L, go_sched *S) {
+  go_task *last = S->rq_tail, *t;
+  do {
+    t = S->rq_head;
+    S->rq_head = t->rq_next;
+    if (S->rq_head == NULL) S->rq_tail = NULL;
+    t->rq_next = NULL;
+    run_task(L, S, t);
+  } while (t != last && S->rq_head != NULL);
+}
+
+/* ---- the loop ---- */
+
+static void on_timer_closed(uv_handle_t *h) { free(h); }
+
+/* The deadlock report: each parked task with its traceback. */
+static void push_deadlock(lua_State *L, go_sched *S, go_scope *root);
+
+static int loop_running(go_sched *S) {
+  return S->luv_mode != NULL && *S->luv_mode != -1;
+}
+
+/* Runs until the root scope has no live task; returns 0, or 1 on a
+** deadlock (the report pushed). */
+static int run_loop(lua_State *L, go_sched *S, go_scope *root) {
+  unsigned drains = 0;
+  for (;;) {
+    if (root->live == 0 && (S->closing ? root->all == 0 : 1)) return 0;
+    if (S->rq_head != NULL) {
+      drain(L, S);
+      if ((++drains & 63) != 0) continue;
+      S->in_uv = 1;
+      uv_run(S->loop, UV_RUN_NOWAIT);  /* I/O and timers never starve */
+      S->in_uv = 0;
+      continue;
+    }
+    if (S->nheap == 0 && !uv_loop_alive(S->loop)) {
+      push_deadlock(L, S, root);
+      return 1;
+    }
+    S->in_uv = 1;
+    uv_run(S->loop, UV_RUN_ONCE);
+    S->in_uv = 0;
+  }
+}
+
+static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
+  int list, i, n = 0;
+  (void)root;
+  lua_newtable(L);  /* the parked tasks */
+  list = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    go_task *t = (go_task *)luaL_testudata(L, -1, TASK_MT);
+    if (t != NULL && t->state == GO_PARKED && !t->daemon) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, list, ++n);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_pushliteral(L, "all tasks are asleep - deadlock!");
+  for (i = 1; i <= n; i++) {
+    go_task *t;
+    lua_rawgeti(L, list, i);
+    t = (go_task *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    lua_pushfstring(L, "\n\ntask %d [%s]:\n", (int)t->id,
+                    t->what ? t->what : "parked");
+    push_thread(L, S, t);
+    luaL_traceback(L, lua_tothread(L, -1), NULL, 0);
+    lua_remove(L, -2);
+    lua_concat(L, 3);
+  }
+  lua_remove(L, list);
+}
+
+/* Runs the loop (upvalue: the scheduler; argument: the root scope's
+** userdata); returns the deadlock report, or nothing. */
+static int run_protected(lua_State *L) {
+  go_sched *S = (go_sched *)lua_touserdata(L, 1);
+  go_scope *root = S->root;
+  if (run_loop(L, S, root)) {  /* deadlock: cancel every task, unwind */
+    S->closing = 1;
+    go_cancel_scope(S, root);
+    if (run_loop(L, S, root)) lua_pop(L, 1);  /* stuck again: left as is */
+    return 1;
+  }
+  if (root->all > 0) {  /* daemons: cancelled when the root scope ends */
+    S->closing = 1;
+    go_cancel_scope(S, root);
+    if (run_loop(L, S, root)) lua_pop(L, 1);
+  }
+  return 0;
+}
+
+/* go.run(main, ...): runs main as the root task, and the loop until no
+** task but daemons is left; true, main's results / false, error. */
+static int go_run(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_scope *root;
+  go_task *t;
+  int status, deadlock;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (S->running)
+    return luaL_error(L, "go.run: already running (inside go.run or a task)");
+  if (loop_running(S))
+    return luaL_error(L, "go.run: the luv loop is running (inside a luv "
+                      "callback or uv.run)");
+  S->timer = (uv_timer_t *)malloc(sizeof *S->timer);
+  if (S->timer == NULL) return luaL_error(L, "not enough memory");
+  uv_timer_init(S->loop, S->timer);
+  S->timer->data = S;
+  S->timer_at = 0;
+  root = go_new_scope(L, S, NULL);  /* at nargs + 1 */
+  lua_insert(L, 1);
+  S->root = root;
+  S->running = 1;
+  S->closing = 0;
+  lua_pushlightuserdata(L, S);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
+  t = spawn(L, S, root, 2);  /* the root task on top */
+  (void)t;
+  lua_pushcfunction(L, run_protected);
+  lua_pushlightuserdata(L, S);
+  status = lua_pcall(L, 1, 1, 0);
+  S->running = 0;
+  S->closing = 0;
+  S->root = NULL;
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
+  S->current = NULL;  /* also when the loop raised */
+  if (root->all == 0) {  /* tasks stuck for good keep their scope */
+    go_unanchor(L, S, root->ref);
+    root->ref = LUA_NOREF;
+  }
+  uv_timer_stop(S->timer);
+  uv_close((uv_handle_t *)S->timer, on_timer_closed);
+  S->timer = NULL;
+  S->timer_at = 0;
+  uv_run(S->loop, UV_RUN_NOWAIT);  /* the close completes */
+  if (status != LUA_OK) return lua_error(L);
+  deadlock = !lua_isnil(L, -1);
+  if (deadlock) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pop(L, 1);
+  t = (go_task *)lua_touserdata(L, -1);
+  if (root->failed) {  /* the first error kept by the root scope */
+    lua_pushboolean(L, 0);
+    lua_getiuservalue(L, 1, 1);
+    lua_rawgeti(L, -1, 1);
+    lua_remove(L, -2);
+    return 2;
+  }
+  lua_getiuservalue(L, -1, 2);
+  if (t->end != GO_END_OK) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  {
+    int i, n;
+    lua_getfield(L, -1, "n");
+    n = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    luaL_checkstack(L, n + 1, "too many results");
+    lua_pushboolean(L, 1);
+    for (i = 1; i <= n; i++) lua_rawgeti(L, -1 - i, i);
+    return n + 1;
+  }
+}
+
+static int go_self(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  if (S->current == NULL) return 0;
+  go_push_anchor(L, S, S->current->ref);
+  return 1;
+}
+
+static int go_yield(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_task *t = go_current(L, S, "go.yield");
+  park(L, S, t, "yield", 1, 1);
+  return 0;
+}
+
+static int go_sleep(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  lua_Number s = luaL_checknumber(L, 1);
+  go_task *t = go_current(L, S, "go.sleep");
+  int has;
+  uint64_t at = go_deadline(L, 1, &has);
+  if (!(s > 0)) {
+    park(L, S, t, "yield", 1, 1);
+    return 0;
+  }
+  if (!go_timer_add(S, t, at, 1)) return luaL_error(L, "not enough memory");
+  go_park(L, S, t, "sleep");
+  return 0;
+}
+
+static int go_now(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)uv_hrtime() / 1e9);
+  return 1;
+}
+
+static int go_seed(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  lua_Integer n = luaL_checkinteger(L, 1);
+  S->rng = (uint64_t)n * 2654435761u + 0x9E3779B97F4A7C15ULL;
+  if (S->rng == 0) S->rng = 1;
+  return 0;
+}
+
+/* go.coroutine's resume: as ucoro.resume, but a park inside the resumed
+** coroutine parks the calling task too (the park passes through to the
+** scheduler), and the coroutine goes on when the task is woken. */
+static int go_resume_through(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_task *t = S->current;
+  lua_State *co = lua_tothread(L, 1);
+  int through, nargs = lua_gettop(L) - 1;
+  lua_State *prev;
+  luaL_argexpected(L, co != NULL, 1, "thread");
+  through = t != NULL && (L == t->co || L == t->nest);
+  prev = through ? t->nest : NULL;
+  for (;;) {
+    luaL_checkstack(L, 3, NULL);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_resume);
+    lua_pushvalue(L, 1);
+    lua_rotate(L, 2, 2);
+    if (through) t->nest = co;
+    lua_call(L, nargs + 1, LUA_MULTRET);
+    if (through) t->nest = prev;
+    if (through && lua_gettop(L) == 3 && lua_toboolean(L, 2) &&
+        lua_touserdata(L, 3) == &go_park_sentinel &&
+        (t->state == GO_PARKED || t->state == GO_READY)) {
+      lua_settop(L, 1);  /* park this coroutine too, up to the task */
+      lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
+      lua_pushlightuserdata(L, (void *)&go_park_sentinel);
+      if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        t->state = GO_RUNNING;
+        go_unregister(t);
+        return lua_error(L);
+      }
+      nargs = 0;
+      continue;
+    }
+    return lua_gettop(L) - 1;
+  }
+}
+
+static int go_tasks(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  int n = 0;
+  lua_newtable(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (luaL_testudata(L, -1, TASK_MT) != NULL) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, -5, ++n);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* ---- go.attach: for hosts that run the loop themselves ---- */
+
+static int drain_protected(lua_State *L) {
+  go_sched *S = (go_sched *)lua_touserdata(L, 1);
+  lua_settop(L, 0);
+  if (S->rq_head != NULL) drain(L, S);
+  return 0;
+}
+
+/* A drain from a loop phase: never lets an error reach libuv. */
+static void attached_drain(go_sched *S) {
+  lua_State *L = S->main;
+  int top = lua_gettop(L), status;
+  if (S->rq_head == NULL) return;
+  if (!lua_checkstack(L, LUA_MINSTACK)) return;
+  lua_pushcfunction(L, drain_protected);
+  lua_pushlightuserdata(L, S);
+  S->in_uv = 0;  /* the prepare and check callbacks see to the idle */
+  status = lua_pcall(L, 1, 0, 0);
+  S->in_uv = 1;
+  if (status != LUA_OK) {  /* kept with the tasks' errors */
+    S->current = NULL;
+    go_push_anchor(L, S, S->root->ref);
+    lua_getiuservalue(L, -1, 1);
+    lua_pushvalue(L, -3);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    S->root->failed = 1;
+  }
+  lua_settop(L, top);
+}
+
+/* Before poll: run what is ready; poll must not block while tasks are. */
+static void on_prepare(uv_prepare_t *h) {
+  go_sched *S = (go_sched *)h->data;
+  attached_drain(S);
+  if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
+  else uv_idle_stop(S->idle);
+}
+
+/* After poll: run what I/O and timers made ready. */
+static void on_check(uv_check_t *h) {
+  go_sched *S = (go_sched *)h->data;
+  attached_drain(S);
+  if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
+}
+
+static void on_closed(uv_handle_t *h) { free(h); }
+
+/* go.attach(): tasks run while whoever runs luv's loop runs it (uv.run);
+** spawn from luv callbacks or from tasks.  Returns the root scope. */
+static int go_attach(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_scope *root;
+  if (S->running) return luaL_error(L, "go.attach: already running");
+  S->timer = (uv_timer_t *)malloc(sizeof *S->timer);
+  S->prepare = (uv_prepare_t *)malloc(sizeof *S->prepare);
+  S->check = (uv_check_t *)malloc(sizeof *S->check);
+  S->idle = (uv_idle_t *)malloc(sizeof *S->idle);
+  if (!S->timer || !S->prepare || !S->check || !S->idle) {
+    free(S->timer); free(S->prepare); free(S->check); free(S->idle);
+    S->timer = NULL; S->prepare = NULL; S->check = NULL; S->idle = NULL;
+    return luaL_error(L, "not enough memory");
+  }
+  uv_timer_init(S->loop, S->timer);
+  S->timer->data = S;
+  S->timer_at = 0;
+  uv_prepare_init(S->loop, S->prepare);
+  uv_check_init(S->loop, S->check);
+  uv_idle_init(S->loop, S->idle);
+  S->prepare->data = S->check->data = S->idle->data = S;
+  uv_prepare_start(S->prepare, on_prepare);
+  uv_check_start(S->check, on_check);
+  uv_unref((uv_handle_t *)S->prepare);  /* only ready tasks and timers */
+  uv_unref((uv_handle_t *)S->check);    /* keep the loop alive */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  S->main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  root = go_new_scope(L, S, NULL);
+  S->root = root;
+  S->running = 1;
+  S->attached = 1;
+  S->in_uv = 1;  /* from now on, wake-ups come from the loop's callbacks */
+  lua_pushlightuserdata(L, S);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
+  /* the loop's handles use S: S lives while they do */
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_rawsetp(L, LUA_REGISTRYINDEX, S);
+  return 1;
+}
+
+/* go.detach(): ends go.attach once no task is left; returns the errors
+** of the tasks nobody joined (a list, maybe empty). */
+static int go_detach(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_scope *root = S->root;
+  if (!S->attached) return luaL_error(L, "go.detach: not attached");
+  if (S->current != NULL) return luaL_error(L, "go.detach: inside a task");
+  if (root->all > 0)
+    return luaL_error(L, "go.detach: %d task(s) not ended", root->all);
+  uv_close((uv_handle_t *)S->prepare, on_closed);
+  uv_close((uv_handle_t *)S->check, on_closed);
+  uv_close((uv_handle_t *)S->idle, on_closed);
+  uv_timer_stop(S->timer);
+  uv_close((uv_handle_t *)S->timer, on_closed);
+  S->prepare = NULL; S->check = NULL; S->idle = NULL; S->timer = NULL;
+  S->timer_at = 0;
+  S->running = 0;
+  S->attached = 0;
+  S->in_uv = 0;
+  S->root = NULL;
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
+  lua_pushnil(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, S);
+  go_push_anchor(L, S, root->ref);
+  lua_getiuservalue(L, -1, 1);
+  go_unanchor(L, S, root->ref);
+  root->ref = LUA_NOREF;
+  return 1;
+}
+const luaL_Reg go_sched_functions[] = {
+  {"spawn", go_spawn},
+  {"run", go_run},
+  {"self", go_self},
+  {"yield", go_yield},
+  {"sleep", go_sleep},
+  {"now", go_now},
+  {"seed", go_seed},
+  {"resume_through", go_resume_through},
+  {"tasks", go_tasks},
+  {"attach", go_attach},
+  {"detach", go_detach},
+  {NULL, NULL}
+};
+
+/* ---- task methods ---- */
+
+static int push_results(lua_State *L, go_task *t, int idx) {
+  lua_getiuservalue(L, idx, 2);
+  if (t->end != GO_END_OK) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  } else {
+    int i, n;
+    lua_getfield(L, -1, "n");
+    n = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    luaL_checkstack(L, n + 1, "too many results");
+    lua_pushboolean(L, 1);
+    for (i = 1; i <= n; i++) lua_rawgeti(L, -1 - i, i);
+    lua_remove(L, -(n + 2));
+    return n + 1;
+  }
+}
+
+int go_task_results(lua_State *L, go_task *t, int idx) {
+  t->joined = 1;
+  return push_results(L, t, idx);
+}
+
+static int task_join(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_task *t = go_check_task(L, 1), *me;
+  int has, fired;
+  uint64_t at = go_deadline(L, 2, &has);
+  if (t->state == GO_DONE) return go_task_results(L, t, 1);
+  me = go_current(L, S, "join");
+  if (me == t) return luaL_error(L, "join: a task cannot join itself");
+  if (has && !go_timer_add(S, me, at, 2))
+    return luaL_error(L, "not enough memory");
+  me->ws = me->w;
+  me->nws = 1;
+  me->w[0].task = me;
+  me->w[0].chan = NULL;
+  me->w[0].index = 1;
+  go_queue_push(&t->joiners, &me->w[0]);
+  fired = go_park(L, S, me, "join");
+  if (fired == 2) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "timeout");
+    return 2;
+  }
+  return go_task_results(L, t, 1);
+}
+
+static int task_cancel(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  go_task *t = go_check_task(L, 1);
+  if (t->state == GO_DONE || t->cancelled) return 0;
+  lua_settop(L, 2);
+  lua_setiuservalue(L, 1, 3);
+  go_cancel_task(S, t);
+  return 0;
+}
+
+static const char *status_name(go_task *t) {
+  switch (t->state) {
+    case GO_READY: return "ready";
+    case GO_RUNNING: return "running";
+    case GO_PARKED: return "parked";
+    default:
+      return t->end == GO_END_OK ? "done"
+             : t->end == GO_END_CANCELLED ? "cancelled" : "failed";
+  }
+}
+
+static int task_status(lua_State *L) {
+  go_task *t = go_check_task(L, 1);
+  lua_pushstring(L, status_name(t));
+  return 1;
+}
+
+static int task_id(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)go_check_task(L, 1)->id);
+  return 1;
+}
+
+static int task_name(lua_State *L) {
+  go_check_task(L, 1);
+  lua_getiuservalue(L, 1, 4);
+  return 1;
+}
+
+static int task_waiting(lua_State *L) {
+  go_task *t = go_check_task(L, 1);
+  if (t->state != GO_PARKED || t->what == NULL) return 0;
+  lua_pushstring(L, t->what);
+  return 1;
+}
+
+static int task_traceback(lua_State *L) {
+  go_task *t = go_check_task(L, 1);
+  if (t->state == GO_DONE) return 0;
+  luaL_traceback(L, t->co, NULL, 0);
+  return 1;
+}
+
+static int task_join_op(lua_State *L) {
+  go_check_task(L, 1);
+  lua_createtable(L, 2, 0);
+  lua_pushinteger(L, GO_OP_JOIN);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 2);
+  return 1;
+}
+
+static int task_tostring(lua_State *L) {
+  go_task *t = go_check_task(L, 1);
+  lua_getiuservalue(L, 1, 4);
+  if (lua_isnil(L, -1))
+    lua_pushfstring(L, "task %d (%s)", (int)t->id, status_name(t));
+  else
+    lua_pushfstring(L, "task %d %s (%s)", (int)t->id,
+                    luaL_tolstring(L, -1, NULL), status_name(t));
+  return 1;
+}
+
+static const luaL_Reg task_methods[] = {
+  {"join", task_join},
+  {"cancel", task_cancel},
+  {"status", task_status},
+  {"id", task_id},
+  {"name", task_name},
+  {"waiting", task_waiting},
+  {"traceback", task_traceback},
+  {"join_op", task_join_op},
+  {NULL, NULL}
+};
+
+/* The task metatable (upvalue 1: the scheduler, at the stack top). */
+int go_task_open(lua_State *L) {
+  luaL_newmetatable(L, TASK_MT);
+  lua_newtable(L);
+  lua_pushvalue(L, -3);
+  luaL_setfuncs(L, task_methods, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, task_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  return 0;
+}

@@ -1,0 +1,357 @@
+/*
+** scope.c: cancel scopes (go.scope, go.timeout, go.shield, go.run's root)
+** and cancellation.
+**
+** A task is cancelled when t:cancel was called or a scope it is inside is
+** cancelled, up to the nearest shield.  The scopes a task is inside are
+** its own (opened by its body, innermost first), then its spawn scope and
+** that scope's chain.  Cancellation is delivered at park sites as a Lua
+** error (go.Cancelled), so C frames under the park unwind normally.
+*/
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "go.h"
+
+#define SCOPE_MT "ucoro.go.scope"
+
+int go_is_cancelled(go_task *t) {
+  go_scope *s;
+  if (t->nocancel) return 0;
+  for (s = t->scope; s != NULL && s != t->spawn; s = s->parent) {
+    if (s->cancelled) return 1;
+    if (s->shield) return 0;
+  }
+  if (t->cancelled) return 1;
+  for (s = t->spawn; s != NULL; s = s->parent) {
+    if (s->cancelled) return 1;
+    if (s->shield) return 0;
+  }
+  return 0;
+}
+
+/* Pushes why t is cancelled (the reason given to cancel, or the scope's). */
+void go_push_reason(lua_State *L, go_task *t) {
+  go_scope *s;
+  go_sched *S = t->S;
+  for (s = t->scope; s != NULL && s != t->spawn; s = s->parent) {
+    if (s->cancelled) goto scope;
+    if (s->shield) break;
+  }
+  if (t->cancelled || s == NULL || s != t->spawn) {
+    go_push_anchor(L, S, t->ref);
+    lua_getiuservalue(L, -1, 3);
+    lua_remove(L, -2);
+    return;
+  }
+  for (s = t->spawn; s != NULL && !s->cancelled; s = s->parent) {}
+  if (s == NULL) {
+    lua_pushnil(L);
+    return;
+  }
+scope:
+  go_push_anchor(L, S, s->ref);
+  lua_getiuservalue(L, -1, 2);
+  lua_remove(L, -2);
+}
+
+static void recheck(go_task *t) {
+  if (t->state == GO_PARKED && go_is_cancelled(t))
+    go_wake(t, t->token, GO_FIRED_CANCEL);
+}
+
+static void visit_children(go_scope *s);
+
+/* The children of the scopes t opened, below `until`. */
+static void visit_task(go_task *t, go_scope *until) {
+  go_scope *s;
+  for (s = t->scope; s != NULL && s != until; s = s->parent)
+    visit_children(s);
+}
+
+static void visit_children(go_scope *s) {
+  go_task *c;
+  for (c = s->children; c != NULL; c = c->sib_next) {
+    recheck(c);
+    visit_task(c, c->spawn);
+  }
+}
+
+static void wake_all(go_wait_queue *q) {
+  go_waiter *w;
+  while ((w = q->head) != NULL) {
+    go_queue_remove(q, w);
+    go_wake(w->task, w->task->token, w->index);
+  }
+}
+
+void go_cancel_scope(go_sched *S, go_scope *s) {
+  (void)S;
+  if (s == NULL || s->cancelled) return;
+  s->cancelled = 1;
+  wake_all(&s->done_waiters);
+  visit_children(s);
+  if (s->owner != NULL) {
+    recheck(s->owner);
+    visit_task(s->owner, s);
+  }
+}
+
+void go_cancel_task(go_sched *S, go_task *t) {
+  (void)S;
+  t->cancelled = 1;
+  recheck(t);
+  visit_task(t, t->spawn);
+}
+
+/* Before t parks: a passed deadline of one of its own scopes cancels it;
+** the earliest to come arms t's timer. */
+void go_scope_deadline(go_sched *S, go_task *t) {
+  go_scope *s, *first = NULL;
+  uint64_t now = 0;
+  for (s = t->scope; s != NULL && s != t->spawn; s = s->parent)
+    if (s->deadline != 0 && !s->cancelled &&
+        (first == NULL || s->deadline < first->deadline))
+      first = s;
+  if (first == NULL) return;
+  now = uv_hrtime();
+  if (first->deadline <= now) {
+    go_cancel_scope(S, first);
+    return;
+  }
+  if (t->heap_index >= 0) {
+    if (t->deadline <= first->deadline) return;
+    go_timer_remove(S, t);
+  }
+  if (go_timer_add(S, t, first->deadline, GO_FIRED_DEADLINE))
+    t->timer_scope = first;
+}
+
+/* A child of t's spawn scope ended (its error at err_idx, or 0). */
+void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t,
+                          int err_idx) {
+  go_scope *s = t->spawn;
+  if (t->sib_prev) t->sib_prev->sib_next = t->sib_next;
+  else s->children = t->sib_next;
+  if (t->sib_next) t->sib_next->sib_prev = t->sib_prev;
+  t->sib_prev = t->sib_next = NULL;
+  s->all--;
+  if (!t->daemon) s->live--;
+  if (err_idx != 0 && t->end == GO_END_ERROR && !t->joined) {
+    /* nobody waits for it: the scope gets the error, siblings stop */
+    go_push_anchor(L, S, s->ref);
+    lua_getiuservalue(L, -1, 1);
+    lua_pushvalue(L, err_idx);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 1);
+    if (!s->cancelled) {
+      lua_pushvalue(L, err_idx);
+      lua_setiuservalue(L, -2, 2);
+    }
+    lua_pop(L, 1);
+    s->failed = 1;
+    go_cancel_scope(S, s);
+  }
+  wake_all(&s->waiters);
+}
+
+/* Pushes a new scope (its userdata), inside owner's current scope. */
+go_scope *go_new_scope(lua_State *L, go_sched *S, go_task *owner) {
+  go_scope *s = (go_scope *)lua_newuserdatauv(L, sizeof *s, 2);
+  memset(s, 0, sizeof *s);
+  luaL_setmetatable(L, SCOPE_MT);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, 1);
+  s->owner = owner;
+  s->parent = owner != NULL ? owner->scope : NULL;
+  s->ref = go_anchor(L, S, -1);
+  return s;
+}
+
+/* The owner waits (not cancellable) until s has no child left; daemons
+** are cancelled once the others have ended. */
+static void scope_wait(lua_State *L, go_sched *S, go_scope *s, go_task *t) {
+  int saved = t->nocancel;
+  if (go_is_cancelled(t)) go_cancel_scope(S, s);
+  t->nocancel = 1;
+  while (s->all > 0) {
+    if (s->live == 0) go_cancel_scope(S, s);
+    t->ws = t->w;
+    t->nws = 1;
+    t->w[0].task = t;
+    t->w[0].chan = NULL;
+    t->w[0].index = 1;
+    go_queue_push(&s->waiters, &t->w[0]);
+    t->fired = GO_NOT_FIRED;
+    go_park(L, S, t, "scope");
+  }
+  t->nocancel = saved;
+}
+
+static int is_cancelled_error(lua_State *L, go_sched *S, int idx) {
+  int r;
+  if (!lua_getmetatable(L, idx)) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_cancelled_mt);
+  r = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return r;
+}
+
+/* Runs f(scope, ...) in a new scope of the current task (arguments from
+** index 2, the options table at 1, may be nil), waits for its children,
+** and returns f's results; raises the first error.  Returns -1 when the
+** scope's own deadline cancelled f (nothing pushed). */
+static int run_scope(lua_State *L, const char *op, int shield) {
+  go_sched *S = go_sched_of(L);
+  go_task *t = go_current(L, S, op);
+  go_scope *s;
+  int status, base, nargs = lua_gettop(L) - 2, timed_out = 0;
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  s = go_new_scope(L, S, t);
+  s->shield = shield;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    int has;
+    s->deadline = go_deadline(L, 1, &has);
+    if (s->deadline == 0) s->deadline = 1;
+  }
+  lua_insert(L, 1);  /* scope at 1, options at 2, f at 3 */
+  base = 2;
+  t->scope = s;
+  lua_pushvalue(L, 1);
+  lua_insert(L, 4);  /* f(scope, ...) */
+  status = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
+  if (status != LUA_OK) {
+    int own = 0;
+    if (is_cancelled_error(L, S, -1) && s->cancelled) {
+      /* its own cancellation (deadline, scope:cancel(), a child's
+      ** failure) ends it: not an error of its own */
+      go_scope *keep = t->scope;
+      t->scope = s->parent;
+      own = !go_is_cancelled(t);
+      t->scope = keep;
+      timed_out = own && !s->failed;
+    }
+    if (!own) {  /* the body's error comes first */
+      lua_Integer i;
+      lua_getiuservalue(L, 1, 1);
+      for (i = (lua_Integer)lua_rawlen(L, -1); i >= 1; i--) {
+        lua_rawgeti(L, -1, i);
+        lua_rawseti(L, -2, i + 1);
+      }
+      lua_pushvalue(L, -2);
+      lua_rawseti(L, -2, 1);
+      lua_pop(L, 1);
+      s->failed = 1;
+    }
+    go_cancel_scope(S, s);
+  }
+  scope_wait(L, S, s, t);
+  t->scope = s->parent;
+  go_unanchor(L, S, s->ref);
+  s->ref = LUA_NOREF;
+  if (s->failed) {
+    lua_getiuservalue(L, 1, 1);
+    lua_rawgeti(L, -1, 1);
+    return lua_error(L);
+  }
+  if (timed_out) return -1;
+  return lua_gettop(L) - base;
+}
+
+/* go.scope(f, ...): f(scope, ...) with its own scope: spawns inside it
+** belong to it; it returns once they have all ended.  A child's error
+** (unless joined) cancels the rest and is raised, as is f's own. */
+static int go_scope_fn(lua_State *L) {
+  int n;
+  lua_pushnil(L);
+  lua_insert(L, 1);
+  n = run_scope(L, "go.scope", 0);
+  return n < 0 ? 0 : n;
+}
+
+/* go.timeout(s, f, ...): true, f's results; or nil, "timeout" when s
+** seconds passed first (f and its children were cancelled). */
+static int go_timeout(lua_State *L) {
+  int n;
+  luaL_checknumber(L, 1);
+  n = run_scope(L, "go.timeout", 0);
+  if (n < 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "timeout");
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -(n + 1));
+  return n + 1;
+}
+
+/* go.shield(f, ...): f(scope, ...) shielded from outer cancellation. */
+static int go_shield(lua_State *L) {
+  int n;
+  lua_pushnil(L);
+  lua_insert(L, 1);
+  n = run_scope(L, "go.shield", 1);
+  return n < 0 ? 0 : n;
+}
+
+static go_scope *check_scope(lua_State *L) {
+  return (go_scope *)luaL_checkudata(L, 1, SCOPE_MT);
+}
+
+static int scope_cancel(lua_State *L) {
+  go_scope *s = check_scope(L);
+  if (s->cancelled || s->ref == LUA_NOREF) return 0;
+  lua_settop(L, 2);
+  lua_setiuservalue(L, 1, 2);
+  go_cancel_scope(go_sched_of(L), s);
+  return 0;
+}
+
+static int scope_cancelled(lua_State *L) {
+  lua_pushboolean(L, check_scope(L)->cancelled);
+  return 1;
+}
+
+/* scope:done_op(): a select op ready once the scope is cancelled. */
+static int scope_done_op(lua_State *L) {
+  check_scope(L);
+  lua_createtable(L, 2, 0);
+  lua_pushinteger(L, GO_OP_DONE);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 2);
+  return 1;
+}
+
+static int scope_errors(lua_State *L) {
+  check_scope(L);
+  lua_getiuservalue(L, 1, 1);
+  return 1;
+}
+
+static const luaL_Reg scope_methods[] = {
+  {"cancel", scope_cancel},
+  {"cancelled", scope_cancelled},
+  {"errors", scope_errors},
+  {"done_op", scope_done_op},
+  {NULL, NULL}
+};
+
+const luaL_Reg go_scope_functions[] = {
+  {"scope", go_scope_fn},
+  {"timeout", go_timeout},
+  {"shield", go_shield},
+  {NULL, NULL}
+};
+
+int go_scope_open(lua_State *L) {
+  luaL_newmetatable(L, SCOPE_MT);
+  lua_newtable(L);
+  lua_pushvalue(L, -3);
+  luaL_setfuncs(L, scope_methods, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  return 0;
+}
