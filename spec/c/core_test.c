@@ -3,6 +3,7 @@
 ** tools/run-tests, which reads its TAP output.
 */
 #define _GNU_SOURCE
+#include <fenv.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -642,6 +643,39 @@ static void backend_is_named(void **state) {
 #endif
 }
 
+/* The floating-point control state (rounding mode: MXCSR and the x87
+** control word on x86-64, FPCR on aarch64) is callee-saved: each context
+** keeps its own across switches.  Not with sjlj: _setjmp/_longjmp leave it
+** alone (README: Platforms and backends). */
+static void *rounds_down(ucoro *co, void *arg) {
+  (void)co;
+  (void)arg;
+  fesetround(FE_DOWNWARD);
+  ucoro_yield(NULL, NULL);
+  return (void *)(intptr_t)(fegetround() == FE_DOWNWARD);
+}
+
+static void fp_control_is_per_context(void **state) {
+  ucoro *co;
+  void *out = NULL;
+  (void)state;
+#if defined(UCORO_BACKEND_SJLJ) || \
+    (!defined(__x86_64__) && !defined(__aarch64__) && \
+     !defined(UCORO_BACKEND_UCONTEXT))
+  skip();  /* sjlj */
+#endif
+  assert_int_equal(fegetround(), FE_TONEAREST);
+  assert_int_equal(ucoro_create(&co, rounds_down, NULL, 0), UCORO_OK);
+  assert_int_equal(ucoro_resume(co, NULL, NULL), UCORO_OK);
+  assert_int_equal(fegetround(), FE_TONEAREST);  /* not the coroutine's */
+  fesetround(FE_UPWARD);
+  assert_int_equal(ucoro_resume(co, NULL, &out), UCORO_OK);
+  assert_int_equal(fegetround(), FE_UPWARD);
+  fesetround(FE_TONEAREST);
+  assert_int_equal((intptr_t)out, 1);  /* it kept FE_DOWNWARD */
+  ucoro_destroy(co);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(values_flow_both_ways),
@@ -661,6 +695,7 @@ int main(void) {
     cmocka_unit_test(stack_size_and_use),
     cmocka_unit_test(stack_left_shrinks_with_depth),
     cmocka_unit_test(backend_is_named),
+    cmocka_unit_test(fp_control_is_per_context),
   };
   return cmocka_run_group_tests_name("ucoro core", tests, NULL, NULL);
 }
