@@ -281,9 +281,9 @@ build-check:
 demo:
 	@tools/deps demo
 	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(GO_MODULE) $(HOST)
-	@$(IN_TREE) $(LUA) examples/demo.lua
-	@$(IN_TREE) $(LUA) examples/go_demo.lua
-	@$(IN_TREE) $(LUA) examples/go_io_demo.lua
+	@$(LUA_TEST_PATHS) $(IN_TREE) $(LUA) examples/demo.lua
+	@$(LUA_TEST_PATHS) $(IN_TREE) $(LUA) examples/go_demo.lua
+	@$(LUA_TEST_PATHS) $(IN_TREE) $(LUA) examples/go_io_demo.lua
 
 # The Lua chosen, as make variables, for the specs that run make or
 # luarocks themselves (spec/31-install_spec.lua).
@@ -323,7 +323,7 @@ fuzz: export UCORO_FUZZ_SETUP = $(SETUP)
 fuzz:
 	@tools/deps demo
 	@$(MAKE) --no-print-directory -s $(LUA_MODULE)
-	@$(IN_TREE) $(LUA) tools/fuzz/run.lua $(if $(SEED),--seed $(SEED)) \
+	@$(LUA_TEST_PATHS) $(IN_TREE) $(LUA) tools/fuzz/run.lua $(if $(SEED),--seed $(SEED)) \
 	  $(if $(ONLY),--only $(ONLY) $(if $(REDUCE),--reduce),--count $(or $(COUNT),100000) --first $(FIRST))
 
 bench: $(CORE_BENCH) $(LUA_MODULE)
@@ -370,6 +370,7 @@ install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE) $(PC_FILES)
 	install -m 644 lua/ucoro/go.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go.lua
 	install -d $(DESTDIR)$(LUA_LMOD)/ucoro/go
 	install -m 644 lua/ucoro/go/io.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go/io.lua
+	install -m 644 lua/ucoro/go/luvit.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go/luvit.lua
 	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h src/go/ucoro_go.h \
 	  $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(CORE_LIB) $(BINDING_LIB) $(DESTDIR)$(LIBDIR)

@@ -89,6 +89,35 @@ describe("ucoro.wrap", function()
   end)
 end)
 
+describe("ucoro.call's guard", function()
+  it("stays while its caller is suspended, whatever debug.setlocal does to the local holding it", function()
+    child_says("true\tout\n", [[
+      local ucoro = require "ucoro"
+      local co = coroutine.create(function()
+        return ucoro.call(function() ucoro.yield("in") return "out" end)
+      end)
+      assert(select(2, coroutine.resume(co)) == "in")
+      local swapped = false
+      for level = 0, 20 do
+        if not debug.getinfo(co, level, "f") then break end
+        for i = 1, 20 do
+          local name = debug.getlocal(co, level, i)
+          if name == nil then break end
+          if name == "g" then
+            -- the guard goes; a stand-in that closes quietly takes its place
+            debug.setlocal(co, level, i, setmetatable({}, { __close = function() end }))
+            swapped = true
+          end
+        end
+      end
+      assert(swapped, "no local g found")
+      for _ = 1, 3 do collectgarbage() end
+      for _ = 1, 1000 do local _ = newproxy and newproxy() or {} end
+      print(coroutine.resume(co))
+    ]])
+  end)
+end)
+
 describe("a coroutine brought back by a finalizer", function()
   it("stays resumable after a Lua-level yield, as stock", function()
     for _, lib in ipairs({ "coroutine", "ucoro" }) do
@@ -133,6 +162,28 @@ describe("a coroutine brought back by a finalizer", function()
       io.write(st, "\t", tostring(ok), "\t", tostring(r), "\t")
       collectgarbage() collectgarbage()
       print(ucoro.status(saved2) == "suspended", ucoro.status(saved2), ucoro.close(saved2), closed)
+    ]])
+  end)
+
+  it("resumes when it is a stock coroutine suspended inside ucoro.call", function()
+    child_says("suspended\ttrue\tout\n", [[
+      local ucoro = require "ucoro"
+      local saved
+      do
+        local holder = setmetatable({}, { __gc = function(o) saved = o.co end })
+        holder.co = coroutine.create(function()
+          return ucoro.call(function()
+            table.sort({ 2, 1 }, function(a, b) ucoro.yield() return a < b end)
+            return "out"
+          end)
+        end)
+        assert(coroutine.resume(holder.co))
+      end
+      collectgarbage() collectgarbage() collectgarbage()
+      local status = coroutine.status(saved)
+      local ok, r = coroutine.resume(saved)
+      while ok and coroutine.status(saved) == "suspended" do ok, r = coroutine.resume(saved) end
+      print(status, ok, r)
     ]])
   end)
 

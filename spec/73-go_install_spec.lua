@@ -15,7 +15,29 @@ local probe = [[
     return (ch:recv())
   end))]]
 
+-- A copy of the tracked files, so that builds leave the work tree alone.
+local function copy_of_tree(dir)
+  local out, ok = sh("mkdir -p " .. dir
+    .. " && git ls-files -z -co --exclude-standard | xargs -0 tar -cf - | tar -xf - -C " .. dir)
+  assert(ok, out)
+end
+
 describe("ucoro.go installed", function()
+  it("by luarocks make (its C sources listed in the rockspec)", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    finally(function() sh("rm -rf " .. dir) end)
+    copy_of_tree(dir)
+    local out, ok = sh(("cd %s && luarocks make --lua-version=5.4 --tree=%s/tree rockspec/ucoro-scm-1.rockspec")
+      :format(dir, dir))
+    assert.is_true(ok, out)
+    local share = dir .. "/tree/share/lua/5.4"
+    out, ok = sh(("LUA_CPATH='%s/tree/lib/lua/5.4/?.so;;' LUA_PATH='%s/?.lua;%s/?/init.lua' lua5.4 -e '%s'")
+      :format(dir, share, share, probe))
+    assert.is_true(ok, out)
+    assert.equal("true\tok\n", out)
+  end)
+
   it("by make install", function()
     local dir = os.tmpname()
     os.remove(dir)
