@@ -300,7 +300,7 @@ test: deps $(SYSROOT_$(CROSS))
 
 $(SYSROOT_aarch64) $(SYSROOT_i686):
 	tools/cross-sysroot $@ $(DEBARCH_$(CROSS))
-$(SYSROOT_musl):
+$(SYSROOT_musl): tools/musl-sysroot
 	tools/musl-sysroot $@
 
 # tools/stress.lua under the build's tool; prints "N passed, N failed" last.
