@@ -39,14 +39,57 @@ LUA_LIBDIR := $(LUA_DIR)/lib
 LUA       := $(LUA_DIR)/bin/lua
 endif
 LUA       ?= lua5.4
-# BACKEND: "asm" (the architecture's own switch where there is one) or
-# "ucontext"; src/core/arch/backend.h makes the choice, this names the build
-BACKEND   ?= $(if $(filter x86_64,$(shell uname -m)),asm,ucontext)
+# CROSS: build for another target with Debian's cross compilers, and run
+# the tests there: "aarch64" (under qemu-user, with the arm64 interpreter
+# and Lua modules in build/sysroot-aarch64: tools/cross-sysroot), "musl"
+# (musl-gcc: the C core's tests, and the module in a musl-built Lua),
+# "i686" (natively, the i386 interpreter in build/sysroot-i686), "armhf"
+# (the libraries and the module only: make build-check)
+CROSS     ?=
+CROSS_CC_aarch64 = aarch64-linux-gnu-gcc
+CROSS_CC_i686    = i686-linux-gnu-gcc
+CROSS_CC_armhf   = arm-linux-gnueabihf-gcc
+CROSS_CC_musl    = musl-gcc
+ifneq ($(CROSS),)
+ifeq ($(CROSS_CC_$(CROSS)),)
+$(error CROSS=$(CROSS): one of aarch64, musl, i686, armhf)
+endif
+CC        := $(CROSS_CC_$(CROSS))
+ifneq ($(CROSS),musl)
+AR        := $(patsubst %-gcc,%-ar,$(CC))
+# the target's .pc files (multiarch), for liblua5.4-dev:arm64's flags
+export PKG_CONFIG_LIBDIR := /usr/lib/$(shell $(CC) -print-multiarch)/pkgconfig:/usr/share/pkgconfig
+endif
+endif
+# RUNNER: a command that runs the target's programs (tools/run-tests);
+# for CROSS=aarch64 qemu-user, without binfmt_misc, and the arm64
+# interpreter and busted's arm64 modules from the private sysroot
+RUNNER    ?=
+SYSROOT_aarch64 = build/sysroot-aarch64
+SYSROOT_i686    = build/sysroot-i686
+DEBARCH_aarch64 = arm64
+DEBARCH_i686    = i386
+ifeq ($(CROSS),aarch64)
+RUNNER    := qemu-aarch64
+endif
+# i686 runs natively on x86-64: the same, without an emulator
+ifneq ($(filter aarch64 i686,$(CROSS)),)
+LUA       := $(CURDIR)/$(SYSROOT_$(CROSS))/usr/bin/lua5.4
+export LUA_CPATH := $(CURDIR)/$(SYSROOT_$(CROSS))/usr/lib/$(shell $(CC) -print-multiarch)/lua/5.4/?.so;;
+endif
+# The target: the compiler's (x86_64-linux-gnu, aarch64-linux-gnu...).
+TARGET    := $(shell $(or $(CC),cc) -dumpmachine 2>/dev/null)
+TARGET_ARCH := $(firstword $(subst -, ,$(TARGET)))
+# BACKEND: "asm" (the architecture's own switch: x86-64, aarch64), "sjlj"
+# (makecontext once, then _setjmp/_longjmp: glibc), or "ucontext"
+# (swapcontext); src/core/arch/backend.h makes the choice (sjlj where
+# there is no asm), this names the build
+BACKEND   ?= $(if $(filter x86_64 aarch64,$(TARGET_ARCH)),asm,sjlj)
 # SANITIZE: empty, "address" (ASan+UBSan) or "thread" (TSan)
 SANITIZE  ?=
 # VALGRIND=1: run the tests under valgrind memcheck
 VALGRIND  ?=
-BUILD     ?= build/$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))$(if $(LUA_INCDIR),-lua$(LUA_VERSION))
+BUILD     ?= build/$(if $(CROSS),$(CROSS)-)$(BACKEND)$(if $(SANITIZE),-$(SANITIZE))$(if $(LUA_INCDIR),-lua$(LUA_VERSION))
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 # WERROR=1 turns warnings into errors (CI does)
@@ -75,6 +118,26 @@ LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
 LUA_LIBS := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
 endif
 
+# CROSS=musl: Lua, cmocka and LPeg built with musl-gcc (tools/musl-sysroot);
+# TLS in the default model (compiler.h), in the compiler's default dialect:
+# musl resolves a dlopen'd module's TLS dynamically either way, and
+# TLSDESC (-mtls-dialect=gnu2) measured 10 instructions more per wrap
+# round trip than __tls_get_addr on x86-64 (bench/README.md)
+SYSROOT_musl = build/sysroot-musl
+ifeq ($(CROSS),musl)
+LUA        := $(CURDIR)/$(SYSROOT_musl)/bin/lua
+LUA_CFLAGS := -I$(CURDIR)/$(SYSROOT_musl)/include
+LUA_LIBS   := $(CURDIR)/$(SYSROOT_musl)/lib/liblua.a -L$(CURDIR)/$(SYSROOT_musl)/lib
+export LUA_CPATH := $(CURDIR)/$(SYSROOT_musl)/lib/lua/5.4/?.so;;
+# busted's own C modules exist for glibc only: the module runs the stress
+LUA_SUITE  := stress
+# nor is there a libuv for musl here: no ucoro.go
+GO_MODULE_OFF := 1
+ifneq ($(BACKEND),asm)
+$(error musl has no getcontext/makecontext/swapcontext: BACKEND=$(BACKEND) does not build there; use BACKEND=asm)
+endif
+endif
+
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
        -Wpointer-arith -Wundef -Wwrite-strings $(if $(WERROR),-Werror)
 
@@ -84,7 +147,25 @@ SAN_thread  = -fsanitize=thread
 SANFLAGS    = $(SAN_$(SANITIZE))
 
 BACKEND_ucontext = -DUCORO_BACKEND_UCONTEXT
-ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 $(BACKEND_$(BACKEND))
+BACKEND_sjlj     = -DUCORO_BACKEND_SJLJ
+# Each .S is built only for its own architecture (and only for asm).
+ARCH_S_x86_64  = src/core/arch/x86_64_sysv_elf.S
+ARCH_S_aarch64 = src/core/arch/aarch64_aapcs_elf.S
+ARCH_SRC  = $(if $(filter asm,$(BACKEND)),$(ARCH_S_$(TARGET_ARCH)))
+# aarch64: BTI landing pads and PAC return addresses in every function,
+# and the GNU property note that says so (where the loader finds it on
+# every object, it guards the pages: an indirect branch to anything but a
+# landing pad traps)
+BRANCH_PROTECTION_aarch64 = -mbranch-protection=standard -mno-outline-atomics
+# ...and the module links no C runtime start files nor libgcc's outline
+# atomics (Debian's carry no property note, which would drop the
+# module's): glibc then guards its pages, also under qemu, so every spec
+# run checks the landing pads
+MODULE_LDFLAGS_aarch64 = -nostartfiles
+BTI_CHECK_aarch64 = $(if $(filter %-gcc,$(CC)),$(patsubst %-gcc,%-readelf,$(CC)),readelf) -n $(LUA_MODULE) | \
+  grep -q 'AArch64 feature: BTI' || { echo "$(LUA_MODULE): no BTI note"; exit 1; }
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -fPIC -std=c11 $(BACKEND_$(BACKEND)) \
+             $(BRANCH_PROTECTION_$(TARGET_ARCH)) $(TLS_DIALECT)
 
 # Hidden symbols: the module exports only what lua_ucoro.h marks, and
 # calls between its files skip the PLT.
@@ -95,7 +176,7 @@ LIB_CFLAGS = $(ALL_CFLAGS) -fvisibility=hidden
 CORE_INC    = -Isrc/core
 BINDING_INC = -Isrc/core -Isrc/lua $(LUA_CFLAGS)
 CORE_SRC = src/core/ucoro.c src/core/stack.c src/core/lean.c \
-           src/core/arch/context.c src/core/arch/x86_64_sysv_elf.S
+           src/core/arch/context.c $(ARCH_SRC)
 BINDING_SRC = src/lua/module.c src/lua/native.c src/lua/bridge.c \
               src/lua/host.c
 CORE_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(CORE_SRC))
@@ -114,7 +195,7 @@ UV_LIBS := $(or $(shell pkg-config --libs libuv 2>/dev/null),-luv)
 CORE_LIB    = $(BUILD)/libucoro.a
 BINDING_LIB = $(BUILD)/libucoro-lua.a
 LUA_MODULE  = $(BUILD)/ucoro/core.so
-GO_MODULE   = $(BUILD)/ucoro/go/core.so
+GO_MODULE   = $(if $(GO_MODULE_OFF),,$(BUILD)/ucoro/go/core.so)
 PC_FILES    = $(BUILD)/ucoro.pc $(BUILD)/ucoro-lua.pc
 HOST        = $(BUILD)/host
 TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so \
@@ -126,7 +207,7 @@ CORE_BENCH  = $(BUILD)/core_bench
 # a sanitizer's runtime preloaded (tools/in-tree).
 IN_TREE = BUILD=$(BUILD) SANITIZE=$(SANITIZE) CC=$(CC) tools/in-tree
 
-.PHONY: all test bench clean deps install lint demo stress fuzz dist
+.PHONY: all test build-check bench qemu-bench clean deps install lint demo stress fuzz dist
 all: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE)
 
 $(BUILD)/obj/core/%.o: src/core/% src/core/*.h src/core/arch/*
@@ -150,7 +231,7 @@ $(BINDING_LIB): $(BINDING_OBJ)
 # A Lua C module does not link liblua: the interpreter exports the API.
 $(LUA_MODULE): $(CORE_OBJ) $(BINDING_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -shared $^ -o $@
+	$(CC) $(ALL_CFLAGS) -shared $(MODULE_LDFLAGS_$(TARGET_ARCH)) $^ -o $@
 
 $(BUILD)/obj/go/%.o: src/go/% src/go/*.h
 	@mkdir -p $(dir $@)
@@ -188,7 +269,14 @@ $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(CORE_INC) $< -o $@ $(CORE_LIB) -lpthread
 
 deps:
-	@tools/deps $(if $(LUA_RELEASE),release,test)
+	@tools/deps $(if $(LUA_RELEASE),release,test) $(CROSS)
+
+# Builds the libraries and the module (for CROSS=i686, armhf: what CI
+# checks there) and prints the result line CI counts.
+build-check:
+	@tools/deps demo $(CROSS)
+	@if $(MAKE) --no-print-directory all; then echo "1 passed, 0 failed, 0 skipped"; \
+	else echo "0 passed, 1 failed, 0 skipped"; exit 1; fi
 
 demo:
 	@tools/deps demo
@@ -203,10 +291,17 @@ LUA_MAKEFLAGS = $(if $(LUA_RELEASE),LUA_RELEASE=$(LUA_RELEASE),$(if $(LUA_INCDIR
 # A release's modules for the tests (tools/lua-modules) go on Lua's paths.
 LUA_TEST_PATHS = $(if $(LUA_RELEASE),eval "$$(tools/lua-modules $(LUA_RELEASE))" && export LUA_PATH LUA_CPATH &&)
 
-test: deps
+test: deps $(SYSROOT_$(CROSS))
 	@$(MAKE) --no-print-directory all $(C_TESTS) $(TEST_MODULE) $(HOST)
+	@$(BTI_CHECK_$(TARGET_ARCH))
 	@$(LUA_TEST_PATHS) BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) \
-	  LUA=$(LUA) CC=$(CC) UCORO_LUA_MAKEFLAGS='$(LUA_MAKEFLAGS)' tools/run-tests
+	  LUA=$(LUA) CC=$(CC) UCORO_LUA_MAKEFLAGS='$(LUA_MAKEFLAGS)' \
+	  RUNNER="$(RUNNER)" LUA_SUITE=$(LUA_SUITE) tools/run-tests
+
+$(SYSROOT_aarch64) $(SYSROOT_i686):
+	tools/cross-sysroot $@ $(DEBARCH_$(CROSS))
+$(SYSROOT_musl): tools/musl-sysroot
+	tools/musl-sysroot $@
 
 # tools/stress.lua under the build's tool; prints "N passed, N failed" last.
 VALGRIND_RUN = valgrind -q --error-exitcode=99 --leak-check=full \
@@ -238,6 +333,17 @@ bench: $(CORE_BENCH) $(LUA_MODULE)
 	bench/callgrind-per-op $(CORE_BENCH) lifecycle
 	$(IN_TREE) $(LUA) bench/lua_bench.lua
 	BUILD=$(BUILD) LUA=$(LUA) bench/lua-callgrind
+
+# Instructions per operation of another architecture's build, counted
+# under qemu-user by a TCG plugin (make qemu-bench CROSS=aarch64).
+QEMU_PLUGIN = build/insn-count.so
+build/qemu-plugin/qemu-plugin.h:
+	tools/qemu-plugin-header build/qemu-plugin
+$(QEMU_PLUGIN): tools/insn-count.c build/qemu-plugin/qemu-plugin.h
+	gcc -O2 -Wall -Wextra -shared -fPIC -Ibuild/qemu-plugin $< -o $@
+qemu-bench: $(CORE_BENCH) $(QEMU_PLUGIN)
+	@for w in roundtrip swapcontext lifecycle; do \
+	  tools/qemu-per-op $(RUNNER) $(QEMU_PLUGIN) $(CORE_BENCH) $$w; done
 
 # ucoro.pc: the core, no Lua; ucoro-lua.pc: the binding, for hosts, with
 # the Lua it was built for (its pkg-config name, or its flags).

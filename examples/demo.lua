@@ -120,7 +120,8 @@ end, "1:THE 2:QUICK 3:BROWN 4:FOX")
 heading("the embedding host (examples/host): C that yields, several scripts at once")
 do
   local build = os.getenv("BUILD") or "build/asm"
-  local pipe = io.popen(build .. "/host examples/host/ticker.lua examples/host/sorter.lua "
+  local runner = os.getenv("RUNNER") or ""  -- the emulator of a cross build
+  local pipe = io.popen(runner .. " " .. build .. "/host examples/host/ticker.lua examples/host/sorter.lua "
                         .. "examples/host/reader.lua 2>&1")
   local output = pipe:read("a")
   local ok = pipe:close()

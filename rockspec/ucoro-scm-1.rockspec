@@ -38,6 +38,7 @@ build = {
         "src/lua/host.c",
         "src/core/ucoro.c", "src/core/stack.c", "src/core/lean.c",
         "src/core/arch/context.c", "src/core/arch/x86_64_sysv_elf.S",
+        "src/core/arch/aarch64_aapcs_elf.S",
       },
       incdirs = { "src/core", "src/lua" },
     },

@@ -3,7 +3,8 @@
 local build = os.getenv("BUILD") or "build/asm"
 
 local function run_host(...)
-  local command = build .. "/host"
+  -- (RUNNER: the emulator that runs another architecture's build)
+  local command = (os.getenv("RUNNER") or "") .. " " .. build .. "/host"
   for _, script in ipairs({ ... }) do command = command .. " examples/host/" .. script end
   local pipe = assert(io.popen(command .. " 2>&1"))
   local output = pipe:read("a")

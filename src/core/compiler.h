@@ -11,10 +11,18 @@
 #define UCO_NOINLINE __attribute__((noinline))
 #define UCO_NORETURN __attribute__((noreturn))
 
-/* Thread-local, in the model that costs no __tls_get_addr call on each
-** switch, even in a module loaded with dlopen (static TLS has room for a
-** few dozen bytes). */
+/* Thread-local.  With glibc in the initial-exec model, which costs no
+** __tls_get_addr call on each switch, even in a module loaded with dlopen:
+** glibc keeps static TLS room for that (a few hundred bytes; ucoro takes
+** under a hundred).  Other C libraries promise no such room (musl refuses
+** to load the module): the default model there (a call per access in a
+** dlopen'd module: bench/README.md has its cost on musl). */
+#include <limits.h> /* __GLIBC__ */
+#if defined(__GLIBC__) && !defined(__UCLIBC__)
 #define UCO_TLS __thread __attribute__((tls_model("initial-exec")))
+#else
+#define UCO_TLS __thread
+#endif
 
 /* Invariants the comments state, checked in debug (UCORO_DEBUG) and
 ** sanitizer builds, as Lua's lua_assert: a failure is a bug in ucoro, so

@@ -4,6 +4,7 @@
 #include "lean.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,10 @@
 #define UCORO_LEAN_SPREAD 4
 #endif
 
-/* Room below the stack pointer a reservation is measured at: the switch
-** pushes 72 bytes under its caller's frame. */
-#define SWITCH_ROOM 256
+/* Room below the stack pointer a reservation is measured at: what a
+** switch keeps under its caller's frame (72 bytes for x86-64's; the
+** ucontext backend's holds a ucontext_t). */
+#define SWITCH_ROOM UCO_SWITCH_FRAME
 
 /* Saved frames grow in steps, so that a coroutine that goes a little
 ** deeper each time does not reallocate each time. */
@@ -57,7 +59,9 @@ void __tsan_write_range(void *addr, unsigned long size);
 #define announce_write(p, n) ((void)(p), (void)(n))
 #endif
 
-/* What the scratch stack does, once per use. */
+/* What the scratch stack does, once per use; it lives at the top of the
+** scratch stack, not in TLS (a ucontext_t is 4.5 KiB on aarch64: static
+** TLS has no room for that in a module loaded with dlopen). */
 typedef struct copy_job {
   ucoro *co;
   ucoro *running;
@@ -71,7 +75,7 @@ typedef struct lean_thread {
   uco_lean_stack *stacks;    /* this thread's, a list */
   uco_stack scratch;
   int has_scratch;
-  copy_job job;
+  copy_job *job;             /* at the scratch stack's top */
 } lean_thread;
 
 static UCO_TLS lean_thread the_thread;
@@ -294,6 +298,9 @@ int uco_lean_scratch_ready(void) {
   if (uco_stack_acquire(SCRATCH_SIZE, &the_thread.scratch, 1) != 0)
     return -1;
   the_thread.has_scratch = 1;
+  the_thread.job = (copy_job *)((uintptr_t)(uco_stack_hi(&the_thread.scratch) -
+                                            sizeof(copy_job)) &
+                                ~(uintptr_t)63);
   return 0;
 }
 
@@ -308,14 +315,15 @@ SAN_UNANNOUNCED static void copier_main(void *arg) {
 void uco_lean_switch_via_scratch(uco_context *from, ucoro *co,
                                  ucoro *running, void **slot, void *value,
                                  uco_context *to) {
-  copy_job *job = &the_thread.job;
+  copy_job *job = the_thread.job;
   job->co = co;
   job->running = running;
   job->slot = slot;
   job->value = value;
   job->to = to;
   uco_context_init(&job->ctx, uco_stack_lo(&the_thread.scratch),
-                   SCRATCH_SIZE, copier_main, job);
+                   (size_t)((char *)job - uco_stack_lo(&the_thread.scratch)),
+                   copier_main, job);
   uco_context_switch(from, &job->ctx);
 }
 

@@ -57,6 +57,19 @@ static UCO_TLS pool the_pool;
 ** the same value): atomic, so that this is no data race. */
 static atomic_size_t page_size;
 
+/* MAP_NORESERVE: no swap reserved for pages never touched (Linux; FreeBSD
+** has no such flag).  MAP_STACK only on Linux, where it is a hint: on the
+** BSDs it makes a grow-down region with a guard of its own. */
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+#if defined(__linux__) && defined(MAP_STACK)
+#define STACK_MAP_FLAGS \
+  (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK)
+#else
+#define STACK_MAP_FLAGS (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+#endif
+
 /* Process-wide: stacks mapped now, and the limit for UCORO_AUTO plus one
 ** (0: not read yet). */
 static size_t mapped_stacks, stack_limit_1;
@@ -66,15 +79,19 @@ size_t uco_stack_mapped(void) {
 }
 
 /* A guarded stack takes two mappings; half of vm.max_map_count is left to
-** everything else the program maps. */
+** everything else the program maps.  With 32-bit addresses, stacks of the
+** default size may take a quarter of the address space (2,000 or so),
+** not 16,000 of them (8 GiB). */
 static size_t default_limit(void) {
   unsigned long max_map_count = 65530;  /* Linux's default */
+  size_t limit, by_space = SIZE_MAX / 4 / (UCORO_DEFAULT_STACK_SIZE + 4096u);
   FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
   if (f != NULL) {
     if (fscanf(f, "%lu", &max_map_count) != 1) max_map_count = 65530;
     fclose(f);
   }
-  return max_map_count / 4;
+  limit = (size_t)(max_map_count / 4);
+  return limit < by_space ? limit : by_space;
 }
 
 size_t uco_stack_limit(void) {
@@ -145,8 +162,7 @@ int uco_stack_acquire(size_t size, uco_stack *out, int may_map) {
       take(&the_pool.cold, &the_pool.ncold, map_size, out))
     return 0;
   if (!may_map || uco_page_size() > UCO_GUARD_SIZE) return -1;
-  out->base = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+  out->base = mmap(NULL, map_size, PROT_READ | PROT_WRITE, STACK_MAP_FLAGS,
                    -1, 0);
   if (out->base == MAP_FAILED) return -1;
   out->map_size = map_size;

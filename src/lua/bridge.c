@@ -37,7 +37,7 @@ typedef struct guard {
 static const char wrappers_key = 'w', calls_key = 'c';
 
 /* The run whose helper release() is closing, while it does. */
-static __thread native *closing __attribute__((tls_model("initial-exec")));
+static UCO_TLS native *closing;
 
 native *bridge_closing(lua_State *L) {
   return closing != NULL && closing->L1 == L ? closing : NULL;

@@ -4,6 +4,7 @@
 ** (native.c) and the ucoro.call bridge (bridge.c).
 */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -121,12 +122,21 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
   return resumed(L, co, status, nres);
 }
 
+/* A non-negative integer as a size_t: past SIZE_MAX (32-bit targets),
+** SIZE_MAX, which no stack or limit can reach, instead of its low bits. */
+static size_t to_size(lua_Integer n) {
+#if LUA_MAXINTEGER > SIZE_MAX
+  if (n > (lua_Integer)SIZE_MAX) return SIZE_MAX;
+#endif
+  return (size_t)n;
+}
+
 static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
   lua_Integer n;
   if (lua_isnoneornil(L, arg)) return def;
   n = luaL_checkinteger(L, arg);
   luaL_argcheck(L, n > 0, arg, "stack size must be positive");
-  return (size_t)n;
+  return to_size(n);
 }
 
 static const char *const mode_names[] = {"auto", "own", "lean", NULL};
@@ -439,7 +449,7 @@ static int co_ownlimit(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
     lua_Integer n = luaL_checkinteger(L, 1);
     luaL_argcheck(L, n >= 0, 1, "limit must not be negative");
-    ucoro_set_own_limit((size_t)n);
+    ucoro_set_own_limit(to_size(n));
   }
   lua_pushinteger(L, (lua_Integer)old);
   return 1;

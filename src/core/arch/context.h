@@ -1,7 +1,8 @@
 /*
 ** context.h: the one interface every context-switch backend implements
-** (x86_64_sysv.c with x86_64_sysv_elf.S, or posix_ucontext.c; backend.h
-** picks, context.c compiles the pick).
+** (x86_64_sysv.c with x86_64_sysv_elf.S, aarch64_aapcs.c with
+** aarch64_aapcs_elf.S, posix_sjlj.c or posix_ucontext.c; backend.h picks,
+** context.c compiles the pick).
 */
 #ifndef UCORO_CONTEXT_H
 #define UCORO_CONTEXT_H
@@ -10,10 +11,23 @@
 
 #include "backend.h"
 
+/* An address at or below its caller's stack pointer (context.c). */
+char *uco_below_caller(void);
+
 #if defined(UCORO_BACKEND_X86_64_SYSV_ELF)
 #include "x86_64_sysv.h"
+#elif defined(UCORO_BACKEND_AARCH64_AAPCS_ELF)
+#include "aarch64_aapcs.h"
+#elif defined(UCORO_BACKEND_SJLJ)
+#include "posix_sjlj.h"
 #else
 #include "posix_ucontext.h"
+#endif
+
+/* Bytes a switch may keep below its caller's frame while suspended (the
+** backend's header may say more). */
+#ifndef UCO_SWITCH_FRAME
+#define UCO_SWITCH_FRAME 256
 #endif
 
 /* What runs first on a new context: entry(arg).  It must never return. */
@@ -23,9 +37,8 @@ typedef void (*uco_context_entry)(void *arg);
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg);
 
-/* Where the frames of a suspended context begin (its stack pointer): the
-** live part of its stack is [that, top).  NULL when the backend cannot
-** tell; lean coroutines then copy their whole stack. */
+/* Where the frames of a suspended context begin (at or a little below its
+** stack pointer): the live part of its stack is [that, top). */
 char *uco_context_sp(const uco_context *ctx);
 
 /* int uco_context_switch(uco_context *from, uco_context *to):

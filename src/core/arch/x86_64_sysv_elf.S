@@ -78,5 +78,5 @@ uco_start_x86_64:
 
 /* Even when empty: no executable stack. */
 #if defined(__ELF__)
-        .section .note.GNU-stack,"",@progbits
+        .section .note.GNU-stack,"",%progbits
 #endif
