@@ -289,15 +289,13 @@ static int count_arguments(lua_State *L) {
 }
 
 static void pushed_function_takes_many_arguments(void **state) {
-  lua_State *L = new_state();
-  (void)state;
+  lua_State *L = *state;
   lua_ucoro_pushcfunction(L, count_arguments);
   lua_setglobal(L, "count");
   run(L, "assert(count(table.unpack({}, 1, 100000)) == 100000)\n"
          "local n = coroutine.wrap(function(...) return count(...) end)"
          "  (table.unpack({}, 1, 100000))\n"
          "assert(n == 100000, n)\n");
-  lua_close(L);
 }
 
 /* lua_yield in a pushed function inside a ucoro coroutine, where the
@@ -307,8 +305,7 @@ static int stock_yield(lua_State *L) {
 }
 
 static void pushed_function_may_yield_the_stock_way(void **state) {
-  lua_State *L = new_state();
-  (void)state;
+  lua_State *L = *state;
   lua_ucoro_pushcfunction(L, stock_yield);
   lua_setglobal(L, "stock_yield");
   run(L, "local co = ucoro.create(function() return 'back', stock_yield('up') end)\n"
@@ -316,7 +313,6 @@ static void pushed_function_may_yield_the_stock_way(void **state) {
          "assert(ok and v == 'up', tostring(v))\n"
          "local ok2, a, b = ucoro.resume(co, 'down')\n"
          "assert(ok2 and a == 'back' and b == 'down', tostring(a))\n");
-  lua_close(L);
 }
 
 /* lua_ucoro_yield given a thread that is not the running one (misuse):
@@ -368,8 +364,8 @@ int main(void) {
     cmocka_unit_test(guards_are_wide_at_every_size),
     cmocka_unit_test(scratch_stack_is_guarded),
     cmocka_unit_test(lean_yield_out_of_memory_raises),
-    cmocka_unit_test(pushed_function_takes_many_arguments),
-    cmocka_unit_test(pushed_function_may_yield_the_stock_way),
+    state_test(pushed_function_takes_many_arguments),
+    state_test(pushed_function_may_yield_the_stock_way),
   };
   return cmocka_run_group_tests_name("ucoro safety", tests, NULL, NULL);
 }
