@@ -205,9 +205,9 @@ deps:
 demo:
 	@tools/deps demo
 	@$(MAKE) --no-print-directory -s $(LUA_MODULE) $(GO_MODULE) $(HOST)
-	@$(IN_TREE) $(LUA) examples/demo.lua
-	@$(IN_TREE) $(LUA) examples/go_demo.lua
-	@$(IN_TREE) $(LUA) examples/go_io_demo.lua
+	@$(LUA_TEST_PATHS) $(IN_TREE) $(LUA) examples/demo.lua
+	@$(LUA_TEST_PATHS) $(IN_TREE) $(LUA) examples/go_demo.lua
+	@$(LUA_TEST_PATHS) $(IN_TREE) $(LUA) examples/go_io_demo.lua
 
 # The Lua chosen, as make variables, for the specs that run make or
 # luarocks themselves (spec/31-install_spec.lua).
@@ -240,7 +240,7 @@ fuzz: export UCORO_FUZZ_SETUP = $(SETUP)
 fuzz:
 	@tools/deps demo
 	@$(MAKE) --no-print-directory -s $(LUA_MODULE)
-	@$(IN_TREE) $(LUA) tools/fuzz/run.lua $(if $(SEED),--seed $(SEED)) \
+	@$(LUA_TEST_PATHS) $(IN_TREE) $(LUA) tools/fuzz/run.lua $(if $(SEED),--seed $(SEED)) \
 	  $(if $(ONLY),--only $(ONLY) $(if $(REDUCE),--reduce),--count $(or $(COUNT),100000) --first $(FIRST))
 
 bench: $(CORE_BENCH) $(LUA_MODULE)

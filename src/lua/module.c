@@ -50,8 +50,9 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
   }
 }
 
-/* auxresume's answer for a memory error (ucoro's own leaves co's status
-** alone, so the caller cannot tell it from co's). */
+/* auxresume's answer for a memory error: ucoro's own (no stack, or no
+** memory as co first parks) leaves co's status alone, yet wrap raises it
+** bare, as stock raises a memory error. */
 #define AUX_ERRMEM (-2)
 
 /* The results of a resume, moved to L, or -1 with the error on L. */
@@ -79,7 +80,7 @@ static UCO_NOINLINE int first_park(lua_State *L, lua_State *co, native *r,
 }
 
 /* As lcorolib.c's auxresume: results on L, or -1 with the error on L
-** (AUX_ERRMEM for a memory error: ucoro's own leaves co's status alone).
+** (AUX_ERRMEM for a memory error).
 ** resumable: native_resumable(L, co, r), which the caller has at hand. */
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
                             int narg, int resumable) {
