@@ -28,7 +28,10 @@ typedef struct uco_stack {
 static inline char *uco_stack_lo(const uco_stack *s);
 static inline char *uco_stack_hi(const uco_stack *s);
 
-size_t uco_page_size(void);
+/* pure: the same answer every time (read once, then cached), so that
+** the compiler may call it once where several helpers ask, and not at all
+** where the answer goes unused (an annotation compiled out). */
+size_t uco_page_size(void) __attribute__((pure));
 
 /* The mapping a stack of usable size bytes takes (guard included). */
 static inline size_t uco_stack_map_size(size_t size);

@@ -143,7 +143,7 @@ static int step(lua_State *L, guard *g, int status) {
       return compat_closethread(L, L);
     }
 #endif
-    lua_xmove(helper, L, n);
+    if (n != 0) lua_xmove(helper, L, n);
     if (status == LUA_OK) return n;
     return lua_yieldk(L, n, (lua_KContext)g, bridge_continue);
   }
@@ -156,10 +156,30 @@ static int step(lua_State *L, guard *g, int status) {
   return lua_error(L);
 }
 
+/* The relay's round trip (f parked by ucoro.yield, a few values each way)
+** takes one test before the resume and one after; its frame holds nothing
+** else. */
 static int bridge_continue(lua_State *L, int status, lua_KContext ctx) {
   guard *g = (guard *)ctx;  /* alive: the calls table holds it for L */
+  native *r = g->run;
   int narg = lua_gettop(L);
   (void)status;
+  if (UCO_LIKELY(r != NULL && r->parked == NATIVE_ROOMY &&
+                 narg < LUA_MINSTACK)) {
+    lua_State *helper = r->L1;
+    ucoro_result res;
+    if (narg != 0) lua_xmove(L, helper, narg);
+    r->from = L;
+    r->nvalues = narg;
+    res = ucoro_resume(r->stack, r, NULL);
+    if (UCO_LIKELY(res == UCORO_OK && r->parked &&
+                   r->nvalues < LUA_MINSTACK)) {
+      int n = r->nvalues;
+      if (n != 0) lua_xmove(helper, L, n);
+      return lua_yieldk(L, n, ctx, bridge_continue);
+    }
+    return step(L, g, native_stopped(L, helper, r, narg, res));
+  }
   if (g->run == NULL || !native_resumable(L, g->run->L1, g->run))
     return luaL_error(L, "cannot resume dead coroutine");
   if (!native_room(g->run->L1, g->run, narg))
@@ -180,6 +200,7 @@ static int bridge(lua_State *L) {
   guard *g = (guard *)luaL_checkudata(L, 1, GUARD_MT);
   int narg = lua_gettop(L) - 2;
   lua_State *helper;
+  native_config *c;
   native *r;
   if (narg < 0) {  /* ucoro.call(): as stock pcall(), where it was called */
     luaL_where(L, 2);
@@ -196,8 +217,8 @@ static int bridge(lua_State *L) {
     return luaL_error(L, "too many arguments to call");
   lua_setiuservalue(L, 1, 1);
   native_push_handles(L);
-  r = native_new(L, -1, helper, native_config_of(L)->stack_size,
-                     native_config_of(L)->mode);
+  c = native_config_of(L);
+  r = native_new(L, -1, helper, c, c->stack_size, c->mode);
   lua_setiuservalue(L, 1, 2);
   lua_pop(L, 1);
   lua_pushthread(L);

@@ -31,7 +31,7 @@ LUA_UCORO_API int lua_ucoro_yield(lua_State *L, int nresults) {
       return luaL_error(L, "attempt to yield from outside a coroutine");
     return luaL_error(L, "attempt to yield across a C-call boundary");
   }
-  return native_park(L, r, nresults, 0);
+  return native_park(L, r, nresults, NATIVE_PARKED);
 }
 
 LUA_UCORO_API void lua_ucoro_pushcfunction(lua_State *L, lua_CFunction f) {

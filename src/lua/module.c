@@ -56,15 +56,24 @@ static int auxstatus(lua_State *L, lua_State *co, native *r) {
 #define AUX_ERRMEM (-2)
 
 /* The results of a resume, moved to L, or -1 with the error on L. */
-static int take_results(lua_State *L, lua_State *co, int nres) {
+UCO_INLINE int take_results(lua_State *L, lua_State *co, int nres) {
   /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
   if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
     lua_pop(co, nres);
     lua_pushliteral(L, "too many results to resume");
     return -1;
   }
-  lua_xmove(co, L, nres);
+  if (nres != 0) lua_xmove(co, L, nres);
   return nres;
+}
+
+/* What a resume that stopped with status leaves: its nres results moved
+** to L (their count), or -1 (AUX_ERRMEM) with the error object on L. */
+UCO_INLINE int resumed(lua_State *L, lua_State *co, int status, int nres) {
+  if (status == LUA_OK || status == LUA_YIELD)
+    return take_results(L, co, nres);
+  lua_xmove(co, L, 1);
+  return status == LUA_ERRMEM ? AUX_ERRMEM : -1;
 }
 
 /* co parked for the first time: its run lasts, and its stack is charged
@@ -81,9 +90,10 @@ static UCO_NOINLINE int first_park(lua_State *L, lua_State *co, native *r,
 
 /* As lcorolib.c's auxresume: results on L, or -1 with the error on L
 ** (AUX_ERRMEM for a memory error).
-** resumable: native_resumable(L, co, r), which the caller has at hand. */
+** resumable: native_resumable(L, co, r), which the caller has at hand; c:
+** the config, needed (and read) only for a thread with no frames. */
 UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
-                            int narg, int resumable) {
+                         native_config *c, int narg, int resumable) {
   int status, nres;
   if (!native_room(co, r, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
@@ -92,12 +102,11 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
   if (resumable) {
     native temp;
     if (r == NULL) {  /* most never park: no userdata for them... */
-      const native_config *c = CONFIG;
       if (!native_on_lean_stack()) {
-        native_init(&temp, co, c->stack_size, c->mode);
+        native_init(&temp, co, c, c->stack_size, c->mode);
         r = &temp;
       } else {  /* ...unless this stack may be copied away meanwhile */
-        r = native_new(L, HANDLES, co, c->stack_size, c->mode);
+        r = native_new(L, HANDLES, co, c, c->stack_size, c->mode);
         lua_pop(L, 1);  /* (kept by the handles table, as co lives) */
       }
     }
@@ -109,18 +118,7 @@ UCO_INLINE int auxresume(lua_State *L, lua_State *co, native *r,
     lua_xmove(L, co, narg);
     status = lua_resume(co, L, narg, &nres);
   }
-  if (status == LUA_OK || status == LUA_YIELD) {
-    /* L's frame, its arguments moved out, has LUA_MINSTACK - 1 free */
-    if (nres + 1 >= LUA_MINSTACK - 1 && !lua_checkstack(L, nres + 1)) {
-      lua_pop(co, nres);
-      lua_pushliteral(L, "too many results to resume");
-      return -1;
-    }
-    lua_xmove(co, L, nres);
-    return nres;
-  }
-  lua_xmove(co, L, 1);
-  return status == LUA_ERRMEM ? AUX_ERRMEM : -1;
+  return resumed(L, co, status, nres);
 }
 
 static size_t opt_stack_size(lua_State *L, int arg, size_t def) {
@@ -139,11 +137,12 @@ static const char *const mode_names[] = {"auto", "own", "lean", NULL};
 ** upvalue). */
 static native *create(lua_State *L, int with_run) {
   lua_State *NL;
+  native_config *c = NULL;
   size_t stack_size = 0;
   ucoro_mode mode = UCORO_AUTO;
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  if (with_run || !lua_isnoneornil(L, 2)) {
-    native_config *c = CONFIG;
+  if (with_run || (lua_gettop(L) >= 2 && !lua_isnoneornil(L, 2))) {
+    c = CONFIG;
     stack_size = c->stack_size;
     mode = c->mode;
     if (lua_type(L, 2) == LUA_TSTRING && !lua_isnumber(L, 2))
@@ -156,7 +155,7 @@ static native *create(lua_State *L, int with_run) {
   NL = lua_newthread(L);
   lua_pushvalue(L, 1);
   lua_xmove(L, NL, 1);
-  return with_run ? native_new(L, HANDLES, NL, stack_size, mode) : NULL;
+  return with_run ? native_new(L, HANDLES, NL, c, stack_size, mode) : NULL;
 }
 
 static int co_create(lua_State *L) {
@@ -164,16 +163,48 @@ static int co_create(lua_State *L) {
   return 1;
 }
 
+/* After round_trip's resume, any other outcome than a park with a few
+** values: as auxresume. */
+static UCO_NOINLINE int stopped(lua_State *L, native *r, int narg,
+                                ucoro_result res) {
+  lua_State *co = r->L1;
+  return resumed(L, co, native_stopped(L, co, r, narg, res), r->nvalues);
+}
+
+/* The round trip, as auxresume: r parked by ucoro.yield (NATIVE_ROOMY),
+** resumed with narg < LUA_MINSTACK values.  One test before the resume
+** (the caller's) and one after; the frame holds nothing else. */
+UCO_INLINE int round_trip(lua_State *L, native *r, int narg) {
+  lua_State *co = r->L1;
+  ucoro_result res;
+  if (narg != 0) lua_xmove(L, co, narg);
+  r->from = L;
+  r->nvalues = narg;
+  res = ucoro_resume(r->stack, r, NULL);
+  if (UCO_LIKELY(res == UCORO_OK && r->parked &&
+                 r->nvalues < LUA_MINSTACK - 2)) {
+    int n = r->nvalues;
+    if (n != 0) lua_xmove(co, L, n);
+    return n;
+  }
+  return stopped(L, r, narg, res);
+}
+
 /* Only a thread with frames can be parked, and only a sized one has a run
 ** before it parks: for the rest (fresh, or yielded the stock way) a
-** look-up of its run would find nothing of use. */
+** look-up of its run would find nothing of use, and only they need the
+** config. */
 static int co_resume(lua_State *L) {
   lua_State *co = getco(L);
+  int narg = lua_gettop(L) - 1;
   int frameless = co != L && native_frameless(co);
-  native *run = frameless && !CONFIG->sized
-                        ? NULL : native_find(L, HANDLES, co);
-  int r = auxresume(L, co, run, lua_gettop(L) - 1,
-                    frameless || native_is_parked(run));
+  native_config *c = frameless ? CONFIG : NULL;
+  native *run = frameless && !c->sized ? NULL : native_find(L, HANDLES, co);
+  int r;
+  if (run != NULL && run->parked == NATIVE_ROOMY && narg < LUA_MINSTACK)
+    r = round_trip(L, run, narg);
+  else
+    r = auxresume(L, co, run, c, narg, frameless || native_is_parked(run));
   if (r < 0) {
     lua_pushboolean(L, 0);
     lua_insert(L, -2);
@@ -184,35 +215,67 @@ static int co_resume(lua_State *L) {
   return r + 1;
 }
 
+/* As stock auxwrap's error (n: auxresume's answer): an erred coroutine
+** is closed, a position added to a string message. */
+static int wrap_error(lua_State *L, lua_State *co, int n) {
+  int stat = lua_status(co);
+  if (stat != LUA_OK && stat != LUA_YIELD) {
+    if (COMPAT_WRAP_RAISES_CLOSE_ERROR) {
+      stat = native_closethread(L, co);
+      lua_xmove(co, L, 1);
+    } else {  /* the coroutine's own error goes on */
+      native_closethread(L, co);
+    }
+  } else if (n == AUX_ERRMEM) {  /* ucoro's own: no stack, or no memory
+                                    as co first parked (co closed) */
+    stat = LUA_ERRMEM;
+  }
+  if ((stat != LUA_ERRMEM || !COMPAT_WRAP_ERRMEM_BARE) &&
+      lua_type(L, -1) == LUA_TSTRING) {
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  return lua_error(L);
+}
+
+/* auxwrap's every case but the round trip. */
+static UCO_NOINLINE int wrap_resume(lua_State *L, native *r, int narg) {
+  lua_State *co = r->L1;
+  int n = auxresume(L, co, r, r->config, narg, native_resumable(L, co, r));
+  return n < 0 ? wrap_error(L, co, n) : n;
+}
+
+/* After auxwrap's round trip: as stopped, with auxwrap's error. */
+static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r, int narg,
+                                     ucoro_result res) {
+  int n = stopped(L, r, narg, res);
+  return n < 0 ? wrap_error(L, r->L1, n) : n;
+}
+
 /* Upvalues: handles, config, the thread, its run's address, and its run
 ** (the thread's one run, see native_new: kept alive here, read through
-** the light userdata, which costs less). */
+** the light userdata, which costs less).  The round trip as in
+** round_trip, its other outcomes in wrap_stopped. */
 static int auxwrap(lua_State *L) {
   native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
-  lua_State *co = r->L1;
-  int n = auxresume(L, co, r, lua_gettop(L), native_resumable(L, co, r));
-  if (n < 0) {  /* as stock: close an erred coroutine, add a position */
-    int stat = lua_status(co);
-    if (stat != LUA_OK && stat != LUA_YIELD) {
-      if (COMPAT_WRAP_RAISES_CLOSE_ERROR) {
-        stat = native_closethread(L, co);
-        lua_xmove(co, L, 1);
-      } else {  /* the coroutine's own error goes on */
-        native_closethread(L, co);
-      }
-    } else if (n == AUX_ERRMEM) {  /* ucoro's own: no stack, or no memory
-                                      as co first parked (co closed) */
-      stat = LUA_ERRMEM;
+  int narg = lua_gettop(L);
+  if (UCO_LIKELY(r->parked == NATIVE_ROOMY && narg < LUA_MINSTACK)) {
+    lua_State *co = r->L1;
+    ucoro_result res;
+    if (narg != 0) lua_xmove(L, co, narg);
+    r->from = L;
+    r->nvalues = narg;
+    res = ucoro_resume(r->stack, r, NULL);
+    if (UCO_LIKELY(res == UCORO_OK && r->parked &&
+                   r->nvalues < LUA_MINSTACK - 2)) {
+      int n = r->nvalues;
+      if (n != 0) lua_xmove(co, L, n);
+      return n;
     }
-    if ((stat != LUA_ERRMEM || !COMPAT_WRAP_ERRMEM_BARE) &&
-        lua_type(L, -1) == LUA_TSTRING) {
-      luaL_where(L, 1);
-      lua_insert(L, -2);
-      lua_concat(L, 2);
-    }
-    return lua_error(L);
+    return wrap_stopped(L, r, narg, res);
   }
-  return n;
+  return wrap_resume(L, r, narg);
 }
 
 static int co_wrap(lua_State *L) {
@@ -230,7 +293,7 @@ static int co_yield(lua_State *L) {
   native *r = native_running(L);
   if (r == NULL)  /* not on its own native stack: a stock yield */
     return lua_yield(L, lua_gettop(L));
-  return native_park(L, r, lua_gettop(L), 1);
+  return native_park(L, r, lua_gettop(L), NATIVE_ROOMY);
 }
 
 static int co_status(lua_State *L) {

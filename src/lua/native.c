@@ -128,6 +128,17 @@ void native_push_handles(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
 }
 
+static void drop_idle(native_config *c) {
+  ucoro *idle = c->idle;
+  c->idle = NULL;
+  ucoro_destroy(idle);
+}
+
+static int config_gc(lua_State *L) {  /* only the collector calls it */
+  drop_idle((native_config *)lua_touserdata(L, 1));
+  return 0;
+}
+
 void native_push_config(lua_State *L) {
   native_config *c;
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &config_key) != LUA_TNIL) return;
@@ -136,6 +147,13 @@ void native_push_config(lua_State *L) {
   c->stack_size = 0;
   c->mode = UCORO_AUTO;
   c->sized = 0;
+  c->idle = NULL;
+  c->idle_size = 0;
+  c->idle_mode = UCORO_AUTO;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, config_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &config_key);
 }
@@ -157,27 +175,8 @@ native *native_find(lua_State *L, int handles, lua_State *co) {
   return r;
 }
 
-void native_init(native *r, lua_State *co, size_t stack_size,
-                     ucoro_mode mode) {
-  r->stack = NULL;
-  r->L1 = co;
-  r->from = NULL;
-  r->outer = NULL;
-  r->outer_yields = 0;
-  r->close_outer = 0;
-  r->dropped = 0;
-  r->stack_size = stack_size;
-  r->mode = mode;
-  r->nvalues = 0;
-  r->status = LUA_OK;
-  r->parked = 0;
-  r->roomy = 0;
-  r->temporary = 1;
-  r->armed = 0;
-}
-
 native *native_new(lua_State *L, int handles, lua_State *co,
-                           size_t stack_size, ucoro_mode mode) {
+                   native_config *c, size_t stack_size, ucoro_mode mode) {
   native *r;
   handles = lua_absindex(L, handles);
   push_thread(L, co);
@@ -185,7 +184,7 @@ native *native_new(lua_State *L, int handles, lua_State *co,
     return (native *)lua_touserdata(L, -1);
   lua_pop(L, 1);
   r = (native *)lua_newuserdatauv(L, sizeof(native), 0);
-  native_init(r, co, stack_size, mode);
+  native_init(r, co, c, stack_size, mode);
   r->temporary = 0;
   push_thread(L, co);
   lua_pushvalue(L, -2);
@@ -199,7 +198,8 @@ native *native_new(lua_State *L, int handles, lua_State *co,
 ** raise. */
 static int keep_protected(lua_State *L) {
   native *r = (native *)lua_touserdata(L, 2);
-  native *kept = native_new(L, 1, r->L1, r->stack_size, r->mode);
+  native *kept = native_new(L, 1, r->L1, r->config, r->stack_size,
+                            r->mode);
   set_life_mark(L, r->L1);
   luaL_setmetatable(L, NATIVE_MT);  /* the finalizer, from now on */
   if (kept != r) {  /* r was temporary: the thread's run takes its state */
@@ -235,6 +235,33 @@ native *native_keep(lua_State *L, int handles, lua_State *co,
   return NULL;
 }
 
+/* A new native stack for r, started at native_main. */
+static ucoro_result new_stack(native *r) {
+  return r->mode == UCORO_AUTO
+             ? ucoro_create(&r->stack, native_main, r, r->stack_size)
+             : ucoro_create_mode(&r->stack, native_main, r, r->stack_size,
+                                 r->mode);
+}
+
+ucoro_result native_new_stack(native *r) {
+  return new_stack(r);
+}
+
+void native_finished_slow(native *r) {
+  native_config *c = r->config;
+  ucoro *stack = r->stack;
+  r->stack = NULL;
+  if (r->ended) {
+    r->ended = 0;
+    ucoro_destroy(stack);
+    return;
+  }
+  drop_idle(c);  /* the newer one fits the settings now */
+  c->idle = stack;
+  c->idle_size = r->stack_size;
+  c->idle_mode = r->mode;
+}
+
 /* The collector, unless it is stopped (by the program, or because a
 ** finalizer is running: lua_gc says -1 then). */
 static int collector_runs(lua_State *L) {
@@ -244,13 +271,14 @@ static int collector_runs(lua_State *L) {
 ucoro_result native_new_stack_after_gc(lua_State *L, native *r) {
   if (!collector_runs(L)) return UCORO_ENOMEM;
   lua_gc(L, LUA_GCCOLLECT);
-  return r->stack != NULL ? UCORO_OK : native_new_stack(r);
+  drop_idle(r->config);  /* (none could have fit) */
+  return r->stack != NULL ? UCORO_OK : new_stack(r);
 }
 
 ucoro_result native_resume_after_gc(lua_State *L, native *r) {
   if (!collector_runs(L)) return UCORO_ENOMEM;
   lua_gc(L, LUA_GCCOLLECT);
-  return ucoro_resume(r->stack, NULL, NULL);
+  return ucoro_resume(r->stack, r, NULL);
 }
 
 void native_account(lua_State *L) {
@@ -260,8 +288,21 @@ void native_account(lua_State *L) {
 int native_resume_failed(lua_State *co, native *r, int narg,
                          ucoro_result res) {
   if (r->stack != NULL && !r->parked) {  /* it never started */
-    ucoro_destroy(r->stack);
+    ucoro *stack = r->stack;
     r->stack = NULL;
+    ucoro_destroy(stack);
+    /* an idle stack from another OS thread (the state moved): start on
+    ** a new one of this thread's */
+    if (res == UCORO_ETHREAD && new_stack(r) == UCORO_OK) {
+      res = ucoro_resume(r->stack, r, NULL);
+      if (res == UCORO_OK) {
+        if (r->parked) return LUA_YIELD;
+        native_finished(r);
+        return r->status;
+      }
+      ucoro_destroy(r->stack);
+      r->stack = NULL;
+    }
   }
   lua_pop(co, narg);
   /* a slot for the message (co's frame may be full); never raised on co,
@@ -275,6 +316,15 @@ int native_resume_failed(lua_State *co, native *r, int narg,
   return LUA_ERRRUN;
 }
 
+int native_stopped(lua_State *L, lua_State *co, native *r, int narg,
+                   ucoro_result res) {
+  if (res == UCORO_ENOMEM) res = native_resume_after_gc(L, r);
+  if (res != UCORO_OK) return native_resume_failed(co, r, narg, res);
+  if (r->parked) return LUA_YIELD;
+  native_finished(r);
+  return r->status;
+}
+
 int native_closethread(lua_State *L, lua_State *co) {
 #if !COMPAT_CLOSE_COUNTS_CALLS
   size_t left = ucoro_stack_left();
@@ -284,20 +334,21 @@ int native_closethread(lua_State *L, lua_State *co) {
   return compat_closethread(co, L);
 }
 
-void *native_main(ucoro *stack, void *unused) {
-  native *r = (native *)ucoro_userdata(stack);
-  int nres, status;
-  (void)unused;
-  status = lua_resume(r->L1, r->from, r->nvalues, &nres);
-  r = (native *)ucoro_userdata(stack);  /* kept while parked? */
-  r->status = status;
-  r->nvalues = nres;
+void *native_main(ucoro *stack, void *run) {
+  native *r = (native *)run;
+  for (;;) {
+    int nres;
+    int status = lua_resume(r->L1, r->from, r->nvalues, &nres);
+    r = (native *)ucoro_userdata(stack);  /* kept while parked? */
+    r->status = status;
+    r->nvalues = nres;
+    /* idle, until the next thread's resume; a lean stack with no room to
+    ** keep its frames meanwhile ends instead */
+    if (ucoro_yield(NULL, &run) != UCORO_OK) break;
+    r = (native *)run;
+  }
+  r->ended = 1;
   return NULL;
-}
-
-native *native_running(lua_State *L) {
-  native *r = (native *)ucoro_running_user(native_main);
-  return r != NULL && r->L1 == L ? r : NULL;
 }
 
 int native_is_main_thread(lua_State *L, lua_State *co) {
@@ -328,44 +379,23 @@ const char *native_call_refusal(lua_State *L, const native *r) {
   return "attempt to yield across a C-call boundary";
 }
 
-/* A lean stack could not keep the running thread's frames: after a full
-** collection, once more; else the thread gets the memory error (never the
-** values it yielded back, as if resumed).  No arguments: the park keeps
-** nothing live across its yield. */
-static UCO_NOINLINE void park_after_gc(void) {
-  native *r = (native *)ucoro_running_user(native_main);
-  lua_State *L = r->L1;
+void native_check_park(lua_State *L, const native *r, int yieldable) {
+  const char *refused = native_refusal(L, r, yieldable);
+  if (refused != NULL) luaL_error(L, "%s", refused);
+}
+
+/* A lean stack could not keep L's frames: after a full collection, once
+** more; else L gets the memory error (never the values it yielded back,
+** as if resumed). */
+void native_park_after_gc(lua_State *L, native *r, int parked, void **in) {
   r->parked = 0;
   if (collector_runs(L)) {
     lua_gc(L, LUA_GCCOLLECT);
     r = (native *)ucoro_running_user(native_main);  /* kept meanwhile? */
-    r->parked = 1;
-    if (ucoro_yield(NULL, NULL) == UCORO_OK) return;
+    r->parked = parked;
+    if (ucoro_yield(NULL, in) == UCORO_OK) return;
     r->parked = 0;
   }
   lua_pushliteral(L, "not enough memory");
   lua_error(L);
-}
-
-/* Raises the refusal of a park. */
-static UCO_NOINLINE void refuse_park(lua_State *L, const native *r) {
-  luaL_error(L, "%s", native_park_refused(L, r));
-}
-
-int native_park(lua_State *L, native *r, int nvalues, int roomy) {
-  /* set first (a refusal raises, and they are set again at the next
-  ** park): fewer registers live across the calls below */
-  r->nvalues = nvalues;
-  r->roomy = roomy;
-  /* native_park_refused, its cases one by one (the first is common: a
-  ** yield under a C call of a ucoro coroutine) */
-  if (UCO_UNLIKELY(!lua_isyieldable(L)) && lua_gc(L, LUA_GCISRUNNING) < 0)
-    refuse_park(L, r);
-  if (UCO_UNLIKELY(r->outer != NULL && !r->outer_yields)) refuse_park(L, r);
-  r->parked = 1;
-  /* the resumer takes the values... */
-  if (UCO_UNLIKELY(ucoro_yield(NULL, NULL) != UCORO_OK)) park_after_gc();
-  r = (native *)ucoro_running_user(native_main);  /* kept? */
-  r->parked = 0;
-  return r->nvalues;        /* ...and leaves its arguments */
 }

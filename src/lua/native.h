@@ -18,8 +18,11 @@
 
 #define NATIVE_MT "ucoro.native"
 
+struct native_config;
+
 typedef struct native {
   ucoro *stack;       /* its stack while running or parked in C, else NULL */
+  struct native_config *config;  /* its state's, which keeps an idle stack */
   lua_State *L1;      /* the thread it belongs to (which owns this) */
   lua_State *from;    /* the resumer, while the thread runs */
   lua_State *outer;   /* for ucoro.call: the coroutine the thread serves */
@@ -35,18 +38,31 @@ typedef struct native {
   ucoro_mode mode;    /* for the next native stack */
   int nvalues;        /* values crossing the switch, either way */
   int status;         /* what lua_resume returned, once it has */
-  int parked;         /* suspended in a native yield, C frames kept */
+  int parked;         /* suspended in a native yield, C frames kept:
+                         NATIVE_PARKED, or NATIVE_ROOMY in a frame that
+                         holds only its values, so with LUA_MINSTACK free
+                         slots once they are taken */
   int temporary;      /* on the resumer's C stack, for one resume */
+  int ended;          /* its stack ended after lua_resume returned (a lean
+                         one with no room to keep its frames idle) */
   int armed;          /* a userdata with a finalizer */
-  int roomy;          /* parked in a frame that holds only its values, so
-                         with LUA_MINSTACK free slots once they are taken */
 } native;
+
+enum { NATIVE_PARKED = 1, NATIVE_ROOMY = 2 };
 
 /* Per-state settings. */
 typedef struct native_config {
   size_t stack_size;  /* the default (0: the core's) */
   ucoro_mode mode;    /* the default */
   int sized;          /* has any coroutine a stack size or mode of its own? */
+  /* A native stack whose thread's lua_resume returned waits here, in
+  ** native_main's loop, for the next thread to run: creating a coroutine
+  ** that never parks then maps, initialises and frees nothing.  The state
+  ** keeps one, for the stack size and mode it was made with; its finalizer
+  ** frees it. */
+  ucoro *idle;
+  size_t idle_size;
+  ucoro_mode idle_mode;
 } native_config;
 
 /* Push the state's table thread -> run (weak keys), and its config. */
@@ -61,11 +77,28 @@ native *native_find(lua_State *L, int handles, lua_State *co);
 ** one run per thread, so that whoever holds it (a wrap, a ucoro.call)
 ** holds the one its thread uses. */
 native *native_new(lua_State *L, int handles, lua_State *co,
-                           size_t stack_size, ucoro_mode mode);
+                   native_config *c, size_t stack_size, ucoro_mode mode);
 
 /* Sets up a run for one resume, on the caller's C stack. */
-void native_init(native *r, lua_State *co, size_t stack_size,
-                     ucoro_mode mode);
+UCO_INLINE void native_init(native *r, lua_State *co, native_config *c,
+                            size_t stack_size, ucoro_mode mode) {
+  r->stack = NULL;
+  r->config = c;
+  r->L1 = co;
+  r->from = NULL;
+  r->outer = NULL;
+  r->outer_yields = 0;
+  r->close_outer = 0;
+  r->dropped = 0;
+  r->stack_size = stack_size;
+  r->mode = mode;
+  r->nvalues = 0;
+  r->status = LUA_OK;
+  r->parked = 0;
+  r->temporary = 1;
+  r->ended = 0;
+  r->armed = 0;
+}
 
 
 /* After a resume that left co parked: makes its run last, with a
@@ -86,8 +119,15 @@ UCO_INLINE int native_on_lean_stack(void) {
   return ucoro_mode_of(ucoro_running()) == UCORO_LEAN;
 }
 
-/* The first frame of every native stack. */
-void *native_main(ucoro *stack, void *unused);
+/* The first frame of every native stack: runs lua_resume for one thread
+** after another (each run handed in by the resume that starts it). */
+void *native_main(ucoro *stack, void *run);
+
+/* The run whose native stack is running L, or NULL. */
+UCO_INLINE native *native_running(lua_State *L) {
+  native *r = (native *)ucoro_running_user(native_main);
+  return r != NULL && r->L1 == L ? r : NULL;
+}
 
 /* Parked: suspended in a native yield, with C frames on its stack. */
 UCO_INLINE int native_is_parked(const native *r) {
@@ -98,7 +138,8 @@ UCO_INLINE int native_is_parked(const native *r) {
 ** holds only its values leaves LUA_MINSTACK slots, so most calls skip
 ** lua_checkstack. */
 UCO_INLINE int native_room(lua_State *co, const native *r, int n) {
-  return (r != NULL && r->parked && r->roomy && n < LUA_MINSTACK) ||
+  return n == 0 ||
+         (r != NULL && r->parked == NATIVE_ROOMY && n < LUA_MINSTACK) ||
          lua_checkstack(co, n);
 }
 
@@ -122,12 +163,24 @@ UCO_INLINE int native_resumable(lua_State *L, lua_State *co,
 int native_resume_failed(lua_State *co, native *r, int narg,
                          ucoro_result res);
 
-/* Makes r's native stack. */
-UCO_INLINE ucoro_result native_new_stack(native *r) {
-  return r->mode == UCORO_AUTO
-             ? ucoro_create(&r->stack, native_main, r, r->stack_size)
-             : ucoro_create_mode(&r->stack, native_main, r, r->stack_size,
-                                 r->mode);
+/* Gives r a new native stack, or the state's idle one (from another OS
+** thread, or of another size or mode: native_take_stack checks the last
+** two). */
+ucoro_result native_new_stack(native *r);
+
+/* Gives r a native stack: the state's idle one if it fits, else a new
+** one. */
+UCO_INLINE ucoro_result native_take_stack(native *r) {
+  native_config *c = r->config;
+  ucoro *idle = c->idle;
+  if (UCO_LIKELY(idle != NULL && c->idle_size == r->stack_size &&
+                 c->idle_mode == r->mode)) {
+    c->idle = NULL;
+    r->stack = idle;
+    ucoro_set_userdata(idle, r);
+    return UCORO_OK;
+  }
+  return native_new_stack(r);
 }
 
 /* Native stacks are memory and mappings the collector does not see: when
@@ -136,28 +189,54 @@ UCO_INLINE ucoro_result native_new_stack(native *r) {
 ucoro_result native_new_stack_after_gc(lua_State *L, native *r);
 ucoro_result native_resume_after_gc(lua_State *L, native *r);
 
+/* native_finished's other cases: an idle stack there already, or r's
+** stack ended. */
+void native_finished_slow(native *r);
+
+/* After lua_resume returned on r's stack: the stack waits, idle, for the
+** next thread. */
+UCO_INLINE void native_finished(native *r) {
+  native_config *c = r->config;
+  if (UCO_UNLIKELY(c->idle != NULL || r->ended)) {
+    native_finished_slow(r);
+    return;
+  }
+  c->idle = r->stack;
+  c->idle_size = r->stack_size;
+  c->idle_mode = r->mode;
+  r->stack = NULL;
+}
+
+/* After ucoro_resume(r->stack) gave res: lua_resume's status as
+** native_resume returns it (for the round trips that check only for the
+** common case themselves). */
+int native_stopped(lua_State *L, lua_State *co, native *r, int narg,
+                   ucoro_result res);
+
 /* Resumes co (resumable, with a run) with narg values from L: returns
 ** lua_resume's status; results or the error object are left on co, their
-** count in r->nvalues.  co has room for them (native_room). */
+** count in r->nvalues.  co has room for them (native_room).  The run goes
+** to the native stack as the resume's value: the parked side need not
+** look it up. */
 UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
                                 int narg) {
   ucoro_result res;
   r->from = L;
   r->nvalues = narg;
-  if (r->stack == NULL && UCO_UNLIKELY(native_new_stack(r) != UCORO_OK) &&
+  if (UCO_UNLIKELY(r->stack == NULL) &&
+      UCO_UNLIKELY(native_take_stack(r) != UCORO_OK) &&
       native_new_stack_after_gc(L, r) != UCORO_OK) {
     lua_xmove(L, co, narg);
     return native_resume_failed(co, r, narg, UCORO_ENOMEM);
   }
-  lua_xmove(L, co, narg);
-  res = ucoro_resume(r->stack, NULL, NULL);
+  if (narg != 0) lua_xmove(L, co, narg);
+  res = ucoro_resume(r->stack, r, NULL);
   if (UCO_UNLIKELY(res != UCORO_OK) &&
       (res != UCORO_ENOMEM ||
        (res = native_resume_after_gc(L, r)) != UCORO_OK))
     return native_resume_failed(co, r, narg, res);
   if (r->parked) return LUA_YIELD;
-  ucoro_destroy(r->stack);  /* lua_resume returned: the stack is free */
-  r->stack = NULL;
+  native_finished(r);  /* lua_resume returned: the stack is free */
   return r->status;
 }
 
@@ -176,9 +255,6 @@ void native_drop(native *r);
 ** time to give back the stacks of parked threads dropped meanwhile. */
 void native_account(lua_State *L);
 
-/* The run whose native stack is running L, or NULL. */
-native *native_running(lua_State *L);
-
 /* Is co the main thread of L's state?  (Asked on L.) */
 int native_is_main_thread(lua_State *L, lua_State *co);
 
@@ -190,14 +266,15 @@ const char *native_call_refusal(lua_State *L, const native *r);
 ** names as the "__gc" metamethod: for releases before 5.4.4.) */
 int native_in_finalizer(lua_State *L);
 
-UCO_INLINE const char *native_park_refused(lua_State *L,
-                                              const native *r) {
+/* yieldable: lua_isyieldable(L), which the caller has at hand. */
+UCO_INLINE const char *native_refusal(lua_State *L, const native *r,
+                                      int yieldable) {
   /* finalizers run non-yieldable, with the GC stopped: from 5.4.4 lua_gc
   ** says -1 there; before, 0 as when stopped, so the frames tell */
 #if LUA_VERSION_RELEASE_NUM >= 50404
-  if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) < 0)
+  if (!yieldable && lua_gc(L, LUA_GCISRUNNING) < 0)
 #else
-  if (!lua_isyieldable(L) && lua_gc(L, LUA_GCISRUNNING) == 0 &&
+  if (!yieldable && lua_gc(L, LUA_GCISRUNNING) == 0 &&
       native_in_finalizer(L))
 #endif
     return "attempt to yield inside a __gc finalizer";
@@ -206,11 +283,36 @@ UCO_INLINE const char *native_park_refused(lua_State *L,
   return NULL;
 }
 
+UCO_INLINE const char *native_park_refused(lua_State *L,
+                                              const native *r) {
+  return native_refusal(L, r, lua_isyieldable(L));
+}
+
+/* Raises the error of a refused park of L, if it is refused. */
+void native_check_park(lua_State *L, const native *r, int yieldable);
+
 /* Parks the running thread L (r is its run), handing its top nvalues to
-** the resumer (roomy: L's frame holds nothing else); returns the number of
-** resume values then on top.  Raises a Lua error where a yield is not
-** allowed, and "not enough memory" when a lean stack cannot keep L's
-** frames. */
-int native_park(lua_State *L, native *r, int nvalues, int roomy);
+** the resumer (parked: NATIVE_ROOMY where L's frame holds nothing else,
+** else NATIVE_PARKED); returns the number of resume values then on top.
+** Raises a Lua error where a yield is not allowed, and "not enough
+** memory" when a lean stack cannot keep L's frames.  The resumer hands
+** the run back (it may have moved to a lasting userdata meanwhile). */
+void native_park_after_gc(lua_State *L, native *r, int parked, void **in);
+
+UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
+                           int parked) {
+  void *in;
+  int yieldable = lua_isyieldable(L);
+  if (UCO_UNLIKELY(!yieldable || (r->outer != NULL && !r->outer_yields)))
+    native_check_park(L, r, yieldable);
+  r->nvalues = nvalues;
+  r->parked = parked;
+  /* the resumer takes the values... */
+  if (UCO_UNLIKELY(ucoro_yield(NULL, &in) != UCORO_OK))
+    native_park_after_gc(L, r, parked, &in);
+  r = (native *)in;
+  r->parked = 0;
+  return r->nvalues;       /* ...and leaves its arguments */
+}
 
 #endif
