@@ -7,7 +7,6 @@
 */
 #define _GNU_SOURCE
 #include <alloca.h>
-#include <dlfcn.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,26 +27,12 @@
 
 #include "lua_state.h"
 #include "lua_ucoro.h"
+#include "refusing_realloc.h"
 #include "ucoro.h"
 
 /* The widest frame Debian's liblua5.4 and libc open with one `sub rsp`
 ** (luaL_loadfilex: 8.3 KiB) fits many times over in a guard this wide. */
 #define GUARD_MIN (64u * 1024u)
-
-/* ---- realloc that fails when told to (lean frames are kept with it) ---- */
-
-/* While set, realloc refuses every new block (ptr NULL): lean.c's first
-** room for a coroutine's frames, and Lua's new objects; shrinking and
-** freeing still work, so that a collection can run.  (Valgrind replaces
-** this realloc with its own: the test that needs it is skipped there.) */
-static volatile int refuse_new_blocks;
-
-void *realloc(void *ptr, size_t size) {
-  static void *(*real)(void *, size_t);
-  if (real == NULL) real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-  if (refuse_new_blocks && ptr == NULL && size > 0) return NULL;
-  return real(ptr, size);
-}
 
 /* ---- where a stack is ---- */
 
@@ -248,12 +233,6 @@ static void large_frame_never_reaches_a_neighbour(void **state) {
 static int yield_failing(lua_State *L) {
   refuse_new_blocks = 1;
   return lua_ucoro_yield(L, lua_gettop(L));
-}
-
-static int memory_back(lua_State *L) {
-  (void)L;
-  refuse_new_blocks = 0;
-  return 0;
 }
 
 static void lean_yield_out_of_memory_raises(void **state) {
