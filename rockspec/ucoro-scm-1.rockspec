@@ -43,10 +43,11 @@ build = {
     },
     ["ucoro.go"] = "lua/ucoro/go.lua",
     ["ucoro.go.io"] = "lua/ucoro/go/io.lua",
+    ["ucoro.go.luvit"] = "lua/ucoro/go/luvit.lua",
     ["ucoro.go.core"] = {
       sources = {
         "src/go/sched.c", "src/go/timer.c", "src/go/chan.c",
-        "src/go/scope.c", "src/go/module.c",
+        "src/go/scope.c", "src/go/capi.c", "src/go/module.c",
         "src/go/io_wait.c", "src/go/io_stream.c", "src/go/io_fs.c",
         "src/go/io_dns.c", "src/go/io_udp.c", "src/go/io_process.c",
         "src/go/io_module.c",

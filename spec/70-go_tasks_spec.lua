@@ -2,8 +2,12 @@
 local go = require "ucoro.go"
 local uv = require "luv"
 
+-- go.run that must succeed: an assertion failing inside a task fails the
+-- spec (go.run would only return it)
 local function run(f, ...)
-  return go.run(f, ...)
+  local r = table.pack(go.run(f, ...))
+  assert(r[1], r[2])
+  return table.unpack(r, 1, r.n)
 end
 
 describe("go.run", function()
@@ -12,7 +16,7 @@ describe("go.run", function()
   end)
 
   it("returns false and the error of the main task", function()
-    local ok, err = run(function() error({ code = 7 }) end)
+    local ok, err = go.run(function() error({ code = 7 }) end)
     assert.is_false(ok)
     assert.same({ code = 7 }, err)
   end)
@@ -27,7 +31,7 @@ describe("go.run", function()
 
   it("returns the error of a task nobody joined, and cancels its siblings", function()
     local sibling
-    local ok, err = run(function()
+    local ok, err = go.run(function()
       sibling = go.spawn(function() go.sleep(10) end)
       go.spawn(function() error("child failed", 0) end)
       go.sleep(10)
@@ -56,14 +60,14 @@ describe("go.run", function()
   end)
 
   it("reports a deadlock with each parked task's traceback", function()
-    local ok, err = run(function()
+    local ok, err = go.run(function()
       local ch = go.chan()
       go.spawn({ name = "stuck" }, function() ch:recv() end)
       ch:recv()
     end)
     assert.is_false(ok)
     assert.matches("^all tasks are asleep %- deadlock!", err)
-    assert.matches("%[recv%]", err)
+    assert.matches("%[recv%], spawned at spec/70%-go_tasks_spec.lua:%d+:", err)
     assert.matches("stack traceback", err)
   end)
 
@@ -157,7 +161,7 @@ describe("tasks", function()
   end)
 
   it("a task cannot join itself", function()
-    local ok, err = run(function() return go.self():join() end)
+    local ok, err = go.run(function() return go.self():join() end)
     assert.is_false(ok)
     assert.matches("cannot join itself", err)
   end)
@@ -169,6 +173,7 @@ describe("tasks", function()
       local t = go.spawn({ name = "worker" }, function() go.sleep(0.01) end)
       assert.equal("ready", t:status())
       assert.equal("worker", t:name())
+      assert.matches("^spec/70%-go_tasks_spec.lua:%d+$", t:spawned_at())
       assert.is_true(t:id() > me:id())
       go.yield()
       assert.equal("parked", t:status())
@@ -221,6 +226,19 @@ describe("tasks", function()
       go.sleep(0.001)
     end))
     assert.is_true(closed)
+  end)
+
+  it("spawn checks what it is given", function()
+    run(function()
+      assert.has_error(function() go.spawn(42) end)
+      assert.has_error(function() go.spawn({ stack = "bogus" }, function() end) end)
+      local many = {}
+      for i = 1, 200 do many[i] = i end
+      local t = go.spawn(function(...) return select("#", ...) end, table.unpack(many))
+      assert.same({ true, 200 }, { t:join() })
+    end)
+    assert.has_error(function() go.spawn(function() end) end,
+      "go.spawn: the scheduler is not running (use go.run)")
   end)
 
   it("go.tasks lists the live tasks", function()
@@ -294,7 +312,8 @@ describe("cancellation", function()
       end)
       go.yield()
       t:cancel()
-      assert.equal("cancelled", select(2, t:join()) and "x" or t:status())
+      t:join()
+      assert.equal("cancelled", t:status())
     end)
     assert.is_true(closed)
   end)
@@ -375,6 +394,25 @@ describe("scopes", function()
       local errs = s:errors()
       table.sort(errs)
       assert.same({ "a", "b" }, errs)
+    end)
+  end)
+
+  it("an error is not lost when the task joining it is cancelled at the same moment", function()
+    -- regression: B fails and cancels the scope's body, parked joining A;
+    -- A fails before the body runs again: A's error went to no one
+    run(function()
+      local scope
+      local ok, err = pcall(go.scope, function(s)
+        scope = s
+        local gate = go.chan()
+        go.spawn(function() gate:recv() error("B", 0) end)
+        local a = go.spawn(function() gate:recv() error("A", 0) end)
+        go.spawn(function() gate:close() end)
+        a:join()
+      end)
+      assert.is_false(ok)
+      assert.equal("B", err)
+      assert.same({ "B", "A" }, scope:errors())
     end)
   end)
 

@@ -264,6 +264,39 @@ describe("select", function()
     end)
   end)
 
+  it("refuses operations made by hand with the wrong target", function()
+    run(function()
+      local ch = go.chan(1)
+      assert.has_error(function() go.select({ 1, io.stdout }) end)
+      assert.has_error(function() go.select({ 2, io.stderr, 1 }) end)
+      assert.has_error(function() go.select({ 4, ch }) end)     -- a join of a channel
+      assert.has_error(function() go.select({ 5, ch }) end)     -- a scope's done of a channel
+      assert.has_error(function() go.select({ 1, go.self() }) end)
+      assert.has_error(function() go.select({ 99, ch }) end)
+      assert.has_error(function() go.select(42) end)
+    end)
+  end)
+
+  it("a task whose coroutine someone closed while it was parked ends with an error, and its waits are gone", function()
+    run(function()
+      local ucoro = require "ucoro"
+      local ch, other = go.chan(), go.chan()
+      local co
+      local t = go.spawn(function()
+        co = coroutine.running()
+        go.select(ch:recv_op(), other:recv_op(), go.after(10))
+      end)
+      go.yield()
+      assert.is_true(ucoro.close(co))
+      t:cancel()  -- wakes it: the scheduler finds it dead
+      local ok, err = t:join()
+      assert.is_false(ok)
+      assert.matches("dead coroutine", err)
+      assert.is_false(ch:try_send(1))  -- no receiver left behind
+      assert.is_false(other:try_send(1))
+    end)
+  end)
+
   it("select over more than 16 cases", function()
     run(function()
       local ops = {}

@@ -29,6 +29,31 @@ describe("blocking under C calls", function()
     assert.same({ "ABC", 42, 42 }, { a, b, c })
   end)
 
+  it("in a require'd chunk and an expat callback", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    finally(function() os.execute("rm -rf " .. dir) end)
+    local f = assert(io.open(dir .. "/go_blocking_mod.lua", "w"))
+    f:write('local go = require "ucoro.go" go.sleep(0.001) return "loaded after a sleep"')
+    f:close()
+    local saved = package.path
+    package.path = dir .. "/?.lua;" .. package.path
+    finally(function() package.path = saved package.loaded.go_blocking_mod = nil end)
+    local lxp = require "lxp"
+    local a, b = run(function()
+      local ch = go.chan()
+      go.spawn(function() ch:send("from a task") end)
+      local seen
+      local parser = lxp.new({ StartElement = function(_, name) seen = name .. " " .. ch:recv() end })
+      parser:parse("<root/>")
+      parser:close()
+      return require "go_blocking_mod", seen
+    end)
+    assert.equal("loaded after a sleep", a)
+    assert.equal("root from a task", b)
+  end)
+
   it("in an LPeg match-time capture", function()
     local n = run(function()
       local ch = go.chan()

@@ -186,6 +186,29 @@ describe("go.tcp", function()
     assert.equal("partial line", r[6])
   end)
 
+  it("connect times out, and is cancelled mid-call, when the peer's accept queue is full", function()
+    local r = run(function()
+      -- a backlog of 1 that nobody accepts: the kernel drops further SYNs
+      local sock = assert(go.tcp.bind("127.0.0.1", 0, { backlog = 1 }))
+      local _, port = sock:sockname()
+      local held, why = {}, nil
+      for _ = 1, 8 do
+        local c, err = go.tcp.connect("127.0.0.1", port, { timeout = 0.1 })
+        if not c then why = err break end
+        held[#held + 1] = c
+      end
+      local t = go.spawn(function() return go.tcp.connect("127.0.0.1", port) end)
+      go.sleep(0.05)
+      local waiting = t:waiting()
+      t:cancel("stop")
+      local ok, err = t:join()
+      for _, c in ipairs(held) do c:close() end
+      sock:close()
+      return { why, waiting, ok, go.is_cancelled(err) }
+    end)
+    assert.same({ "timeout", "connect", false, true }, r)
+  end)
+
   it("accept times out, then accepts", function()
     local a, b = run(function()
       local sock = assert(go.tcp.bind("127.0.0.1", 0))
@@ -231,6 +254,28 @@ describe("go.tcp", function()
     assert.same({ "timeout", "z" }, { a, b })
   end)
 
+  it("a task whose coroutine someone closed while it waited on a read: its wait is gone", function()
+    local r = pair(function(c, s)
+      local ucoro = require "ucoro"
+      local co
+      local t = go.spawn(function()
+        co = coroutine.running()
+        return s:read("l", 10)
+      end)
+      go.yield()
+      assert.is_true(ucoro.close(co))
+      t:cancel()  -- wakes it: the scheduler finds it dead and ends it
+      local ok = t:join()
+      t = nil  -- luacheck: ignore 311 (dropped: the task may be collected)
+      collectgarbage() collectgarbage()  -- the task's memory may go now
+      local _, why = s:read("l", 0.01)  -- a reader again: not "busy"
+      c:write("late data\n")  -- the stream's callback must not reach it
+      go.sleep(0.02)
+      return { ok, why, s:read("l", 1) }
+    end)
+    assert.same({ false, "timeout", "late data" }, r)
+  end)
+
   it("closing a stream a task waits on wakes it with nil, 'closed'", function()
     local r = pair(function(_, s)
       local reader = go.spawn(function() return table.pack(s:read("l")) end)
@@ -269,9 +314,9 @@ describe("go.tcp", function()
     local err = pair(function(c, s)
       s:reset()
       go.sleep(0.01)
-      local _, e
+      local e
       for _ = 1, 50 do
-        _, e = c:write(("x"):rep(65536))
+        e = select(2, c:write(("x"):rep(65536)))
         if e then break end
         go.sleep(0.001)
       end
@@ -301,6 +346,19 @@ describe("go.tcp", function()
     assert.is_false(r[2])
     assert.equal(16 * 64 * 1024, r[3])
     assert.is_true(r[4])
+  end)
+
+  it("a burst's large input buffer is freed once drained; a small one is kept", function()
+    local r = pair(function(c, s)
+      go.spawn(function() c:write(("b"):rep(600000)) end)
+      local d = s:read(600000, 5)
+      local _, _, _, cap_after_burst = s:buffered()
+      c:write("small")
+      local d2 = s:read(5, 5)
+      local _, _, _, cap_small = s:buffered()
+      return { #d, cap_after_burst, d2, cap_small }
+    end)
+    assert.same({ 600000, 0, "small", 65536 }, r)
   end)
 
   it("write parks while libuv's queue is above the mark, times out, resumes when drained", function()
@@ -416,6 +474,28 @@ describe("go.tcp", function()
       return { got, srv.nerrors, tostring(srv.errors[1]):match("handler failed") }
     end)
     assert.same({ "fine!", 1, "handler failed" }, r)
+  end)
+
+  it("ucoro.go and luv loaded again (as busted's insulation does): " ..
+     "the loop and open handles survive a collection", function()
+    local helpers = require "helpers"
+    local output, ok = helpers.run_child([[
+      local go = require "ucoro.go"
+      for _, m in ipairs { "ucoro.go", "ucoro.go.core", "ucoro.go.io", "luv" } do
+        package.loaded[m] = nil
+      end
+      go = require "ucoro.go"  -- a second ucoro.go.core, a second luv table
+      assert(go.run(function()
+        local srv = assert(go.tcp.listen("127.0.0.1", 0, function(c) c:write("x") end))
+        local c = assert(go.tcp.connect("127.0.0.1", srv:port()))
+        collectgarbage() collectgarbage()  -- the first luv table is garbage
+        local x = c:read(1, 5)
+        c:close() srv:close()
+        print("read", x)
+      end))
+    ]])
+    assert.is_true(ok, output)
+    assert.matches("read\tx", output, 1, true)
   end)
 
   it("outside a task: a clear error, no hang", function()

@@ -122,6 +122,33 @@ describe("go.fs", function()
     assert.equal(20, r)
   end)
 
+  it("a call blocked in the pool times out (opening a FIFO nobody writes); " ..
+     "the abandoned open's file is closed once it completes", function()
+    local r = run(function()
+      assert(go.fs.mkdir(dir))
+      local fifo = dir .. "/fifo"
+      assert(os.execute("mkfifo '" .. fifo .. "'"))
+      local fd_dir = ("/proc/%d/fd"):format(require("luv").os_getpid())
+      local fds_before = #assert(go.fs.readdir(fd_dir))
+      local t0 = go.now()
+      local f, err = go.fs.open(fifo, "r", nil, 0.05)
+      local waited = go.now() - t0
+      -- a cancelled one, deterministically mid-call
+      local t = go.spawn(function() return go.fs.open(fifo, "r") end)
+      go.sleep(0.02)
+      local waiting = t:waiting()
+      t:cancel("stop")
+      local ok, cerr = t:join()
+      -- a writer lets the two abandoned opens complete: they close their files
+      local w = assert(go.fs.open(fifo, "w", nil, 5))
+      assert(w:close())
+      go.sleep(0.05)
+      local fds_after = #assert(go.fs.readdir(fd_dir))
+      return { f, err, waited >= 0.05, waiting, ok, go.is_cancelled(cerr), fds_after - fds_before }
+    end)
+    assert.same({ nil, "timeout", true, "fs.open", false, true, 0 }, r)
+  end)
+
   it("reads a file from inside a table.sort comparator and a gsub callback", function()
     local sorted, replaced = run(function()
       assert(go.fs.mkdir(dir))

@@ -101,6 +101,25 @@ describe("go.process", function()
     assert.same({ false, true, 0 }, r)
   end)
 
+  it("a process dropped while its child runs: its handle is closed, the state ends cleanly", function()
+    local helpers = require "helpers"
+    local output, ok = helpers.run_child([[
+      local go = require "ucoro.go"
+      local t0 = os.time()
+      assert(go.run(function()
+        local p = go.process.spawn("sleep", { args = { "3" }, env = { "PATH=/usr/bin:/bin" },
+                                              stdin = "null", stdout = "null", stderr = "null" })
+        assert(p)
+        p = nil  -- luacheck: ignore 311
+        collectgarbage() collectgarbage()
+        go.sleep(0.01)
+      end))
+      print("ended", os.time() - t0 < 3)
+    ]])
+    assert.is_true(ok, output)
+    assert.matches("ended\ttrue", output, 1, true)
+  end)
+
   it("a missing program fails with luv's message", function()
     local err = run(function()
       return select(2, go.process.spawn("/nonexistent/program", { env = ENV }))

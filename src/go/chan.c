@@ -106,7 +106,7 @@ static int send_now(lua_State *L, go_chan *c, int bi, int vi) {
   }
   if (c->count < c->cap) {
     lua_pushvalue(L, vi);
-    lua_rawseti(L, bi, (c->head + c->count) % c->cap + 1);
+    lua_rawseti(L, bi, (lua_Integer)(((long long)c->head + c->count) % c->cap) + 1);
     c->count++;
     return 1;
   }
@@ -348,10 +348,24 @@ static int op_kind(lua_State *L, int arg) {
   return kind;
 }
 
-static void *op_target(lua_State *L, int arg) {
-  void *p;
+/* The op's target (a channel, a task or a scope, by kind), checked: a
+** table made by hand must not pass another userdata for a channel. */
+static void *op_target(lua_State *L, int arg, int kind) {
+  go_sched *S = go_sched_of(L);
+  const void *want = kind == GO_OP_JOIN ? S->task_mt
+                     : kind == GO_OP_DONE ? S->scope_mt : S->chan_mt;
+  void *p = NULL;
   lua_rawgeti(L, arg, 2);
-  p = lua_touserdata(L, -1);
+  if (kind != GO_OP_AFTER) {
+    p = lua_touserdata(L, -1);
+    if (p == NULL || !lua_getmetatable(L, -1)) {
+      p = NULL;
+    } else {
+      if (lua_topointer(L, -1) != want) p = NULL;
+      lua_pop(L, 1);
+    }
+    if (p == NULL) luaL_argerror(L, arg, "select operation expected");
+  }
   lua_pop(L, 1);
   return p;
 }
@@ -437,7 +451,7 @@ static int go_select(lua_State *L) {
     }
     cases[m].arg = i;
     cases[m].kind = kind;
-    cases[m].target = op_target(L, i);
+    cases[m].target = op_target(L, i, kind);
     if (kind == GO_OP_SEND && ((go_chan *)cases[m].target)->closed)
       return luaL_error(L, "send on closed channel");
     m++;

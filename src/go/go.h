@@ -77,6 +77,7 @@ struct go_task {
   int early;             /* what woke the prepared park before it began */
   go_scope *timer_scope; /* whose deadline the timer stands for */
   uint64_t id;
+  int spawn_line;         /* the go.spawn call's line (uservalue 5: its function) */
   go_task *rq_next;      /* ready queue */
   go_task *sib_prev, *sib_next;  /* the spawn scope's children */
   go_scope *spawn;       /* the scope it was spawned into */
@@ -90,6 +91,8 @@ struct go_task {
   int heap_index;        /* -1 when not in the timer heap */
   int timer_case;        /* what a timer fire means (a case index) */
   const char *what;      /* what it waits on, for go.tasks() */
+  struct io_wait *io;    /* an I/O wait naming it (io.h): cleared with
+                         ** its other waits, however its park ends */
 };
 
 struct go_sched {
@@ -111,7 +114,8 @@ struct go_sched {
   uint64_t next_id;
   uint64_t rng;          /* select's choices (go.seed) */
   int ntasks;
-  const void *chan_mt;    /* the channel metatable, by address */
+  const void *chan_mt;    /* the metatables, by address */
+  const void *task_mt, *scope_mt;
   /* go.attach(): drains from the loop's prepare and check phases */
   uv_prepare_t *prepare;
   uv_check_t *check;

@@ -11,9 +11,11 @@
 enum { IO_WOKEN = 1, IO_TIMEOUT = 2, IO_CANCELLED = 3 };
 
 /* One task waiting for one thing (a read, a write, an accept, a request).
-** Set only while that task is parked for it; cleared by whoever wakes it
-** and by the waiter when its park ends: a callback never reaches a task
-** that no longer waits. */
+** Set only while that task is parked for it, and named back by the task
+** (go_task.io): io_wake clears both, and so does go_unregister however
+** the park ends (woken, timed out, cancelled, its coroutine closed from
+** outside): a callback never reaches a task that no longer waits.  t
+** comes first (go_unregister clears it through go_task.io). */
 typedef struct io_wait { go_task *t; unsigned token; } io_wait;
 
 /* io_wait.c */

@@ -21,15 +21,25 @@ typedef struct fs_req {
   uv_fs_t req;
   io_wait w;
   int done, abandoned;
+  int has;               /* a timeout, until `at` (hrtime) */
+  uint64_t at;
   char *buf;             /* a read's or a write's bytes */
 } fs_req;
 
+/* wait_req's result when the timeout passed first (f abandoned). */
+#define FS_TIMEOUT (-0x7fff0000)
+
 typedef struct go_file { uv_file fd; } go_file;  /* -1 once closed */
 
-static void free_req(fs_req *f) {
+static void destroy_req(fs_req *f) {
   uv_fs_req_cleanup(&f->req);
   free(f->buf);
   free(f);
+}
+
+/* Frees f, unless abandoned: then its completion does. */
+static void free_req(fs_req *f) {
+  if (!f->abandoned) destroy_req(f);
 }
 
 static void on_fs(uv_fs_t *req) {
@@ -40,27 +50,33 @@ static void on_fs(uv_fs_t *req) {
       uv_fs_close(NULL, &c, (uv_file)req->result, NULL);
       uv_fs_req_cleanup(&c);
     }
-    free_req(f);
+    destroy_req(f);
     return;
   }
   f->done = 1;
   io_wake(&f->w);
 }
 
-/* A new request for the current task (raises first where none runs:
-** nothing is started then). */
-static fs_req *new_req(lua_State *L, go_sched *S, const char *what) {
+/* A new request for the current task, its timeout the argument at targ
+** (raises first where no task runs: nothing is started then). */
+static fs_req *new_req(lua_State *L, go_sched *S, const char *what,
+                       int targ) {
   fs_req *f;
+  int has = 0;
+  uint64_t at = 0;
   go_current(L, S, what);
+  if (targ > 0) at = go_deadline(L, targ, &has);
   f = (fs_req *)calloc(1, sizeof *f);
   if (f == NULL) luaL_error(L, "not enough memory");
+  f->has = has;
+  f->at = at;
   f->req.data = f;
   return f;
 }
 
 /* Waits for f, started with result r; the request's result (a libuv
-** error is negative).  The caller frees f.  Raises go.Cancelled (f is
-** then abandoned: the completion frees it). */
+** error is negative; FS_TIMEOUT).  The caller frees f (free_req leaves an
+** abandoned one to its completion).  Raises go.Cancelled (f abandoned). */
 static ssize_t wait_req(lua_State *L, go_sched *S, fs_req *f, int r,
                         const char *what) {
   go_task *t = S->current;
@@ -69,11 +85,12 @@ static ssize_t wait_req(lua_State *L, go_sched *S, fs_req *f, int r,
     return r;  /* refused at once: no callback comes */
   }
   while (!f->done) {
-    int why = io_park(L, S, &f->w, 0, 0, what);
+    int why = io_park(L, S, &f->w, f->has, f->at, what);
     f->w.t = NULL;
     if (why == IO_WOKEN) continue;
     f->abandoned = 1;
     uv_cancel((uv_req_t *)&f->req);
+    if (why == IO_TIMEOUT) return FS_TIMEOUT;
     return io_raise_cancelled(L, t);
   }
   return f->req.result;
@@ -81,6 +98,7 @@ static ssize_t wait_req(lua_State *L, go_sched *S, fs_req *f, int r,
 
 /* nil, luv's message for a call on a path ("ENOENT: ...: path"). */
 static int fail_path(lua_State *L, int err, const char *path) {
+  if (err == FS_TIMEOUT) return io_fail_msg(L, "timeout");
   if (path == NULL) return io_fail(L, err);
   lua_pushnil(L);
   lua_pushfstring(L, "%s: %s: %s", uv_err_name(err), uv_strerror(err), path);
@@ -124,7 +142,7 @@ static int fs_open(lua_State *L) {
   fl = (go_file *)lua_newuserdatauv(L, sizeof *fl, 0);
   fl->fd = -1;
   luaL_setmetatable(L, FILE_MT);
-  f = new_req(L, S, "fs.open");
+  f = new_req(L, S, "fs.open", 4);
   r = wait_req(L, S, f, uv_fs_open(S->loop, &f->req, path, flags, mode, on_fs),
                "fs.open");
   free_req(f);
@@ -144,7 +162,7 @@ static int file_read(lua_State *L) {
   ssize_t r;
   luaL_argcheck(L, n >= 0 && n <= 0x7fffffff, 2, "size out of range");
   if (fl->fd < 0) return io_fail_msg(L, "closed");
-  f = new_req(L, S, "fs.read");
+  f = new_req(L, S, "fs.read", 4);
   f->buf = (char *)malloc((size_t)n + 1);
   if (f->buf == NULL) {
     free(f);
@@ -173,7 +191,7 @@ static int file_write(lua_State *L) {
   size_t done = 0;
   if (fl->fd < 0) return io_fail_msg(L, "closed");
   while (done < len || len == 0) {
-    fs_req *f = new_req(L, S, "fs.write");
+    fs_req *f = new_req(L, S, "fs.write", 4);
     uv_buf_t b;
     ssize_t r;
     f->buf = (char *)malloc(len - done + 1);  /* outlives an abandon */
@@ -188,7 +206,7 @@ static int file_write(lua_State *L) {
                              off < 0 ? -1 : off + (int64_t)done, on_fs),
                  "fs.write");
     free_req(f);
-    if (r < 0) return io_fail(L, (int)r);
+    if (r < 0) return fail_path(L, (int)r, NULL);
     if (len == 0) break;
     done += (size_t)r;
   }
@@ -211,7 +229,7 @@ static int file_close(lua_State *L) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  f = new_req(L, S, "fs.close");
+  f = new_req(L, S, "fs.close", 0);
   return ok_or_fail(L, f, wait_req(L, S, f,
                     uv_fs_close(S->loop, &f->req, fd, on_fs), "fs.close"), NULL);
 }
@@ -273,12 +291,12 @@ static int fs_stat(lua_State *L) {
   if (lua_type(L, 1) == LUA_TUSERDATA) {
     go_file *fl = check_file(L);
     if (fl->fd < 0) return io_fail_msg(L, "closed");
-    f = new_req(L, S, "fs.stat");
+    f = new_req(L, S, "fs.stat", 2);
     r = wait_req(L, S, f, uv_fs_fstat(S->loop, &f->req, fl->fd, on_fs),
                  "fs.stat");
   } else {
     const char *path = luaL_checkstring(L, 1);
-    f = new_req(L, S, "fs.stat");
+    f = new_req(L, S, "fs.stat", 2);
     r = wait_req(L, S, f, uv_fs_stat(S->loop, &f->req, path, on_fs),
                  "fs.stat");
   }
@@ -305,7 +323,7 @@ static const char *dirent_type(uv_dirent_type_t t) {
 static int fs_readdir(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
-  fs_req *f = new_req(L, S, "fs.readdir");
+  fs_req *f = new_req(L, S, "fs.readdir", 2);
   uv_dirent_t ent;
   ssize_t r = wait_req(L, S, f, uv_fs_scandir(S->loop, &f->req, path, 0, on_fs),
                        "fs.readdir");
@@ -332,7 +350,7 @@ static int fs_mkdir(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
   int mode = (int)luaL_optinteger(L, 2, 0755);
-  fs_req *f = new_req(L, S, "fs.mkdir");
+  fs_req *f = new_req(L, S, "fs.mkdir", 3);
   return ok_or_fail(L, f, wait_req(L, S, f,
                     uv_fs_mkdir(S->loop, &f->req, path, mode, on_fs), "fs.mkdir"), path);
 }
@@ -340,7 +358,7 @@ static int fs_mkdir(lua_State *L) {
 static int fs_rmdir(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
-  fs_req *f = new_req(L, S, "fs.rmdir");
+  fs_req *f = new_req(L, S, "fs.rmdir", 2);
   return ok_or_fail(L, f, wait_req(L, S, f,
                     uv_fs_rmdir(S->loop, &f->req, path, on_fs), "fs.rmdir"), path);
 }
@@ -348,7 +366,7 @@ static int fs_rmdir(lua_State *L) {
 static int fs_unlink(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
-  fs_req *f = new_req(L, S, "fs.unlink");
+  fs_req *f = new_req(L, S, "fs.unlink", 2);
   return ok_or_fail(L, f, wait_req(L, S, f,
                     uv_fs_unlink(S->loop, &f->req, path, on_fs), "fs.unlink"), path);
 }
@@ -357,7 +375,7 @@ static int fs_rename(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *from = luaL_checkstring(L, 1);
   const char *to = luaL_checkstring(L, 2);
-  fs_req *f = new_req(L, S, "fs.rename");
+  fs_req *f = new_req(L, S, "fs.rename", 3);
   return ok_or_fail(L, f, wait_req(L, S, f,
                     uv_fs_rename(S->loop, &f->req, from, to, on_fs), "fs.rename"), from);
 }

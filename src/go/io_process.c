@@ -3,9 +3,9 @@
 ** and cwd, its standard streams as go streams (pipes), wait with a
 ** timeout, kill; and signals (a watcher a task waits on).
 **
-** A process handle must stay open until its exit callback (closing it
-** earlier loses the exit status): the userdata's finalizer closes it, and
-** the child keeps running if it had not exited.
+** A process handle is closed by its userdata's finalizer (a child still
+** running keeps running, its exit status unread): no handle of ours is
+** left open for luv's loop to find at the end.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,7 @@
 typedef struct io_proc {
   uv_process_t h;
   io_wait w;
-  int exited, closed;
+  int exited;
   int64_t code;
   int signal;
 } io_proc;
@@ -36,10 +36,6 @@ static void on_exit_cb(uv_process_t *h, int64_t code, int sig) {
   p->exited = 1;
   p->code = code;
   p->signal = sig;
-  if (p->closed) {  /* its userdata is gone: nobody waits */
-    uv_close((uv_handle_t *)h, on_proc_closed);
-    return;
-  }
   io_wake(&p->w);
 }
 
@@ -48,9 +44,7 @@ static int proc_gc(lua_State *L) {
   io_proc *p = ud->p;
   if (p == NULL) return 0;
   ud->p = NULL;
-  p->closed = 1;
-  /* a running child is left running; its exit callback frees p */
-  if (p->exited) uv_close((uv_handle_t *)&p->h, on_proc_closed);
+  uv_close((uv_handle_t *)&p->h, on_proc_closed);
   return 0;
 }
 

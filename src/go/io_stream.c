@@ -178,7 +178,14 @@ void io_stream_start(io_stream *s) { want_input(s); }
 static void consume(lua_State *L, io_stream *s, size_t n, size_t drop) {
   lua_pushlstring(L, s->buf + s->off, n - drop);
   s->off += n;
-  if (s->off == s->len) s->off = s->len = 0;
+  if (s->off == s->len) {
+    s->off = s->len = 0;
+    if (s->cap > 2 * READ_CHUNK) {  /* a burst's buffer: not kept */
+      free(s->buf);
+      s->buf = NULL;
+      s->cap = 0;
+    }
+  }
   want_input(s);
 }
 
@@ -656,14 +663,16 @@ static int stream_keepalive(lua_State *L) {
 }
 
 /* s:buffered(): bytes of input buffered, bytes in libuv's write queue,
-** whether it reads now (the backpressure, for tests and monitoring). */
+** whether it reads now, the input buffer's capacity (the backpressure,
+** for tests and monitoring). */
 static int stream_buffered(lua_State *L) {
   stream_ud *ud = check_ud(L);
   if (ud->s == NULL) return io_fail_msg(L, "closed");
   lua_pushinteger(L, (lua_Integer)(ud->s->len - ud->s->off));
   lua_pushinteger(L, (lua_Integer)uv_stream_get_write_queue_size(&ud->s->u.s));
   lua_pushboolean(L, ud->s->reading);
-  return 3;
+  lua_pushinteger(L, (lua_Integer)ud->s->cap);
+  return 4;
 }
 
 /* s:reset(): closes with an RST (SO_LINGER 0): the peer sees ECONNRESET. */

@@ -22,17 +22,19 @@ int io_park(lua_State *L, go_sched *S, io_wait *w, int has, uint64_t at,
   t->token++;
   t->armed = 1;
   t->early = GO_NOT_FIRED;
+  if (t->io != NULL) t->io->t = NULL;  /* one I/O wait at a time */
   w->t = t;
   w->token = t->token;
+  t->io = w;
   if (has && !go_timer_add(S, t, at, IO_TIMEOUT)) {
     w->t = NULL;
+    t->io = NULL;
     t->armed = 0;
     return luaL_error(L, "not enough memory");
   }
   fired = go_park_code(L, S, t, what);
   if (fired == GO_FIRED_CANCEL) return IO_CANCELLED;
-  if (fired == GO_FIRED_ERROR) {
-    if (w->t == t) w->t = NULL;
+  if (fired == GO_FIRED_ERROR) {  /* go_unregister cleared w */
     return luaL_error(L, "%s: no park possible here (inside a metamethod "
                       "or finalizer that cannot yield?)", what);
   }
@@ -44,6 +46,7 @@ void io_wake(io_wait *w) {
   go_task *t = w->t;
   if (t == NULL) return;
   w->t = NULL;
+  if (t->io == w) t->io = NULL;
   go_wake(t, w->token, IO_WOKEN);
 }
 

@@ -63,9 +63,16 @@ GO_API int luaopen_ucoro_go_core(lua_State *L) {
   luaL_checkversion(L);
   ucoro = require(L, "ucoro");
   /* luv 1.44 frees its loop with its module table yet keeps using it on
-  ** a later require: keep the module for the life of the state. */
+  ** a later require: keep the first module (the one whose _loop holds
+  ** the loop) for the life of the state; a later load of luv (after
+  ** package.loaded was cleared) has no _loop and must not replace it. */
   require(L, "luv");
-  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: luv");
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "ucoro.go: luv") == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: luv");
+  } else {
+    lua_pop(L, 2);
+  }
   lua_getfield(L, LUA_REGISTRYINDEX, "luv_context");
   ctx = (luv_context *)lua_touserdata(L, -1);
   lua_pop(L, 1);

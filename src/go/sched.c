@@ -91,6 +91,10 @@ void go_unregister(go_task *t) {
   t->ws = NULL;
   t->nws = 0;
   if (t->heap_index >= 0) go_timer_remove(t->S, t);
+  if (t->io != NULL) {  /* io.h's io_wait: { go_task *t; ... } */
+    *(go_task **)t->io = NULL;
+    t->io = NULL;
+  }
 }
 
 /* ---- ready queue, wake, park ---- */
@@ -226,7 +230,7 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   }
   luaL_checktype(L, first, LUA_TFUNCTION);
   nargs = lua_gettop(L) - first;
-  t = (go_task *)lua_newuserdatauv(L, sizeof(go_task), 4);
+  t = (go_task *)lua_newuserdatauv(L, sizeof(go_task), 5);
   memset(t, 0, sizeof *t);
   t->heap_index = -1;
   t->S = S;
@@ -251,7 +255,16 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
     lua_getfield(L, base, "name");
     lua_setiuservalue(L, -3, 4);
   }
-  lua_checkstack(t->co, nargs + LUA_MINSTACK);
+  {  /* where it was spawned (the caller and its line; formatted only
+     ** when asked): for t:spawned_at() and deadlock reports */
+    lua_Debug ar;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "fl", &ar)) {
+      t->spawn_line = ar.currentline;
+      lua_setiuservalue(L, -3, 5);
+    }
+  }
+  if (!lua_checkstack(t->co, nargs + LUA_MINSTACK))
+    luaL_error(L, "go.spawn: too many arguments");
   lua_rotate(L, first + 1, 2);  /* the arguments on top */
   lua_xmove(L, t->co, nargs);
   t->nargs = nargs;
@@ -292,6 +305,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
                        int base) {
   go_waiter *w;
   int n = lua_gettop(L) - base;
+  go_unregister(t);  /* (its frames closed from outside while parked) */
   go_push_anchor(L, S, t->ref);  /* the task's userdata */
   if (ok) {
     int i;
@@ -322,9 +336,12 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   lua_pop(L, 1);
   t->state = GO_DONE;
   while ((w = t->joiners.head) != NULL) {
+    go_task *j = w->task;
     go_queue_remove(&t->joiners, w);
-    t->joined = 1;
-    go_wake(w->task, w->task->token, w->index);
+    /* joined only by one this wake-up reaches (not one already woken,
+    ** say cancelled: the error would be nobody's) */
+    if (j->state == GO_PARKED && j->fired == GO_NOT_FIRED) t->joined = 1;
+    go_wake(j, j->token, w->index);
   }
   go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
@@ -382,6 +399,8 @@ static void drain(lua_State *L, go_sched *S) {
 
 static void on_timer_closed(uv_handle_t *h) { free(h); }
 
+static void push_spawn_site(lua_State *L, go_task *t, int idx);
+
 /* The deadlock report: each parked task with its traceback. */
 static void push_deadlock(lua_State *L, go_sched *S, go_scope *root);
 
@@ -435,8 +454,12 @@ static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
     lua_rawgeti(L, list, i);
     t = (go_task *)lua_touserdata(L, -1);
     lua_pop(L, 1);
-    lua_pushfstring(L, "\n\ntask %d [%s]:\n", (int)t->id,
-                    t->what ? t->what : "parked");
+    go_push_anchor(L, S, t->ref);
+    push_spawn_site(L, t, lua_gettop(L));
+    lua_pushfstring(L, "\n\ntask %d [%s], spawned at %s:\n", (int)t->id,
+                    t->what ? t->what : "parked", lua_tostring(L, -1));
+    lua_replace(L, -3);
+    lua_pop(L, 1);
     push_thread(L, S, t);
     luaL_traceback(L, lua_tothread(L, -1), NULL, 0);
     lua_remove(L, -2);
@@ -878,6 +901,24 @@ static int task_traceback(lua_State *L) {
   return 1;
 }
 
+/* Pushes "file:line" of t's go.spawn call (t's userdata at idx), or "?". */
+static void push_spawn_site(lua_State *L, go_task *t, int idx) {
+  lua_Debug ar;
+  if (lua_getiuservalue(L, idx, 5) == LUA_TFUNCTION &&
+      lua_getinfo(L, ">S", &ar))
+    lua_pushfstring(L, "%s:%d", ar.short_src, t->spawn_line);
+  else {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "?");
+  }
+}
+
+/* t:spawned_at(): "file:line" of the go.spawn call. */
+static int task_spawned_at(lua_State *L) {
+  push_spawn_site(L, go_check_task(L, 1), 1);
+  return 1;
+}
+
 static int task_join_op(lua_State *L) {
   go_check_task(L, 1);
   lua_createtable(L, 2, 0);
@@ -907,6 +948,7 @@ static const luaL_Reg task_methods[] = {
   {"name", task_name},
   {"waiting", task_waiting},
   {"traceback", task_traceback},
+  {"spawned_at", task_spawned_at},
   {"join_op", task_join_op},
   {NULL, NULL}
 };
@@ -914,6 +956,7 @@ static const luaL_Reg task_methods[] = {
 /* The task metatable (upvalue 1: the scheduler, at the stack top). */
 int go_task_open(lua_State *L) {
   luaL_newmetatable(L, TASK_MT);
+  ((go_sched *)lua_touserdata(L, -2))->task_mt = lua_topointer(L, -1);
   lua_newtable(L);
   lua_pushvalue(L, -3);
   luaL_setfuncs(L, task_methods, 1);

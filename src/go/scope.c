@@ -348,6 +348,7 @@ const luaL_Reg go_scope_functions[] = {
 
 int go_scope_open(lua_State *L) {
   luaL_newmetatable(L, SCOPE_MT);
+  ((go_sched *)lua_touserdata(L, -2))->scope_mt = lua_topointer(L, -1);
   lua_newtable(L);
   lua_pushvalue(L, -3);
   luaL_setfuncs(L, scope_methods, 1);

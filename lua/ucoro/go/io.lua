@@ -160,6 +160,10 @@ function M.extend(go, core)
     return nil, err
   end
 
+  --- go.install_luvit(): luvit coro-* style code (plain yield, resumed
+  -- from a luv callback) works inside tasks; returns the uninstaller.
+  function go.install_luvit() return require("ucoro.go.luvit").install(go) end
+
   --- go.fs.readfile(path): the whole file; nil, err.
   function fs.readfile(path)
     local f <close>, err = fs.open(path, "r")
