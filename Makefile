@@ -200,7 +200,8 @@ PC_FILES    = $(BUILD)/ucoro.pc $(BUILD)/ucoro-lua.pc
 HOST        = $(BUILD)/host
 TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so \
               $(BUILD)/line_server.so
-C_TESTS     = $(patsubst spec/c/%.c,$(BUILD)/%,$(wildcard spec/c/*_test.c))
+C_TESTS     = $(patsubst spec/c/%.c,$(BUILD)/test/%,\
+              $(wildcard spec/c/core/*_test.c spec/c/lua/*_test.c))
 CORE_BENCH  = $(BUILD)/core_bench
 
 # Runs a command from the tree: the build's module first on Lua's paths,
@@ -260,10 +261,21 @@ $(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c src/go/ucoro_go.h
 $(BUILD)/line_server.so: examples/c_server/line_server.c src/go/ucoro_go.h
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
 
-# Every spec/c/NAME_test.c is a cmocka program (tools/run-tests runs it).
-$(BUILD)/%_test: spec/c/%_test.c spec/c/*.h $(BINDING_LIB) $(CORE_LIB)
-	$(CC) $(ALL_CFLAGS) $(BINDING_INC) $< -o $@ $(BINDING_LIB) $(CORE_LIB) \
-	  $(LUA_LIBS) -lcmocka -lpthread -lm
+# Every spec/c/LAYER/NAME_test.c is a cmocka program, built as
+# $(BUILD)/test/LAYER/NAME_test (tools/run-tests runs it).  The core's
+# tests see only the core's headers and link no Lua: the core needs none.
+$(BUILD)/test/core/%_test: spec/c/core/%_test.c spec/c/*.h spec/c/core/*.h \
+                           $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CORE_INC) -Ispec/c $< -o $@ $(CORE_LIB) \
+	  -lcmocka -lpthread -lm
+
+# The host API's and the binding's tests, with Lua.
+$(BUILD)/test/lua/%_test: spec/c/lua/%_test.c spec/c/*.h spec/c/lua/*.h \
+                          $(BINDING_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(BINDING_INC) -Ispec/c $< -o $@ $(BINDING_LIB) \
+	  $(CORE_LIB) $(LUA_LIBS) -lcmocka -lpthread -lm
 
 $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(CORE_INC) $< -o $@ $(CORE_LIB) -lpthread

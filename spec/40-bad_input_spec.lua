@@ -2,7 +2,7 @@
 -- bad input, one row each.  Where stock coroutine has the function, the
 -- answer must be stock's (same results, same message); elsewhere the exact
 -- message is asserted.  A coroutine of another Lua state cannot reach a
--- Lua function (only C can hold one): spec/c/bad_input_test.c has those.
+-- Lua function (only C can hold one): spec/c/lua/bad_input_test.c has those.
 local ucoro = require "ucoro"
 local helpers = require "helpers"
 local stock = coroutine

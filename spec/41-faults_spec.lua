@@ -2,7 +2,7 @@
 -- interpreter lowers its own address-space limit (RLIMIT_AS, with
 -- util-linux's prlimit) to a little above what it uses: new 64 MiB stacks
 -- cannot be mapped, while Lua still has room to allocate.
--- (Lua's allocator failing: spec/c/alloc_test.c.)
+-- (Lua's allocator failing: spec/c/lua/alloc_test.c.)
 local helpers = require "helpers"
 
 -- Defines limit_address_space(extra_kib): the soft limit becomes the

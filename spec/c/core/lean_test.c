@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "guard_pages.h"
+#include "bodies.h"
 #include "ucoro.h"
 
 /* Fills a frame with a pattern of its own, checks it after every switch:
@@ -199,12 +200,6 @@ static void own_and_lean_nest(void **state) {
   ucoro_destroy(co);
 }
 
-static void *parks(ucoro *co, void *arg) {
-  (void)co;
-  ucoro_yield(arg, NULL);
-  return arg;
-}
-
 /* Past the own-stack limit, "auto" makes lean coroutines: no more
 ** mappings however many are parked. */
 static void auto_turns_lean_past_the_limit(void **state) {
@@ -218,7 +213,7 @@ static void auto_turns_lean_past_the_limit(void **state) {
   assert_true(old >= 1000);  /* a quarter of vm.max_map_count */
   before = guard_pages();
   for (i = 0; i < N; i++) {
-    assert_int_equal(ucoro_create(&all[i], parks, NULL, 0), UCORO_OK);
+    assert_int_equal(ucoro_create(&all[i], parks_once, NULL, 0), UCORO_OK);
     assert_int_equal(ucoro_resume(all[i], NULL, NULL), UCORO_OK);
     own += ucoro_mode_of(all[i]) == UCORO_OWN;
   }
@@ -228,7 +223,7 @@ static void auto_turns_lean_past_the_limit(void **state) {
   ucoro_pool_clear();  /* no stack mapped now: the next two are own */
   ucoro_set_own_limit(2);
   for (i = 0; i < 4; i++) {
-    assert_int_equal(ucoro_create(&all[i], parks, NULL, 0), UCORO_OK);
+    assert_int_equal(ucoro_create(&all[i], parks_once, NULL, 0), UCORO_OK);
     assert_int_equal(ucoro_resume(all[i], NULL, NULL), UCORO_OK);
   }
   assert_int_equal(ucoro_mode_of(all[0]), UCORO_OWN);
@@ -255,7 +250,7 @@ static void *uses(ucoro *co, void *arg) {
 }
 
 static void stack_used_is_the_frames(void **state) {
-  ucoro *small = lean(parks), *large = lean(uses);
+  ucoro *small = lean(parks_once), *large = lean(uses);
   (void)state;
   assert_int_equal(ucoro_stack_used(small), 0);  /* not run yet */
   ucoro_resume(small, NULL, NULL);
@@ -273,13 +268,13 @@ static void stack_used_is_the_frames(void **state) {
 /* Destroying parked lean coroutines, whether their frames are on their
 ** stack or copied off, frees everything (the leak checkers tell). */
 static void destroy_parked_either_way(void **state) {
-  ucoro *a = lean(parks), *b = lean(parks);
+  ucoro *a = lean(parks_once), *b = lean(parks_once);
   (void)state;
   ucoro_resume(a, NULL, NULL);
   ucoro_resume(b, NULL, NULL);
   assert_int_equal(ucoro_destroy(a), UCORO_OK);
   assert_int_equal(ucoro_destroy(b), UCORO_OK);
-  a = lean(parks);
+  a = lean(parks_once);
   assert_int_equal(ucoro_destroy(a), UCORO_OK);  /* never ran */
 }
 
@@ -289,12 +284,12 @@ static void destroy_parked_either_way(void **state) {
 ** tell. */
 static void *leaves_two_parked(void *arg) {
   ucoro **two = arg;
-  ucoro *done = lean(parks);
+  ucoro *done = lean(parks_once);
   ucoro_resume(done, NULL, NULL);
   ucoro_resume(done, NULL, NULL);
   ucoro_destroy(done);
-  two[0] = lean(parks);
-  two[1] = lean(parks);
+  two[0] = lean(parks_once);
+  two[1] = lean(parks_once);
   ucoro_resume(two[0], NULL, NULL);
   ucoro_resume(two[1], NULL, NULL);
   return NULL;
@@ -315,7 +310,7 @@ static void thread_exit_leaves_parked_ones_destroyable(void **state) {
 static void bad_mode_is_einval(void **state) {
   ucoro *co;
   (void)state;
-  assert_int_equal(ucoro_create_mode(&co, parks, NULL, 0, (ucoro_mode)7),
+  assert_int_equal(ucoro_create_mode(&co, parks_once, NULL, 0, (ucoro_mode)7),
                    UCORO_EINVAL);
   assert_null(co);
   assert_int_equal(ucoro_mode_of(NULL), UCORO_AUTO);

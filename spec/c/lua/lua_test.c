@@ -39,10 +39,9 @@ static void *resume_elsewhere(void *arg) {
 }
 
 static void another_thread_cannot_resume(void **state) {
-  lua_State *L = new_state();
+  lua_State *L = *state;
   pthread_t t;
   resume_job job;
-  (void)state;
   memset(&job, 0, sizeof job);
   job.L = L;
   run(L, "co = ucoro.create(function()"
@@ -58,7 +57,6 @@ static void another_thread_cannot_resume(void **state) {
   run(L, "assert(ucoro.status(co) == 'suspended')"
          "result = select(2, ucoro.resume(co))");
   assert_string_equal(global_string(L, "result"), "done");
-  lua_close(L);
 }
 
 /* A C function, called in state A's coroutine, runs code in state B that
@@ -107,10 +105,9 @@ static int add_twice(lua_State *L) {
 }
 
 static void host_function_yields_in_straight_line(void **state) {
-  lua_State *L = new_state();
+  lua_State *L = *state;
   lua_State *co;
   int nres;
-  (void)state;
   lua_ucoro_pushcfunction(L, add_twice);
   lua_setglobal(L, "add_twice");
   co = lua_newthread(L);
@@ -127,25 +124,22 @@ static void host_function_yields_in_straight_line(void **state) {
   lua_pushinteger(co, 100);
   assert_int_equal(lua_resume(co, L, 1, &nres), LUA_OK);
   assert_int_equal(lua_tointeger(co, -1), 1110);
-  lua_close(L);
 }
 
 static void host_yield_outside_gets_an_error(void **state) {
-  lua_State *L = new_state();
-  (void)state;
+  lua_State *L = *state;
   lua_register(L, "plain_add_twice", add_twice);  /* not wrapped */
   run(L, "ok, message = pcall(plain_add_twice, 1)");
   assert_string_equal(global_string(L, "message"),
                       "attempt to yield from outside a coroutine");
-  lua_close(L);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(another_thread_cannot_resume),
+    state_test(another_thread_cannot_resume),
     cmocka_unit_test(no_yield_into_another_state),
-    cmocka_unit_test(host_function_yields_in_straight_line),
-    cmocka_unit_test(host_yield_outside_gets_an_error),
+    state_test(host_function_yields_in_straight_line),
+    state_test(host_yield_outside_gets_an_error),
   };
   return cmocka_run_group_tests_name("ucoro with Lua", tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bodies.h"
 #include "ucoro.h"
 
 /* Values both ways: yields count up from what resume passed in. */
@@ -178,11 +179,6 @@ static long resident_pages(void) {
   if (fscanf(f, "%ld %ld", &size, &resident) != 2) resident = -1;
   fclose(f);
   return resident;
-}
-
-static void *returns_arg(ucoro *co, void *arg) {
-  (void)co;
-  return arg;
 }
 
 static void churn_reuses_pooled_stacks(void **state) {
@@ -410,12 +406,6 @@ static void *overflows(ucoro *co, void *arg) {
   (void)arg;
   recurse(0);
   return NULL;
-}
-
-static void *parks_once(ucoro *co, void *arg) {
-  (void)co;
-  ucoro_yield(arg, NULL);
-  return arg;
 }
 
 /* In a child: a coroutine of the given mode recurses without end (a lean

@@ -248,9 +248,8 @@ static const char park_some[] =
   "return 'ok'\n";
 
 static void parked_elsewhere_refused(void **state) {
-  lua_State *L = new_state();
+  lua_State *L = *state;
   char out[512];
-  (void)state;
   on_another_thread(L, park_some, out, sizeof out);
   assert_string_equal(out, "ok");
   on_another_thread(L,
@@ -258,13 +257,11 @@ static void parked_elsewhere_refused(void **state) {
     "  ucoro.status(parked), select(2, pcall(wrapped)) }, '|')",
     out, sizeof out);
   assert_string_equal(out, REFUSED "|suspended|" REFUSED);
-  lua_close(L);
 }
 
 static void suspended_at_lua_level_resumes_elsewhere(void **state) {
-  lua_State *L = new_state();
+  lua_State *L = *state;
   char out[512];
-  (void)state;
   on_another_thread(L, park_some, out, sizeof out);
   /* no C frames kept: these run on the new thread's own stacks, park
   ** there, and go on there */
@@ -279,13 +276,11 @@ static void suspended_at_lua_level_resumes_elsewhere(void **state) {
     "return table.concat({ a, f, h1, h2 }, '|')",
     out, sizeof out);
   assert_string_equal(out, "lua done|fresh done|here|here done");
-  lua_close(L);
 }
 
 static void closed_and_collected_elsewhere(void **state) {
-  lua_State *L = new_state();
+  lua_State *L = *state;
   char out[512];
-  (void)state;
   on_another_thread(L, park_some, out, sizeof out);
   on_another_thread(L,
     "local ok = ucoro.close(to_close)\n"
@@ -295,7 +290,6 @@ static void closed_and_collected_elsewhere(void **state) {
     out, sizeof out);
   assert_string_equal(out, "true|true|dead");
   /* the owner thread is gone: the rest goes with the state, closed here */
-  lua_close(L);
 }
 
 /* The host API: a host's C function parks inside a lua_resume'd thread;
@@ -326,10 +320,9 @@ static void *resume_host_thread(void *arg) {
 }
 
 static void host_thread_parked_elsewhere_refused(void **state) {
-  lua_State *L = new_state();
+  lua_State *L = *state;
   host_job j;
   pthread_t t;
-  (void)state;
   memset(&j, 0, sizeof j);
   lua_ucoro_pushcfunction(L, wait_twice);
   lua_setglobal(L, "wait_twice");
@@ -343,7 +336,6 @@ static void host_thread_parked_elsewhere_refused(void **state) {
   resume_host_thread(&j);
   assert_int_equal(j.status, LUA_ERRRUN);
   assert_string_equal(j.message, REFUSED);
-  lua_close(L);
 }
 
 /* ---- lean coroutines destroyed by another OS thread ---- */
@@ -408,10 +400,10 @@ static void lean_destroyed_by_another_thread(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(states_on_threads_at_once),
-    cmocka_unit_test(parked_elsewhere_refused),
-    cmocka_unit_test(suspended_at_lua_level_resumes_elsewhere),
-    cmocka_unit_test(closed_and_collected_elsewhere),
-    cmocka_unit_test(host_thread_parked_elsewhere_refused),
+    state_test(parked_elsewhere_refused),
+    state_test(suspended_at_lua_level_resumes_elsewhere),
+    state_test(closed_and_collected_elsewhere),
+    state_test(host_thread_parked_elsewhere_refused),
     cmocka_unit_test(lean_destroyed_by_another_thread),
   };
   return cmocka_run_group_tests_name("ucoro threads", tests, NULL, NULL);

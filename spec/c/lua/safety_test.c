@@ -7,7 +7,6 @@
 */
 #define _GNU_SOURCE
 #include <alloca.h>
-#include <dlfcn.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,26 +27,12 @@
 
 #include "lua_state.h"
 #include "lua_ucoro.h"
+#include "refusing_realloc.h"
 #include "ucoro.h"
 
 /* The widest frame Debian's liblua5.4 and libc open with one `sub rsp`
 ** (luaL_loadfilex: 8.3 KiB) fits many times over in a guard this wide. */
 #define GUARD_MIN (64u * 1024u)
-
-/* ---- realloc that fails when told to (lean frames are kept with it) ---- */
-
-/* While set, realloc refuses every new block (ptr NULL): lean.c's first
-** room for a coroutine's frames, and Lua's new objects; shrinking and
-** freeing still work, so that a collection can run.  (Valgrind replaces
-** this realloc with its own: the test that needs it is skipped there.) */
-static volatile int refuse_new_blocks;
-
-void *realloc(void *ptr, size_t size) {
-  static void *(*real)(void *, size_t);
-  if (real == NULL) real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-  if (refuse_new_blocks && ptr == NULL && size > 0) return NULL;
-  return real(ptr, size);
-}
 
 /* ---- where a stack is ---- */
 
@@ -250,12 +235,6 @@ static int yield_failing(lua_State *L) {
   return lua_ucoro_yield(L, lua_gettop(L));
 }
 
-static int memory_back(lua_State *L) {
-  (void)L;
-  refuse_new_blocks = 0;
-  return 0;
-}
-
 static void lean_yield_out_of_memory_raises(void **state) {
   lua_State *L;
   (void)state;
@@ -289,15 +268,13 @@ static int count_arguments(lua_State *L) {
 }
 
 static void pushed_function_takes_many_arguments(void **state) {
-  lua_State *L = new_state();
-  (void)state;
+  lua_State *L = *state;
   lua_ucoro_pushcfunction(L, count_arguments);
   lua_setglobal(L, "count");
   run(L, "assert(count(table.unpack({}, 1, 100000)) == 100000)\n"
          "local n = coroutine.wrap(function(...) return count(...) end)"
          "  (table.unpack({}, 1, 100000))\n"
          "assert(n == 100000, n)\n");
-  lua_close(L);
 }
 
 /* lua_yield in a pushed function inside a ucoro coroutine, where the
@@ -307,8 +284,7 @@ static int stock_yield(lua_State *L) {
 }
 
 static void pushed_function_may_yield_the_stock_way(void **state) {
-  lua_State *L = new_state();
-  (void)state;
+  lua_State *L = *state;
   lua_ucoro_pushcfunction(L, stock_yield);
   lua_setglobal(L, "stock_yield");
   run(L, "local co = ucoro.create(function() return 'back', stock_yield('up') end)\n"
@@ -316,7 +292,6 @@ static void pushed_function_may_yield_the_stock_way(void **state) {
          "assert(ok and v == 'up', tostring(v))\n"
          "local ok2, a, b = ucoro.resume(co, 'down')\n"
          "assert(ok2 and a == 'back' and b == 'down', tostring(a))\n");
-  lua_close(L);
 }
 
 /* lua_ucoro_yield given a thread that is not the running one (misuse):
@@ -368,8 +343,8 @@ int main(void) {
     cmocka_unit_test(guards_are_wide_at_every_size),
     cmocka_unit_test(scratch_stack_is_guarded),
     cmocka_unit_test(lean_yield_out_of_memory_raises),
-    cmocka_unit_test(pushed_function_takes_many_arguments),
-    cmocka_unit_test(pushed_function_may_yield_the_stock_way),
+    state_test(pushed_function_takes_many_arguments),
+    state_test(pushed_function_may_yield_the_stock_way),
   };
   return cmocka_run_group_tests_name("ucoro safety", tests, NULL, NULL);
 }
