@@ -124,7 +124,10 @@ endif
 # TLSDESC (-mtls-dialect=gnu2) measured 10 instructions more per wrap
 # round trip than __tls_get_addr on x86-64 (bench/README.md)
 SYSROOT_musl = build/sysroot-musl
+# Where the C tests find cmocka (the system's, but with musl)
+CMOCKA_FLAGS =
 ifeq ($(CROSS),musl)
+CMOCKA_FLAGS := -I$(CURDIR)/$(SYSROOT_musl)/include -L$(CURDIR)/$(SYSROOT_musl)/lib
 LUA        := $(CURDIR)/$(SYSROOT_musl)/bin/lua
 LUA_CFLAGS := -I$(CURDIR)/$(SYSROOT_musl)/include
 LUA_LIBS   := $(CURDIR)/$(SYSROOT_musl)/lib/liblua.a -L$(CURDIR)/$(SYSROOT_musl)/lib
@@ -267,8 +270,8 @@ $(BUILD)/line_server.so: examples/c_server/line_server.c src/go/ucoro_go.h
 $(BUILD)/test/core/%_test: spec/c/core/%_test.c spec/c/*.h spec/c/core/*.h \
                            $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CORE_INC) -Ispec/c $< -o $@ $(CORE_LIB) \
-	  -lcmocka -lpthread -lm
+	$(CC) $(ALL_CFLAGS) $(CORE_INC) -Ispec/c $(CMOCKA_FLAGS) $< -o $@ \
+	  $(CORE_LIB) -lcmocka -lpthread -lm
 
 # The host API's and the binding's tests, with Lua.
 $(BUILD)/test/lua/%_test: spec/c/lua/%_test.c spec/c/*.h spec/c/lua/*.h \
