@@ -181,10 +181,16 @@ static UCO_NOINLINE int stopped(lua_State *L, native *r, int narg,
   return resumed(L, co, native_stopped(L, co, r, narg, res), r->nvalues);
 }
 
+/* What a round trip does with any other outcome (stopped, wrap_stopped). */
+typedef int (*other_outcome)(lua_State *L, native *r, int narg,
+                             ucoro_result res);
+
 /* The round trip, as auxresume: r parked by ucoro.yield (NATIVE_ROOMY),
 ** resumed with narg < LUA_MINSTACK values.  One test before the resume
-** (the caller's) and one after; the frame holds nothing else. */
-UCO_INLINE int round_trip(lua_State *L, native *r, int narg) {
+** (the caller's) and one after; the frame holds nothing else.  Inline, so
+** that `other`, a constant at each call, is a direct call. */
+UCO_INLINE int round_trip(lua_State *L, native *r, int narg,
+                          other_outcome other) {
   lua_State *co = r->L1;
   ucoro_result res;
   if (narg != 0) lua_xmove(L, co, narg);
@@ -197,7 +203,7 @@ UCO_INLINE int round_trip(lua_State *L, native *r, int narg) {
     if (n != 0) lua_xmove(co, L, n);
     return n;
   }
-  return stopped(L, r, narg, res);
+  return other(L, r, narg, res);
 }
 
 /* Only a thread with frames can be parked, and only a sized one has a run
@@ -212,7 +218,7 @@ static int co_resume(lua_State *L) {
   native *run = frameless && !c->sized ? NULL : native_find(L, HANDLES, co);
   int r;
   if (run != NULL && run->parked == NATIVE_ROOMY && narg < LUA_MINSTACK)
-    r = round_trip(L, run, narg);
+    r = round_trip(L, run, narg, stopped);
   else
     r = auxresume(L, co, run, c, narg, frameless || native_is_parked(run));
   if (r < 0) {
@@ -265,26 +271,13 @@ static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r, int narg,
 
 /* Upvalues: handles, config, the thread, its run's address, and its run
 ** (the thread's one run, see native_new: kept alive here, read through
-** the light userdata, which costs less).  The round trip as in
-** round_trip, its other outcomes in wrap_stopped. */
+** the light userdata, which costs less).  The round trip is round_trip's,
+** its other outcomes wrap_stopped's. */
 static int auxwrap(lua_State *L) {
   native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
   int narg = lua_gettop(L);
-  if (UCO_LIKELY(r->parked == NATIVE_ROOMY && narg < LUA_MINSTACK)) {
-    lua_State *co = r->L1;
-    ucoro_result res;
-    if (narg != 0) lua_xmove(L, co, narg);
-    r->from = L;
-    r->nvalues = narg;
-    res = ucoro_resume(r->stack, r, NULL);
-    if (UCO_LIKELY(res == UCORO_OK && r->parked &&
-                   r->nvalues < LUA_MINSTACK - 2)) {
-      int n = r->nvalues;
-      if (n != 0) lua_xmove(co, L, n);
-      return n;
-    }
-    return wrap_stopped(L, r, narg, res);
-  }
+  if (UCO_LIKELY(r->parked == NATIVE_ROOMY && narg < LUA_MINSTACK))
+    return round_trip(L, r, narg, wrap_stopped);
   return wrap_resume(L, r, narg);
 }
 
