@@ -22,7 +22,6 @@ typedef struct io_wait { go_task *t; unsigned token; } io_wait;
 int io_park(lua_State *L, go_sched *S, io_wait *w, int has, uint64_t at,
             const char *what);
 void io_wake(io_wait *w);
-int io_raise_cancelled(lua_State *L, go_task *t);
 int io_fail(lua_State *L, int uverr);
 int io_fail_msg(lua_State *L, const char *msg);
 int io_push_addr(lua_State *L, const struct sockaddr *sa);

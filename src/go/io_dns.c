@@ -61,7 +61,7 @@ static int wait_dns(lua_State *L, go_sched *S, dns_req *d, uv_req_t *req,
     if (why == IO_WOKEN) continue;
     d->abandoned = 1;
     uv_cancel(req);
-    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
     return IO_TIMEOUT;
   }
   return 0;

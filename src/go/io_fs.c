@@ -91,7 +91,7 @@ static ssize_t wait_req(lua_State *L, go_sched *S, fs_req *f, int r,
     f->abandoned = 1;
     uv_cancel((uv_req_t *)&f->req);
     if (why == IO_TIMEOUT) return FS_TIMEOUT;
-    return io_raise_cancelled(L, t);
+    return go_raise_cancelled(L, t);
   }
   return f->req.result;
 }

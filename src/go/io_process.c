@@ -172,7 +172,7 @@ static int proc_wait(lua_State *L) {
     t = go_current(L, S, "process.wait");
     why = io_park(L, S, &p->w, has, at, "process");
     if (p->w.t == t) p->w.t = NULL;  /* p lives while ud holds it */
-    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
     if (why == IO_TIMEOUT) return io_fail_msg(L, "timeout");
   }
   lua_pushinteger(L, (lua_Integer)p->code);
@@ -304,7 +304,7 @@ static int signal_wait(lua_State *L) {
       if (ud->s->w.t == t) ud->s->w.t = NULL;
       uv_unref((uv_handle_t *)&ud->s->h);
     }
-    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
     if (why == IO_TIMEOUT) return io_fail_msg(L, "timeout");
   }
 }

@@ -282,7 +282,7 @@ static int stream_read(lua_State *L) {
     }
     why = io_park(L, S, &s->w[W_READ], has, at, "read");
     unwait(ud, W_READ, t);
-    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
     if (why == IO_TIMEOUT) return io_fail_msg(L, "timeout");
   }
 }
@@ -346,7 +346,7 @@ static int stream_write(lua_State *L) {
     t = go_current(L, S, "write");
     why = io_park(L, S, &s->w[W_WRITE], has, at, "write");
     unwait(ud, W_WRITE, t);
-    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
     if (why == IO_TIMEOUT) return io_fail_msg(L, "timeout");
   }
   lua_pushboolean(L, 1);
@@ -412,7 +412,7 @@ static int go_tcp_connect(lua_State *L) {
     lua_pop(L, 1);
   }
   r = io_resolve(L, S, host, port, SOCK_STREAM, &addr, has, at);
-  if (r == IO_CANCELLED) return io_raise_cancelled(L, t);
+  if (r == IO_CANCELLED) return go_raise_cancelled(L, t);
   if (r == IO_TIMEOUT) return io_fail_msg(L, "timeout");
   if (r < 0) return io_fail(L, r);
   s = new_stream(L, S, IO_TCP);
@@ -429,7 +429,7 @@ static int go_tcp_connect(lua_State *L) {
     unwait(ud, W_OTHER, t);
     if (why == IO_WOKEN) continue;
     close_ud(ud);  /* libuv cancels the request */
-    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
     return io_fail_msg(L, "timeout");
   }
   if (s->cstatus < 0) {
@@ -469,7 +469,7 @@ static int go_pipe_connect(lua_State *L) {
     unwait(ud, W_OTHER, t);
     if (why == IO_WOKEN) continue;
     close_ud(ud);
-    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
     return io_fail_msg(L, "timeout");
   }
   if (s->cstatus < 0) {
@@ -598,7 +598,7 @@ static int stream_accept(lua_State *L) {
     t = go_current(L, S, "accept");
     why = io_park(L, S, &s->w[W_OTHER], has, at, "accept");
     unwait(ud, W_OTHER, t);
-    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
     if (why == IO_TIMEOUT) return io_fail_msg(L, "timeout");
   }
 }

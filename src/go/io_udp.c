@@ -162,7 +162,7 @@ static int udp_recv(lua_State *L) {
     t = go_current(L, S, "udp.recv");
     why = io_park(L, S, &u->reader, has, at, "udp.recv");
     if (ud->u != NULL && ud->u->reader.t == t) ud->u->reader.t = NULL;
-    if (why == IO_CANCELLED) return io_raise_cancelled(L, t);
+    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
     if (why == IO_TIMEOUT) return io_fail_msg(L, "timeout");
   }
 }

@@ -50,15 +50,6 @@ void io_wake(io_wait *w) {
   go_wake(t, w->token, IO_WOKEN);
 }
 
-int io_raise_cancelled(lua_State *L, go_task *t) {
-  lua_createtable(L, 0, 1);
-  go_push_reason(L, t);
-  lua_setfield(L, -2, "reason");
-  lua_rawgeti(L, LUA_REGISTRYINDEX, t->S->ref_cancelled_mt);
-  lua_setmetatable(L, -2);
-  return lua_error(L);
-}
-
 /* nil, "ECONNREFUSED: connection refused" (luv's wording). */
 int io_fail(lua_State *L, int uverr) {
   lua_pushnil(L);
