@@ -290,28 +290,37 @@ static int chan_closed(lua_State *L) {
   return 1;
 }
 
-static int new_op(lua_State *L, int kind, int value) {
-  lua_createtable(L, 3, 0);
-  lua_pushinteger(L, kind);
-  lua_rawseti(L, -2, 1);
-  lua_pushvalue(L, 1);
-  lua_rawseti(L, -2, 2);
-  if (value) {
-    lua_pushvalue(L, 2);
-    lua_rawseti(L, -2, 3);
+#define OP_MT "ucoro.go.op"
+
+go_op *go_new_op(lua_State *L, go_sched *S, int kind, int idx) {
+  go_op *op;
+  (void)S;
+  if (idx != 0) idx = lua_absindex(L, idx);
+  op = (go_op *)lua_newuserdatauv(L, sizeof *op, 2);
+  op->kind = kind;
+  op->target = idx != 0 ? lua_touserdata(L, idx) : NULL;
+  op->at = 0;
+  luaL_setmetatable(L, OP_MT);
+  if (idx != 0) {
+    lua_pushvalue(L, idx);
+    lua_setiuservalue(L, -2, 1);
   }
-  return 1;
+  return op;
 }
 
 static int chan_recv_op(lua_State *L) {
   check_chan(L, 1);
-  return new_op(L, GO_OP_RECV, 0);
+  go_new_op(L, go_sched_of(L), GO_OP_RECV, 1);
+  return 1;
 }
 
 static int chan_send_op(lua_State *L) {
   check_chan(L, 1);
   lua_settop(L, 2);
-  return new_op(L, GO_OP_SEND, 1);
+  go_new_op(L, go_sched_of(L), GO_OP_SEND, 1);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, -2, 2);
+  return 1;
 }
 
 static int chan_tostring(lua_State *L) {
@@ -325,17 +334,19 @@ static int chan_tostring(lua_State *L) {
 static int go_after(lua_State *L) {
   int has;
   uint64_t at = go_deadline(L, 1, &has);
-  lua_createtable(L, 3, 0);
-  lua_pushinteger(L, GO_OP_AFTER);
-  lua_rawseti(L, -2, 1);
-  lua_pushinteger(L, (lua_Integer)at);
-  lua_rawseti(L, -2, 3);
+  go_new_op(L, go_sched_of(L), GO_OP_AFTER, 0)->at = at;
   return 1;
 }
 
 /* ---- select ---- */
 
-typedef struct sel_case { int arg, kind; void *target; void *w; } sel_case;
+/* A case: its op at arg, a go_op (op) or a table (op NULL). */
+typedef struct sel_case {
+  int arg, kind;
+  void *target;
+  go_op *op;
+  void *w;
+} sel_case;
 
 static int op_kind(lua_State *L, int arg) {
   int kind;
@@ -348,7 +359,7 @@ static int op_kind(lua_State *L, int arg) {
   return kind;
 }
 
-/* The op's target (a channel, a task or a scope, by kind), checked: a
+/* A table op's target (a channel, a task or a scope, by kind), checked: a
 ** table made by hand must not pass another userdata for a channel. */
 static void *op_target(lua_State *L, int arg, int kind) {
   go_sched *S = go_sched_of(L);
@@ -370,9 +381,21 @@ static void *op_target(lua_State *L, int arg, int kind) {
   return p;
 }
 
-static uint64_t op_deadline(lua_State *L, int arg) {
+/* The go_op at arg, or NULL (not ours: maybe a table op). */
+static go_op *to_op(lua_State *L, go_sched *S, int arg) {
+  go_op *op = (go_op *)lua_touserdata(L, arg);
+  if (op != NULL && lua_getmetatable(L, arg)) {
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    if (mt == S->op_mt) return op;
+  }
+  return NULL;
+}
+
+static uint64_t op_deadline(lua_State *L, sel_case *k) {
   uint64_t at;
-  lua_rawgeti(L, arg, 3);
+  if (k->op != NULL) return k->op->at;
+  lua_rawgeti(L, k->arg, 3);
   at = (uint64_t)lua_tointeger(L, -1);
   lua_pop(L, 1);
   return at;
@@ -382,16 +405,28 @@ static int case_ready(lua_State *L, sel_case *k, uint64_t now) {
   switch (k->kind) {
     case GO_OP_RECV: return recv_ready((go_chan *)k->target);
     case GO_OP_SEND: return send_ready((go_chan *)k->target);
-    case GO_OP_AFTER: return op_deadline(L, k->arg) <= now;
+    case GO_OP_AFTER: return op_deadline(L, k) <= now;
     case GO_OP_JOIN: return ((go_task *)k->target)->state == GO_DONE;
     case GO_OP_DONE: return ((go_scope *)k->target)->cancelled;
     default: return 0;
   }
 }
 
+/* Pushes case k's target object. */
+static void push_target(lua_State *L, sel_case *k) {
+  if (k->op != NULL) lua_getiuservalue(L, k->arg, 1);
+  else lua_rawgeti(L, k->arg, 2);
+}
+
+/* Pushes case k's value (a send's). */
+static void push_value(lua_State *L, sel_case *k) {
+  if (k->op != NULL) lua_getiuservalue(L, k->arg, 2);
+  else lua_rawgeti(L, k->arg, 3);
+}
+
 /* Pushes the box of case k's channel (its op's target). */
 static int push_box(lua_State *L, sel_case *k) {
-  lua_rawgeti(L, k->arg, 2);
+  push_target(L, k);
   lua_getiuservalue(L, -1, 1);
   lua_remove(L, -2);
   return lua_gettop(L);
@@ -414,12 +449,12 @@ static int commit(lua_State *L, sel_case *k) {
       break;
     case GO_OP_SEND:
       bi = push_box(L, k);
-      lua_rawgeti(L, k->arg, 3);
+      push_value(L, k);
       send_now(L, (go_chan *)k->target, bi, bi + 1);
       lua_settop(L, base + 1);
       break;
     case GO_OP_JOIN:
-      lua_rawgeti(L, k->arg, 2);
+      push_target(L, k);
       go_task_results(L, (go_task *)k->target, lua_gettop(L));
       lua_remove(L, base + 2);
       break;
@@ -443,15 +478,21 @@ static int go_select(lua_State *L) {
   if (n > 16) cases = (sel_case *)lua_newuserdatauv(L, (size_t)n * sizeof *cases, 0);
   for (i = 1; i <= n; i++) {
     int kind;
-    if (lua_isnil(L, i)) continue;
-    kind = op_kind(L, i);
+    go_op *op = to_op(L, S, i);
+    if (op != NULL) {
+      kind = op->kind;
+    } else {
+      if (lua_isnil(L, i)) continue;
+      kind = op_kind(L, i);
+    }
     if (kind == GO_OP_DEFAULT) {
       dflt = i;
       continue;
     }
     cases[m].arg = i;
     cases[m].kind = kind;
-    cases[m].target = op_target(L, i, kind);
+    cases[m].op = op;
+    cases[m].target = op != NULL ? op->target : op_target(L, i, kind);
     if (kind == GO_OP_SEND && ((go_chan *)cases[m].target)->closed)
       return luaL_error(L, "send on closed channel");
     m++;
@@ -481,7 +522,7 @@ static int go_select(lua_State *L) {
   for (i = 0; i < m; i++) {
     sel_case *k = &cases[i];
     if (k->kind == GO_OP_AFTER) {
-      uint64_t d = op_deadline(L, k->arg);
+      uint64_t d = op_deadline(L, k);
       if (timer_case == 0 || d < at) { at = d; timer_case = k->arg; }
     } else if (k->kind == GO_OP_JOIN || k->kind == GO_OP_DONE) {
       go_waiter *w = &t->ws[nw++];
@@ -498,7 +539,7 @@ static int go_select(lua_State *L) {
       k->w = w;
       if (w->send) {
         int bi = push_box(L, k);
-        lua_rawgeti(L, k->arg, 3);
+        push_value(L, k);
         lua_rawsetp(L, bi, w);
         lua_pop(L, 1);
       }
@@ -544,7 +585,7 @@ static int go_select(lua_State *L) {
         return 1;
       case GO_OP_JOIN: {
         int base = lua_gettop(L);
-        lua_rawgeti(L, k->arg, 2);
+        push_target(L, k);
         go_task_results(L, (go_task *)k->target, base + 1);
         lua_remove(L, base + 1);
         return lua_gettop(L) - base + 1;
@@ -591,5 +632,10 @@ int go_chan_open(lua_State *L) {
   lua_pushcfunction(L, chan_tostring);
   lua_setfield(L, -3, "__tostring");
   lua_remove(L, -2);
+  luaL_newmetatable(L, OP_MT);  /* select ops */
+  lua_pushliteral(L, "select operation");
+  lua_setfield(L, -2, "__name");
+  ((go_sched *)lua_touserdata(L, -3))->op_mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
   return 1;
 }

@@ -1,10 +1,11 @@
 /*
 ** go.h: the shared types of ucoro.go (tasks, wait queues, scopes, the
-** scheduler).  Each task is a ucoro coroutine, driven only through the
-** binding's Lua-level functions (resume, yield, create, close), so the go
-** layer never sees the binding's internals.  (require loads ucoro/core.so
-** with RTLD_LOCAL: its C symbols are out of this module's reach, its Lua
-** functions are not.)
+** scheduler).  Each task is a ucoro coroutine, driven through the
+** binding's C API (lua_ucoro_api.h: resume on a native stack, park) and
+** its Lua functions (create, close), so the go layer never sees the
+** binding's internals.  (require loads ucoro/core.so with RTLD_LOCAL: its
+** C symbols are out of this module's reach; the API is a table of
+** function pointers in the registry.)
 */
 #ifndef UCORO_GO_H
 #define UCORO_GO_H
@@ -15,14 +16,26 @@
 #include "lauxlib.h"
 #include "uv.h"
 
+#include "lua_ucoro_api.h"
+
 typedef struct go_sched go_sched;
 typedef struct go_task go_task;
 typedef struct go_scope go_scope;
 typedef struct go_chan go_chan;
 
-/* The kinds of select operations (an op is a table {kind, target, value}). */
+/* The kinds of select operations.  An op is a go_op userdata (ours by
+** its metatable, compared by address: its fields are then trusted), or a
+** table {kind, target, value} (go.default, scope:done_op()). */
 enum { GO_OP_DEFAULT, GO_OP_RECV, GO_OP_SEND, GO_OP_AFTER, GO_OP_JOIN,
        GO_OP_DONE };
+
+/* Uservalue 1: the target (a channel, a task), kept alive with the op;
+** uservalue 2: a send's value. */
+typedef struct go_op {
+  int kind;
+  void *target;        /* the target's block (NULL for after) */
+  uint64_t at;         /* after: the deadline (hrtime, ns) */
+} go_op;
 
 /* What a park was ended by: a case index (1-based), or one of these. */
 enum { GO_NOT_FIRED = 0, GO_FIRED_CANCEL = -1, GO_FIRED_YIELD = -2,
@@ -63,6 +76,7 @@ struct go_scope {
 
 struct go_task {
   lua_State *co;         /* its coroutine (kept by the threads table) */
+  void *hint;            /* the binding's, for resuming co (its API) */
   go_sched *S;
   int ref;               /* index in the anchors and threads tables */
   int state, end;
@@ -100,6 +114,7 @@ struct go_sched {
   uv_timer_t *timer;     /* one uv timer for the heap; NULL until go.run */
   uint64_t timer_at;     /* when it is armed for (0: not armed) */
   int ref_resume, ref_yield, ref_create, ref_close, ref_anchors, ref_threads;
+  const lua_ucoro_api *api;  /* the binding's C API (set by go.run/attach) */
   int ref_cancelled_mt;  /* metatable of go.Cancelled errors */
   int *luv_mode;         /* luv's "loop running" mode (-1: not running) */
   go_task *rq_head, *rq_tail;
@@ -116,6 +131,7 @@ struct go_sched {
   int ntasks;
   const void *chan_mt;    /* the metatables, by address */
   const void *task_mt, *scope_mt;
+  const void *op_mt;      /* select ops made by chan.c's go_new_op */
   /* go.attach(): drains from the loop's prepare and check phases */
   uv_prepare_t *prepare;
   uv_check_t *check;
@@ -163,6 +179,8 @@ void go_timer_fire(go_sched *S);
 
 /* chan.c */
 int go_chan_open(lua_State *L);
+/* Pushes a new op of kind on the target at idx (0: none); returns it. */
+go_op *go_new_op(lua_State *L, go_sched *S, int kind, int idx);
 extern const luaL_Reg go_chan_functions[];
 
 /* scope.c */

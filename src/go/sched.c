@@ -175,14 +175,13 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   t->state = GO_PARKED;
   t->what = what;
   if (requeue) go_wake(t, t->token, GO_FIRED_YIELD);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
   lua_pushlightuserdata(L, (void *)&go_park_sentinel);
-  status = lua_pcall(L, 1, 0, 0);
+  status = S->api->park(L, 1);
   t->what = NULL;
-  if (status != LUA_OK) {  /* no yield possible here: say why */
+  if (status < 0) {  /* no park possible here: say why (on top) */
     t->state = GO_RUNNING;
     go_unregister(t);
-    if (!raise) return GO_FIRED_ERROR;  /* the error left on top */
+    if (!raise) return GO_FIRED_ERROR;
     return lua_error(L);
   }
   go_unregister(t);
@@ -355,30 +354,26 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
 
 /* Runs t until it parks, yields or ends. */
 static void run_task(lua_State *L, go_sched *S, go_task *t) {
-  int base = lua_gettop(L), n = t->nargs;
-  lua_Debug ar;
+  int base = lua_gettop(L), n = t->nargs, status, nres;
   luaL_checkstack(L, n + 3, NULL);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_resume);
-  push_thread(L, S, t);
   if (n > 0) {
     lua_xmove(t->co, L, n);
     t->nargs = 0;
   }
   t->state = GO_RUNNING;
   S->current = t;
-  lua_call(L, n + 1, LUA_MULTRET);
+  status = S->api->resume(L, t->co, n, &nres, &t->hint);
   S->current = NULL;
-  if (!lua_toboolean(L, base + 1)) {
-    task_ended(L, S, t, 0, base + 1);
-  } else if ((t->state == GO_PARKED || t->state == GO_READY) &&
-             lua_gettop(L) == base + 2 &&
-             lua_touserdata(L, base + 2) == &go_park_sentinel) {
-    /* parked */
-  } else if (lua_status(t->co) == LUA_OK && !lua_getstack(t->co, 0, &ar)) {
-    task_ended(L, S, t, 1, base + 1);
-  } else {  /* a plain coroutine.yield in the task: as go.yield */
-    t->state = GO_RUNNING;
-    enqueue(S, t);
+  if (status == LUA_YIELD) {
+    if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
+        lua_touserdata(L, base + 1) == &go_park_sentinel) {
+      /* parked */
+    } else {  /* a plain coroutine.yield in the task: as go.yield */
+      t->state = GO_RUNNING;
+      enqueue(S, t);
+    }
+  } else {
+    task_ended(L, S, t, status == LUA_OK, base);
   }
   lua_settop(L, base);
 }
@@ -487,6 +482,20 @@ static int run_protected(lua_State *L) {
   return 0;
 }
 
+/* The binding's C API (lua_ucoro_api.h), which ucoro.core, loaded before
+** this module, keeps in the registry. */
+static void need_api(lua_State *L, go_sched *S) {
+  const lua_ucoro_api *api;
+  if (S->api != NULL) return;
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_UCORO_API_KEY);
+  api = (const lua_ucoro_api *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (api == NULL || api->version != LUA_UCORO_API_VERSION)
+    luaL_error(L, "ucoro.go: ucoro.core's C API (version %d) not found",
+               LUA_UCORO_API_VERSION);
+  S->api = api;
+}
+
 /* go.run(main, ...): runs main as the root task, and the loop until no
 ** task but daemons is left; true, main's results / false, error. */
 static int go_run(lua_State *L) {
@@ -497,6 +506,7 @@ static int go_run(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   if (S->running)
     return luaL_error(L, "go.run: already running (inside go.run or a task)");
+  need_api(L, S);
   if (loop_running(S))
     return luaL_error(L, "go.run: the luv loop is running (inside a luv "
                       "callback or uv.run)");
@@ -717,6 +727,7 @@ static int go_attach(lua_State *L) {
   go_sched *S = go_sched_of(L);
   go_scope *root;
   if (S->running) return luaL_error(L, "go.attach: already running");
+  need_api(L, S);
   S->timer = (uv_timer_t *)malloc(sizeof *S->timer);
   S->prepare = (uv_prepare_t *)malloc(sizeof *S->prepare);
   S->check = (uv_check_t *)malloc(sizeof *S->check);
@@ -921,11 +932,7 @@ static int task_spawned_at(lua_State *L) {
 
 static int task_join_op(lua_State *L) {
   go_check_task(L, 1);
-  lua_createtable(L, 2, 0);
-  lua_pushinteger(L, GO_OP_JOIN);
-  lua_rawseti(L, -2, 1);
-  lua_pushvalue(L, 1);
-  lua_rawseti(L, -2, 2);
+  go_new_op(L, go_sched_of(L), GO_OP_JOIN, 1);
   return 1;
 }
 
