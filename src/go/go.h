@@ -81,6 +81,7 @@ struct go_task {
   int ref;               /* index in the anchors and threads tables */
   int state, end;
   int nargs;             /* arguments waiting on co for the first resume */
+  int nres;              /* ended ok: its results, on co's stack */
   unsigned token;        /* changes at each park: stale wake-ups miss */
   int fired;             /* what ended the current park */
   int fired_ok;          /* the fired waiter's ok */
@@ -116,6 +117,7 @@ struct go_sched {
   int ref_resume, ref_yield, ref_create, ref_close, ref_anchors, ref_threads;
   const lua_ucoro_api *api;  /* the binding's C API (set by go.run/attach) */
   int ref_cancelled_mt;  /* metatable of go.Cancelled errors */
+  int ref_task_mt;       /* the task metatable */
   int *luv_mode;         /* luv's "loop running" mode (-1: not running) */
   go_task *rq_head, *rq_tail;
   go_task *current;      /* the task running now */

@@ -202,14 +202,17 @@ int go_park(lua_State *L, go_sched *S, go_task *t, const char *what) {
 
 /* ---- tasks ---- */
 
+/* By the metatable's address (the scheduler: upvalue 1), else by name
+** for the error message. */
 go_task *go_check_task(lua_State *L, int idx) {
+  go_sched *S = go_sched_of(L);
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && S != NULL && lua_getmetatable(L, idx)) {
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    if (mt == S->task_mt) return (go_task *)p;
+  }
   return (go_task *)luaL_checkudata(L, idx, TASK_MT);
-}
-
-static void push_thread(lua_State *L, go_sched *S, go_task *t) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
-  lua_rawgeti(L, -1, t->ref);
-  lua_remove(L, -2);
 }
 
 /* go.spawn([opts,] f, ...): a new task, queued (it runs at the next
@@ -234,7 +237,8 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   t->heap_index = -1;
   t->S = S;
   t->ref = LUA_NOREF;
-  luaL_setmetatable(L, TASK_MT);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_task_mt);
+  lua_setmetatable(L, -2);
   /* the coroutine: ucoro.create(f, stack); without a stack option a
   ** plain thread does (ucoro.resume gives it a native stack as needed) */
   if (hasstack) {
@@ -267,12 +271,9 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   lua_rotate(L, first + 1, 2);  /* the arguments on top */
   lua_xmove(L, t->co, nargs);
   t->nargs = nargs;
-  /* now: ..., task, thread; hold both */
-  t->ref = go_anchor(L, S, -2);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
-  lua_pushvalue(L, -2);
-  lua_rawseti(L, -2, t->ref);
-  lua_pop(L, 2);
+  /* now: ..., task, thread; the task (its uservalue 1 the thread) held */
+  lua_pop(L, 1);
+  t->ref = go_anchor(L, S, -1);
   t->id = ++S->next_id;
   t->daemon = daemon;
   t->spawn = t->scope = scope;
@@ -305,19 +306,20 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   go_waiter *w;
   int n = lua_gettop(L) - base;
   go_unregister(t);  /* (its frames closed from outside while parked) */
-  go_push_anchor(L, S, t->ref);  /* the task's userdata */
-  if (ok) {
-    int i;
-    lua_createtable(L, n, 1);
-    for (i = 1; i <= n; i++) {
-      lua_pushvalue(L, base + i);
-      lua_rawseti(L, -2, i);
-    }
-    lua_pushinteger(L, n);
-    lua_setfield(L, -2, "n");
-    lua_setiuservalue(L, -2, 2);
+  if (ok && lua_checkstack(t->co, n)) {
+    /* the results wait on the dead thread's stack, which the task holds
+    ** anyway: no table for them */
+    lua_settop(t->co, 0);
+    lua_xmove(L, t->co, n);
+    t->nres = n;
     t->end = GO_END_OK;
+    go_push_anchor(L, S, t->ref);  /* the task's userdata */
   } else {
+    if (ok) {  /* (never: they were on that stack a moment ago) */
+      lua_settop(L, base);
+      lua_pushliteral(L, "too many results");
+    }
+    go_push_anchor(L, S, t->ref);
     lua_pushvalue(L, base + 1);
     lua_setiuservalue(L, -2, 2);
     t->end = GO_END_ERROR;
@@ -329,8 +331,9 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     }
     /* as ucoro.close: the pending __close of its frames run now */
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
-    push_thread(L, S, t);
+    lua_getiuservalue(L, -2, 1);
     lua_call(L, 1, 0);
+    ok = 0;
   }
   lua_pop(L, 1);
   t->state = GO_DONE;
@@ -343,10 +346,6 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     go_wake(j, j->token, w->index);
   }
   go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
-  lua_pushnil(L);
-  lua_rawseti(L, -2, t->ref);
-  lua_pop(L, 1);
   go_unanchor(L, S, t->ref);
   t->ref = LUA_NOREF;
   S->ntasks--;
@@ -395,6 +394,7 @@ static void drain(lua_State *L, go_sched *S) {
 static void on_timer_closed(uv_handle_t *h) { free(h); }
 
 static void push_spawn_site(lua_State *L, go_task *t, int idx);
+static int push_results(lua_State *L, go_task *t, int idx);
 
 /* The deadlock report: each parked task with its traceback. */
 static void push_deadlock(lua_State *L, go_sched *S, go_scope *root);
@@ -455,9 +455,7 @@ static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
                     t->what ? t->what : "parked", lua_tostring(L, -1));
     lua_replace(L, -3);
     lua_pop(L, 1);
-    push_thread(L, S, t);
-    luaL_traceback(L, lua_tothread(L, -1), NULL, 0);
-    lua_remove(L, -2);
+    luaL_traceback(L, t->co, NULL, 0);  /* (t anchored, its thread held) */
     lua_concat(L, 3);
   }
   lua_remove(L, list);
@@ -558,22 +556,7 @@ static int go_run(lua_State *L) {
     lua_remove(L, -2);
     return 2;
   }
-  lua_getiuservalue(L, -1, 2);
-  if (t->end != GO_END_OK) {
-    lua_pushboolean(L, 0);
-    lua_insert(L, -2);
-    return 2;
-  }
-  {
-    int i, n;
-    lua_getfield(L, -1, "n");
-    n = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    luaL_checkstack(L, n + 1, "too many results");
-    lua_pushboolean(L, 1);
-    for (i = 1; i <= n; i++) lua_rawgeti(L, -1 - i, i);
-    return n + 1;
-  }
+  return push_results(L, t, lua_gettop(L));
 }
 
 static int go_self(lua_State *L) {
@@ -811,23 +794,24 @@ const luaL_Reg go_sched_functions[] = {
 
 /* ---- task methods ---- */
 
+/* Pushes t's outcome: true, its results (kept on its dead thread's
+** stack) / false, its error.  idx: t's userdata. */
 static int push_results(lua_State *L, go_task *t, int idx) {
-  lua_getiuservalue(L, idx, 2);
+  int i, n = t->nres;
   if (t->end != GO_END_OK) {
     lua_pushboolean(L, 0);
-    lua_insert(L, -2);
+    lua_getiuservalue(L, idx, 2);
     return 2;
-  } else {
-    int i, n;
-    lua_getfield(L, -1, "n");
-    n = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    luaL_checkstack(L, n + 1, "too many results");
-    lua_pushboolean(L, 1);
-    for (i = 1; i <= n; i++) lua_rawgeti(L, -1 - i, i);
-    lua_remove(L, -(n + 2));
-    return n + 1;
   }
+  luaL_checkstack(L, n + 1, "too many results");
+  lua_pushboolean(L, 1);
+  if (n > 0) {
+    lua_State *co = t->co;  /* (held by the task's userdata) */
+    if (!lua_checkstack(co, n)) return luaL_error(L, "too many results");
+    for (i = 1; i <= n; i++) lua_pushvalue(co, i);
+    lua_xmove(co, L, n);
+  }
+  return n + 1;
 }
 
 int go_task_results(lua_State *L, go_task *t, int idx) {
@@ -964,6 +948,9 @@ static const luaL_Reg task_methods[] = {
 int go_task_open(lua_State *L) {
   luaL_newmetatable(L, TASK_MT);
   ((go_sched *)lua_touserdata(L, -2))->task_mt = lua_topointer(L, -1);
+  lua_pushvalue(L, -1);
+  ((go_sched *)lua_touserdata(L, -3))->ref_task_mt =
+      luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   lua_pushvalue(L, -3);
   luaL_setfuncs(L, task_methods, 1);
