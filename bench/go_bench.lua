@@ -82,7 +82,9 @@ local work = {
     end
   end,
   ["spawn-go"] = function(n)
-    return go, function() for _ = 1, n do go.spawn(function() end):join() end end
+    -- one function for all, as lua_bench.lua's create does
+    local function empty() end
+    return go, function() for _ = 1, n do go.spawn(empty):join() end end
   end,
 }
 

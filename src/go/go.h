@@ -93,7 +93,8 @@ struct go_task {
   go_scope *timer_scope; /* whose deadline the timer stands for */
   uint64_t id;
   int spawn_line;         /* the go.spawn call's line (uservalue 5: its function) */
-  go_task *rq_next;      /* ready queue */
+  go_task *rq_next, *rq_prev;  /* ready queue */
+  int started;           /* resumed at least once */
   go_task *sib_prev, *sib_next;  /* the spawn scope's children */
   go_scope *spawn;       /* the scope it was spawned into */
   go_scope *scope;       /* innermost scope its body is in now */
@@ -120,6 +121,11 @@ struct go_sched {
   int ref_task_mt;       /* the task metatable */
   int *luv_mode;         /* luv's "loop running" mode (-1: not running) */
   go_task *rq_head, *rq_tail;
+  go_task *drain_last;   /* the drain running ends after this one... */
+  int drain_done;        /* ...or after the one running now */
+  go_task *joining;      /* run by a join (task_join), not the drain, */
+  go_task *joiner;       /* for this task */
+  int inline_depth;      /* such joins nested */
   go_task *current;      /* the task running now */
   go_task **heap;        /* timer heap, by deadline */
   int nheap, capheap;

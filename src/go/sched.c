@@ -111,6 +111,7 @@ static void poll_no_more(go_sched *S) {
 static void enqueue(go_sched *S, go_task *t) {
   t->state = GO_READY;
   t->rq_next = NULL;
+  t->rq_prev = S->rq_tail;
   if (S->rq_tail) S->rq_tail->rq_next = t; else S->rq_head = t;
   S->rq_tail = t;
   if (S->in_uv) poll_no_more(S);
@@ -337,6 +338,9 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   }
   lua_pop(L, 1);
   t->state = GO_DONE;
+  /* run by its joiner's join, which returns its outcome (unless the
+  ** joiner was cancelled meanwhile: then its scope gets an error) */
+  if (S->joining == t && !go_is_cancelled(S->joiner)) t->joined = 1;
   while ((w = t->joiners.head) != NULL) {
     go_task *j = w->task;
     go_queue_remove(&t->joiners, w);
@@ -360,8 +364,9 @@ static void run_task(lua_State *L, go_sched *S, go_task *t) {
     t->nargs = 0;
   }
   t->state = GO_RUNNING;
+  t->started = 1;
   S->current = t;
-  status = S->api->resume(L, t->co, n, &nres, &t->hint);
+  status = S->api->resume(S->api, L, t->co, n, &nres, &t->hint);
   S->current = NULL;
   if (status == LUA_YIELD) {
     if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
@@ -377,16 +382,31 @@ static void run_task(lua_State *L, go_sched *S, go_task *t) {
   lua_settop(L, base);
 }
 
+/* Takes the ready task t off the ready queue (to run it now). */
+static void rq_remove(go_sched *S, go_task *t) {
+  if (t == S->drain_last) {  /* the drain ends where it would have */
+    S->drain_last = t->rq_prev;
+    if (S->drain_last == NULL) S->drain_done = 1;
+  }
+  if (t->rq_prev) t->rq_prev->rq_next = t->rq_next; else S->rq_head = t->rq_next;
+  if (t->rq_next) t->rq_next->rq_prev = t->rq_prev; else S->rq_tail = t->rq_prev;
+  t->rq_next = t->rq_prev = NULL;
+}
+
 /* Runs the tasks ready when it began. */
 static void drain(lua_State *L, go_sched *S) {
-  go_task *last = S->rq_tail, *t;
+  go_task *t;
+  S->drain_last = S->rq_tail;
+  S->drain_done = 0;
   do {
     t = S->rq_head;
     S->rq_head = t->rq_next;
     if (S->rq_head == NULL) S->rq_tail = NULL;
+    else S->rq_head->rq_prev = NULL;
     t->rq_next = NULL;
     run_task(L, S, t);
-  } while (t != last && S->rq_head != NULL);
+  } while (t != S->drain_last && !S->drain_done && S->rq_head != NULL);
+  S->drain_last = NULL;
 }
 
 /* ---- the loop ---- */
@@ -827,6 +847,25 @@ static int task_join(lua_State *L) {
   if (t->state == GO_DONE) return go_task_results(L, t, 1);
   me = go_current(L, S, "join");
   if (me == t) return luaL_error(L, "join: a task cannot join itself");
+  if (t == S->rq_head && !t->started && !has && S->inline_depth < 8 &&
+      !go_is_cancelled(me)) {
+    /* never run, and next in the ready queue: it runs now, on the
+    ** joiner's stack, as it would once the joiner parked; a task that
+    ** never parks then costs no park of its joiner */
+    go_task *joining = S->joining, *joiner = S->joiner;
+    luaL_checkstack(L, t->nargs + LUA_MINSTACK, NULL);
+    rq_remove(S, t);
+    S->inline_depth++;
+    S->joining = t;
+    S->joiner = me;
+    run_task(L, S, t);
+    S->joining = joining;
+    S->joiner = joiner;
+    S->inline_depth--;
+    S->current = me;
+    if (t->state == GO_DONE && !go_is_cancelled(me))
+      return go_task_results(L, t, 1);
+  }
   if (has && !go_timer_add(S, me, at, 2))
     return luaL_error(L, "not enough memory");
   me->ws = me->w;
