@@ -119,6 +119,9 @@ struct go_sched {
   const lua_ucoro_api *api;  /* the binding's C API (set by go.run/attach) */
   int ref_cancelled_mt;  /* metatable of go.Cancelled errors */
   int ref_task_mt;       /* the task metatable */
+  int last_ref;          /* the anchors table's highest slot used */
+  int *free_refs;        /* its free slots (a userdata, registry ref_free) */
+  int nfree, capfree, ref_free;
   int *luv_mode;         /* luv's "loop running" mode (-1: not running) */
   go_task *rq_head, *rq_tail;
   go_task *drain_last;   /* the drain running ends after this one... */

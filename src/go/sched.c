@@ -7,6 +7,7 @@
 ** libuv callback.  A wake-up marks the task ready and queues it once; a
 ** wake-up for a park that has ended (its token changed) is a no-op.
 */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +26,21 @@ go_sched *go_sched_of(lua_State *L) {
 
 /* ---- anchors: what the scheduler holds strongly, by an integer ---- */
 
+/* The anchors table's free slots are kept in C (an int array in a
+** userdata the registry holds), not in the table as luaL_ref keeps them:
+** a spawn costs one rawseti. */
 int go_anchor(lua_State *L, go_sched *S, int idx) {
   int ref;
   idx = lua_absindex(L, idx);
+  if (S->nfree > 0) {
+    ref = S->free_refs[--S->nfree];
+  } else {
+    if (S->last_ref == INT_MAX) luaL_error(L, "too many tasks");
+    ref = ++S->last_ref;
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushvalue(L, idx);
-  ref = luaL_ref(L, -2);
+  lua_rawseti(L, -2, ref);  /* (a memory error: the slot is lost) */
   lua_pop(L, 1);
   return ref;
 }
@@ -41,10 +51,33 @@ void go_push_anchor(lua_State *L, go_sched *S, int ref) {
   lua_remove(L, -2);
 }
 
+/* A place for one more free slot (keeping it may raise a memory error:
+** then the slot is never used again, no harm). */
+static int free_room(lua_State *L, go_sched *S) {
+  int cap;
+  int *a;
+  if (S->nfree < S->capfree) return 1;
+  if (S->capfree > INT_MAX / 4) return 0;
+  cap = S->capfree ? S->capfree * 2 : 64;
+  if (!lua_checkstack(L, 2)) return 0;
+  a = (int *)lua_newuserdatauv(L, (size_t)cap * sizeof *a, 0);
+  if (S->nfree > 0) memcpy(a, S->free_refs, (size_t)S->nfree * sizeof *a);
+  if (S->ref_free == 0)
+    S->ref_free = luaL_ref(L, LUA_REGISTRYINDEX);
+  else
+    lua_rawseti(L, LUA_REGISTRYINDEX, S->ref_free);  /* the old one goes */
+  S->free_refs = a;
+  S->capfree = cap;
+  return 1;
+}
+
 void go_unanchor(lua_State *L, go_sched *S, int ref) {
+  if (ref <= 0) return;  /* LUA_NOREF, LUA_REFNIL */
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
-  luaL_unref(L, -1, ref);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, ref);
   lua_pop(L, 1);
+  if (free_room(L, S)) S->free_refs[S->nfree++] = ref;
 }
 
 uint64_t go_random(go_sched *S) {  /* xorshift64* */
@@ -314,7 +347,6 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     lua_xmove(L, t->co, n);
     t->nres = n;
     t->end = GO_END_OK;
-    go_push_anchor(L, S, t->ref);  /* the task's userdata */
   } else {
     if (ok) {  /* (never: they were on that stack a moment ago) */
       lua_settop(L, base);
@@ -334,9 +366,9 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
     lua_getiuservalue(L, -2, 1);
     lua_call(L, 1, 0);
+    lua_pop(L, 1);
     ok = 0;
   }
-  lua_pop(L, 1);
   t->state = GO_DONE;
   /* run by its joiner's join, which returns its outcome (unless the
   ** joiner was cancelled meanwhile: then its scope gets an error) */
