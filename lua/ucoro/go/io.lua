@@ -160,9 +160,17 @@ function M.extend(go, core)
     return nil, err
   end
 
-  --- go.install_luvit(): luvit coro-* style code (plain yield, resumed
-  -- from a luv callback) works inside tasks; returns the uninstaller.
-  function go.install_luvit() return require("ucoro.go.luvit").install(go) end
+  -- After ucoro.install() (before or after this), luvit coro-* style code
+  -- (a plain yield, resumed from a luv callback) works inside tasks.
+  local marked = false
+  require("ucoro").on_install(function(lib)
+    local luvit = require "ucoro.go.luvit"
+    if not marked then
+      luvit.mark_tasks(go, require("ucoro").running)
+      marked = true
+    end
+    luvit.install(go, lib)
+  end)
 
   --- go.fs.readfile(path): the whole file; nil, err.
   function fs.readfile(path)
