@@ -88,6 +88,10 @@ function M.extend(go, core)
   end
   go.pipe_connect, go.pipe_bind, go.pipe_open = nil, nil, nil
 
+  --- go.tty.open(fd): a terminal as a stream (s:ttymode("raw"|"normal")).
+  go.tty = { open = core.tty_open }
+  go.tty_open = nil
+
   function Server:port()
     local _, port = self.sock:sockname()
     return port
