@@ -190,7 +190,7 @@ static int bridge_continue(lua_State *L, int status, lua_KContext ctx) {
     r->from = L;
     r->nvalues = narg;
     if (narg != 0) lua_xmove(L, r->L1, narg);
-    res = ucoro_resume(r->stack, r, NULL);
+    res = uco_fast_resume(r->stack, r);  /* parked: it waits for r */
     if (UCO_LIKELY(res == UCORO_OK && r->parked &&
                    r->nvalues < LUA_MINSTACK)) {
       if (r->nvalues != 0) lua_xmove(r->L1, L, r->nvalues);

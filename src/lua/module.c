@@ -196,7 +196,7 @@ UCO_INLINE int round_trip(lua_State *L, native *r, int narg,
   r->from = L;
   r->nvalues = narg;
   if (narg != 0) lua_xmove(L, r->L1, narg);
-  res = ucoro_resume(r->stack, r, NULL);
+  res = uco_fast_resume(r->stack, r);  /* parked: it waits for r */
   /* only L and r live across the switch: the rest is read back from r,
   ** which costs less than keeping it in registers the switch saves */
   if (UCO_LIKELY(res == UCORO_OK && r->parked &&

@@ -14,6 +14,7 @@
 #include "lua.h"
 
 #include "compiler.h"
+#include "fast.h"
 #include "ucoro.h"
 
 #define NATIVE_MT "ucoro.native"
@@ -125,7 +126,7 @@ void *native_main(ucoro *stack, void *run);
 
 /* The run whose native stack is running L, or NULL. */
 UCO_INLINE native *native_running(lua_State *L) {
-  native *r = (native *)ucoro_running_user(native_main);
+  native *r = (native *)uco_fast_running_user(native_main);
   return r != NULL && r->L1 == L ? r : NULL;
 }
 
@@ -311,7 +312,7 @@ UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
     native_check_park(L, r, yieldable);
   r->parked = parked;
   /* the resumer takes the values... */
-  if (UCO_UNLIKELY(ucoro_yield(NULL, &in) != UCORO_OK))
+  if (UCO_UNLIKELY(uco_fast_yield(r->stack, &in) != UCORO_OK))
     native_park_after_gc(parked, &in);
   r = (native *)in;
   r->parked = 0;
