@@ -219,7 +219,7 @@ $(BUILD)/obj/core/%.o: src/core/% src/core/*.h src/core/arch/*
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) $(CORE_INC) -c $< -o $@
 
-$(BUILD)/obj/lua/%.o: src/lua/% src/lua/*.h src/core/ucoro.h src/core/compiler.h
+$(BUILD)/obj/lua/%.o: src/lua/% src/lua/*.h src/core/*.h src/core/arch/*
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) $(BINDING_INC) -c $< -o $@
 
