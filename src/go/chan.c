@@ -153,6 +153,7 @@ static int chan_new(lua_State *L) {
   c = (go_chan *)lua_newuserdatauv(L, sizeof *c, 1);
   memset(c, 0, sizeof *c);
   c->cap = (int)cap;
+  c->serial = go_random(go_sched_of(L)) | 1;
   luaL_setmetatable(L, CHAN_MT);
   lua_createtable(L, cap < 64 ? (int)cap : 64, 0);
   lua_setiuservalue(L, -2, 1);
@@ -297,11 +298,15 @@ go_op *go_new_op(lua_State *L, go_sched *S, int kind, int idx) {
   (void)S;
   if (idx != 0) idx = lua_absindex(L, idx);
   op = (go_op *)lua_newuserdatauv(L, sizeof *op, 2);
+  memset(op, 0, sizeof *op);
+  op->tag = GO_OP_TAG;
   op->kind = kind;
-  op->target = idx != 0 ? lua_touserdata(L, idx) : NULL;
-  op->at = 0;
   luaL_setmetatable(L, OP_MT);
-  if (idx != 0) {
+  if (idx != 0) {  /* a channel or a task: its block, size and serial */
+    op->target = lua_touserdata(L, idx);
+    op->size = lua_rawlen(L, idx);
+    op->serial = kind == GO_OP_JOIN ? ((go_task *)op->target)->serial
+                                    : ((go_chan *)op->target)->serial;
     lua_pushvalue(L, idx);
     lua_setiuservalue(L, -2, 1);
   }
@@ -340,12 +345,15 @@ static int go_after(lua_State *L) {
 
 /* ---- select ---- */
 
-/* A case: its op at arg, a go_op (op) or a table (op NULL). */
+/* A case of a select.  Its op table is the caller's to change, also while
+** the select is parked: what it names is read once and kept on the
+** select's own stack (target at ti, a send's value at vi), which also
+** keeps alive what the case's waiter is queued on. */
 typedef struct sel_case {
-  int arg, kind;
+  int arg, kind, ti, vi;
   void *target;
-  go_op *op;
   void *w;
+  uint64_t at;  /* an after op's deadline */
 } sel_case;
 
 static int op_kind(lua_State *L, int arg) {
@@ -359,15 +367,37 @@ static int op_kind(lua_State *L, int arg) {
   return kind;
 }
 
-/* A table op's target (a channel, a task or a scope, by kind), checked: a
-** table made by hand must not pass another userdata for a channel. */
-static void *op_target(lua_State *L, int arg, int kind) {
-  go_sched *S = go_sched_of(L);
-  const void *want = kind == GO_OP_JOIN ? S->task_mt
-                     : kind == GO_OP_DONE ? S->scope_mt : S->chan_mt;
+/* Reads case k's op (at k->arg, its kind known; op: the go_op there, or
+** NULL for a table): its target (a channel, a task or a scope, by kind),
+** checked (a table made by hand must not pass another userdata for a
+** channel; a go_op's, changed by debug.setuservalue, must be the one it
+** was made with: its block, size and serial) and pushed, a send's value
+** pushed, an after's deadline.  want: the metatable of the kind's
+** target. */
+static void read_op(lua_State *L, sel_case *k, const go_op *op,
+                    const void *want) {
   void *p = NULL;
-  lua_rawgeti(L, arg, 2);
-  if (kind != GO_OP_AFTER) {
+  if (k->kind == GO_OP_AFTER) {
+    if (op != NULL) {
+      k->at = op->at;
+    } else {
+      lua_rawgeti(L, k->arg, 3);
+      k->at = (uint64_t)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    k->target = NULL;
+    k->ti = k->vi = 0;
+    return;
+  }
+  if (op != NULL) {
+    lua_getiuservalue(L, k->arg, 1);
+    p = lua_touserdata(L, -1);
+    if (p != op->target || p == NULL || lua_rawlen(L, -1) != op->size ||
+        (k->kind == GO_OP_JOIN ? ((go_task *)p)->serial
+                               : ((go_chan *)p)->serial) != op->serial)
+      p = NULL;
+  } else {
+    lua_rawgeti(L, k->arg, 2);
     p = lua_touserdata(L, -1);
     if (p == NULL || !lua_getmetatable(L, -1)) {
       p = NULL;
@@ -375,60 +405,45 @@ static void *op_target(lua_State *L, int arg, int kind) {
       if (lua_topointer(L, -1) != want) p = NULL;
       lua_pop(L, 1);
     }
-    if (p == NULL) luaL_argerror(L, arg, "select operation expected");
   }
-  lua_pop(L, 1);
-  return p;
+  if (p == NULL) luaL_argerror(L, k->arg, "select operation expected");
+  k->target = p;
+  k->ti = lua_gettop(L);
+  k->vi = 0;
+  if (k->kind == GO_OP_SEND) {
+    if (op != NULL) lua_getiuservalue(L, k->arg, 2);
+    else lua_rawgeti(L, k->arg, 3);
+    k->vi = lua_gettop(L);
+  }
 }
 
-/* The go_op at arg, or NULL (not ours: maybe a table op). */
-static go_op *to_op(lua_State *L, go_sched *S, int arg) {
-  go_op *op = (go_op *)lua_touserdata(L, arg);
-  if (op != NULL && lua_getmetatable(L, arg)) {
-    const void *mt = lua_topointer(L, -1);
-    lua_pop(L, 1);
-    if (mt == S->op_mt) return op;
-  }
+/* The go_op at arg, or NULL (not one: maybe a table op).  Known by its
+** size and tag, which costs less than its metatable: whatever a block
+** that passes names is checked by read_op all the same, and its kind is
+** checked here. */
+static const go_op *to_op(lua_State *L, int arg) {
+  const go_op *op = (const go_op *)lua_touserdata(L, arg);
+  if (op != NULL && lua_rawlen(L, arg) == sizeof(go_op) &&
+      op->tag == GO_OP_TAG && op->kind > GO_OP_DEFAULT &&
+      op->kind < GO_OP_DONE)
+    return op;
   return NULL;
 }
 
-static uint64_t op_deadline(lua_State *L, sel_case *k) {
-  uint64_t at;
-  if (k->op != NULL) return k->op->at;
-  lua_rawgeti(L, k->arg, 3);
-  at = (uint64_t)lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return at;
-}
-
-static int case_ready(lua_State *L, sel_case *k, uint64_t now) {
+static int case_ready(sel_case *k, uint64_t now) {
   switch (k->kind) {
     case GO_OP_RECV: return recv_ready((go_chan *)k->target);
     case GO_OP_SEND: return send_ready((go_chan *)k->target);
-    case GO_OP_AFTER: return op_deadline(L, k) <= now;
+    case GO_OP_AFTER: return k->at <= now;
     case GO_OP_JOIN: return ((go_task *)k->target)->state == GO_DONE;
     case GO_OP_DONE: return ((go_scope *)k->target)->cancelled;
     default: return 0;
   }
 }
 
-/* Pushes case k's target object. */
-static void push_target(lua_State *L, sel_case *k) {
-  if (k->op != NULL) lua_getiuservalue(L, k->arg, 1);
-  else lua_rawgeti(L, k->arg, 2);
-}
-
-/* Pushes case k's value (a send's). */
-static void push_value(lua_State *L, sel_case *k) {
-  if (k->op != NULL) lua_getiuservalue(L, k->arg, 2);
-  else lua_rawgeti(L, k->arg, 3);
-}
-
 /* Pushes the box of case k's channel (its op's target). */
 static int push_box(lua_State *L, sel_case *k) {
-  push_target(L, k);
-  lua_getiuservalue(L, -1, 1);
-  lua_remove(L, -2);
+  lua_getiuservalue(L, k->ti, 1);
   return lua_gettop(L);
 }
 
@@ -449,14 +464,11 @@ static int commit(lua_State *L, sel_case *k) {
       break;
     case GO_OP_SEND:
       bi = push_box(L, k);
-      push_value(L, k);
-      send_now(L, (go_chan *)k->target, bi, bi + 1);
+      send_now(L, (go_chan *)k->target, bi, k->vi);
       lua_settop(L, base + 1);
       break;
     case GO_OP_JOIN:
-      push_target(L, k);
-      go_task_results(L, (go_task *)k->target, lua_gettop(L));
-      lua_remove(L, base + 2);
+      go_task_results(L, (go_task *)k->target, k->ti);
       break;
     default:
       break;
@@ -476,9 +488,12 @@ static int go_select(lua_State *L) {
   sel_case stack_cases[16], *cases = stack_cases;
   go_task *t;
   if (n > 16) cases = (sel_case *)lua_newuserdatauv(L, (size_t)n * sizeof *cases, 0);
+  /* room for each case's target and value, and what commit pushes */
+  if (n > LUA_MINSTACK / 4)
+    luaL_checkstack(L, 2 * n + LUA_MINSTACK, "too many select cases");
   for (i = 1; i <= n; i++) {
     int kind;
-    go_op *op = to_op(L, S, i);
+    const go_op *op = to_op(L, i);
     if (op != NULL) {
       kind = op->kind;
     } else {
@@ -491,21 +506,22 @@ static int go_select(lua_State *L) {
     }
     cases[m].arg = i;
     cases[m].kind = kind;
-    cases[m].op = op;
-    cases[m].target = op != NULL ? op->target : op_target(L, i, kind);
+    read_op(L, &cases[m], op,
+            kind == GO_OP_JOIN ? S->task_mt
+            : kind == GO_OP_DONE ? S->scope_mt : S->chan_mt);
     if (kind == GO_OP_SEND && ((go_chan *)cases[m].target)->closed)
       return luaL_error(L, "send on closed channel");
     m++;
   }
-  /* a random order: the first ready one is uniform among the ready */
-  for (i = m - 1; i > 0; i--) {
-    int j = (int)(go_random(S) % (uint64_t)(i + 1));
-    sel_case tmp = cases[i];
-    cases[i] = cases[j];
-    cases[j] = tmp;
+  {  /* one ready case, uniformly at random (reservoir sampling: the
+     ** c-th ready one replaces the choice with probability 1/c) */
+    int c = 0, chosen = -1;
+    for (i = 0; i < m; i++)
+      if (case_ready(&cases[i], now) &&
+          (++c == 1 || go_random(S) % (uint64_t)c == 0))
+        chosen = i;
+    if (chosen >= 0) return commit(L, &cases[chosen]);
   }
-  for (i = 0; i < m; i++)
-    if (case_ready(L, &cases[i], now)) return commit(L, &cases[i]);
   if (dflt) {
     lua_pushinteger(L, dflt);
     return 1;
@@ -522,8 +538,7 @@ static int go_select(lua_State *L) {
   for (i = 0; i < m; i++) {
     sel_case *k = &cases[i];
     if (k->kind == GO_OP_AFTER) {
-      uint64_t d = op_deadline(L, k);
-      if (timer_case == 0 || d < at) { at = d; timer_case = k->arg; }
+      if (timer_case == 0 || k->at < at) { at = k->at; timer_case = k->arg; }
     } else if (k->kind == GO_OP_JOIN || k->kind == GO_OP_DONE) {
       go_waiter *w = &t->ws[nw++];
       w->task = t;
@@ -539,7 +554,7 @@ static int go_select(lua_State *L) {
       k->w = w;
       if (w->send) {
         int bi = push_box(L, k);
-        push_value(L, k);
+        lua_pushvalue(L, k->vi);
         lua_rawsetp(L, bi, w);
         lua_pop(L, 1);
       }
@@ -585,9 +600,7 @@ static int go_select(lua_State *L) {
         return 1;
       case GO_OP_JOIN: {
         int base = lua_gettop(L);
-        push_target(L, k);
-        go_task_results(L, (go_task *)k->target, base + 1);
-        lua_remove(L, base + 1);
+        go_task_results(L, (go_task *)k->target, k->ti);
         return lua_gettop(L) - base + 1;
       }
       default:
@@ -632,10 +645,9 @@ int go_chan_open(lua_State *L) {
   lua_pushcfunction(L, chan_tostring);
   lua_setfield(L, -3, "__tostring");
   lua_remove(L, -2);
-  luaL_newmetatable(L, OP_MT);  /* select ops */
+  luaL_newmetatable(L, OP_MT);  /* select ops (for their name) */
   lua_pushliteral(L, "select operation");
   lua_setfield(L, -2, "__name");
-  ((go_sched *)lua_touserdata(L, -3))->op_mt = lua_topointer(L, -1);
   lua_pop(L, 1);
   return 1;
 }

@@ -23,18 +23,24 @@ typedef struct go_task go_task;
 typedef struct go_scope go_scope;
 typedef struct go_chan go_chan;
 
-/* The kinds of select operations.  An op is a go_op userdata (ours by
-** its metatable, compared by address: its fields are then trusted), or a
-** table {kind, target, value} (go.default, scope:done_op()). */
+/* The kinds of select operations.  An op is a go_op userdata (recv_op,
+** send_op, join_op, go.after), or a table {kind, target, value}
+** (go.default, scope:done_op()). */
 enum { GO_OP_DEFAULT, GO_OP_RECV, GO_OP_SEND, GO_OP_AFTER, GO_OP_JOIN,
        GO_OP_DONE };
 
-/* Uservalue 1: the target (a channel, a task), kept alive with the op;
-** uservalue 2: a send's value. */
+/* Uservalue 1: the target (a channel, a task), which keeps it alive;
+** uservalue 2: a send's value.  select trusts the fields below only once
+** uservalue 1 is the very block they name (debug.setuservalue can change
+** it): the same address, size and serial. */
+#define GO_OP_TAG 0x676f6f70u  /* "goop" */
 typedef struct go_op {
+  unsigned tag;        /* GO_OP_TAG */
   int kind;
-  void *target;        /* the target's block (NULL for after) */
   uint64_t at;         /* after: the deadline (hrtime, ns) */
+  void *target;        /* the target's block (NULL for after) */
+  size_t size;         /* its size */
+  uint64_t serial;     /* its serial (random) */
 } go_op;
 
 /* What a park was ended by: a case index (1-based), or one of these. */
@@ -92,6 +98,7 @@ struct go_task {
   int early;             /* what woke the prepared park before it began */
   go_scope *timer_scope; /* whose deadline the timer stands for */
   uint64_t id;
+  uint64_t serial;       /* random, for select's ops (go_op) */
   int spawn_line;         /* the go.spawn call's line (uservalue 5: its function) */
   go_task *rq_next, *rq_prev;  /* ready queue */
   int started;           /* resumed at least once */
@@ -142,7 +149,6 @@ struct go_sched {
   int ntasks;
   const void *chan_mt;    /* the metatables, by address */
   const void *task_mt, *scope_mt;
-  const void *op_mt;      /* select ops made by chan.c's go_new_op */
   /* go.attach(): drains from the loop's prepare and check phases */
   uv_prepare_t *prepare;
   uv_check_t *check;
@@ -177,6 +183,7 @@ extern const luaL_Reg go_sched_functions[];
 go_task *go_check_task(lua_State *L, int idx);
 
 struct go_chan {
+  uint64_t serial;       /* random, for select's ops (go_op) */
   int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
   int closed;
   go_wait_queue recvq, sendq;

@@ -209,8 +209,12 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   t->state = GO_PARKED;
   t->what = what;
   if (requeue) go_wake(t, t->token, GO_FIRED_YIELD);
-  lua_pushlightuserdata(L, (void *)&go_park_sentinel);
-  status = S->api->park(L, 1);
+  do {  /* a resume by anyone but the scheduler (ucoro.resume on the
+        ** task's coroutine) does not end the park: it parks again */
+    lua_pushlightuserdata(L, (void *)&go_park_sentinel);
+    status = S->api->park(L, 1);
+    if (status > 0) lua_pop(L, status);  /* (that resume's values) */
+  } while (status >= 0 && S->current != t);
   t->what = NULL;
   if (status < 0) {  /* no park possible here: say why (on top) */
     t->state = GO_RUNNING;
@@ -309,6 +313,7 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   lua_pop(L, 1);
   t->ref = go_anchor(L, S, -1);
   t->id = ++S->next_id;
+  t->serial = go_random(S) | 1;
   t->daemon = daemon;
   t->spawn = t->scope = scope;
   t->sib_next = scope->children;
