@@ -80,42 +80,42 @@ struct go_scope {
   uint64_t deadline;     /* go.timeout: hrtime (ns), 0 if none */
 };
 
-struct go_task {
-  lua_State *co;         /* its coroutine (kept by the threads table) */
+struct go_task {  /* (pointers first, then ints, then flags: no padding) */
+  lua_State *co;         /* its coroutine (the userdata's uservalue 1) */
   void *hint;            /* the binding's, for resuming co (its API) */
   go_sched *S;
-  int ref;               /* index in the anchors and threads tables */
-  int state, end;
-  int nargs;             /* arguments waiting on co for the first resume */
-  int nres;              /* ended ok: its results, on co's stack */
-  unsigned token;        /* changes at each park: stale wake-ups miss */
-  int fired;             /* what ended the current park */
-  int fired_ok;          /* the fired waiter's ok */
   void *fired_key;       /* the fired waiter (its value's key in the box) */
-  int daemon, cancelled, joined;
-  int nocancel;          /* waiting for its scope's children */
-  int armed;             /* a C park prepared (its token is current) */
-  int early;             /* what woke the prepared park before it began */
   go_scope *timer_scope; /* whose deadline the timer stands for */
   uint64_t id;
   uint64_t serial;       /* random, for select's ops (go_op) */
-  int spawn_line;         /* the go.spawn call's line (uservalue 5: its function) */
   go_task *rq_next, *rq_prev;  /* ready queue */
-  int started;           /* resumed at least once */
   go_task *sib_prev, *sib_next;  /* the spawn scope's children */
   go_scope *spawn;       /* the scope it was spawned into */
   go_scope *scope;       /* innermost scope its body is in now */
   lua_State *nest;       /* generator run through go.coroutine, if any */
   go_waiter w[2];        /* inline waiters for a plain send/recv/join */
   go_waiter *ws;         /* the waiters of this park (w or a select's) */
-  int nws;
   go_wait_queue joiners; /* tasks waiting for this one to end */
   uint64_t deadline;     /* timer: hrtime (ns) */
-  int heap_index;        /* -1 when not in the timer heap */
-  int timer_case;        /* what a timer fire means (a case index) */
   const char *what;      /* what it waits on, for go.tasks() */
   struct io_wait *io;    /* an I/O wait naming it (io.h): cleared with
                          ** its other waits, however its park ends */
+  int ref;               /* index in the anchors table */
+  int state, end;
+  int nargs;             /* arguments waiting on co for the first resume */
+  int nres;              /* ended ok: its results, on co's stack */
+  unsigned token;        /* changes at each park: stale wake-ups miss */
+  int fired;             /* what ended the current park */
+  int fired_ok;          /* the fired waiter's ok */
+  int early;             /* what woke the prepared park before it began */
+  int spawn_line;        /* the go.spawn call's line (uservalue 5: its function) */
+  int nws;
+  int heap_index;        /* -1 when not in the timer heap */
+  int timer_case;        /* what a timer fire means (a case index) */
+  unsigned char daemon, cancelled, joined;
+  unsigned char nocancel;  /* waiting for its scope's children */
+  unsigned char armed;   /* a C park prepared (its token is current) */
+  unsigned char started; /* resumed at least once */
 };
 
 struct go_sched {
