@@ -304,7 +304,9 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
       lua_setiuservalue(L, -3, 5);
     }
   }
-  if (!lua_checkstack(t->co, nargs + LUA_MINSTACK))
+  /* (a new thread has 2 * LUA_MINSTACK slots, its function in one) */
+  if (nargs + 1 >= LUA_MINSTACK &&
+      !lua_checkstack(t->co, nargs + LUA_MINSTACK))
     luaL_error(L, "go.spawn: too many arguments");
   lua_rotate(L, first + 1, 2);  /* the arguments on top */
   lua_xmove(L, t->co, nargs);
@@ -345,11 +347,11 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   go_waiter *w;
   int n = lua_gettop(L) - base;
   go_unregister(t);  /* (its frames closed from outside while parked) */
-  if (ok && lua_checkstack(t->co, n)) {
+  if (ok && (n == 0 || lua_checkstack(t->co, n))) {
     /* the results wait on the dead thread's stack, which the task holds
     ** anyway: no table for them */
-    lua_settop(t->co, 0);
-    lua_xmove(L, t->co, n);
+    if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
+    if (n != 0) lua_xmove(L, t->co, n);
     t->nres = n;
     t->end = GO_END_OK;
   } else {
@@ -890,7 +892,7 @@ static int task_join(lua_State *L) {
     ** joiner's stack, as it would once the joiner parked; a task that
     ** never parks then costs no park of its joiner */
     go_task *joining = S->joining, *joiner = S->joiner;
-    luaL_checkstack(L, t->nargs + LUA_MINSTACK, NULL);
+    luaL_checkstack(L, t->nargs + 3, NULL);  /* run_task's, before any change */
     rq_remove(S, t);
     S->inline_depth++;
     S->joining = t;
