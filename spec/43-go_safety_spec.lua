@@ -165,3 +165,33 @@ describe("a parked task's coroutine", function()
     assert.same({ "real", "after" }, got)
   end)
 end)
+
+describe("lua_close", function()
+  -- luv's loop finalizer (after ucoro.go's) closes every handle left in
+  -- the loop as one of luv's own: none of ucoro.go's may be left there
+  it("with go.attach still attached and tasks parked does not crash", function()
+    child_says("closing\n", [[
+      local go = require "ucoro.go"
+      local uv = require "luv"
+      go.attach()
+      go.spawn(function() go.chan():recv() end)
+      go.spawn(function() go.sleep(100) end)
+      uv.run("nowait")
+      print("closing")
+    ]])
+  end)
+
+  it("with tasks parked in ucoro_go.h's wait_fd and work closes their polls and frees their requests", function()
+    child_says("closing\n", [[
+      local go = require "ucoro.go"
+      local uv = require "luv"
+      local capi = require "ucoro_go_testmod"
+      go.attach()
+      local r = uv.pipe()  -- never written: the wait lasts
+      go.spawn(function() capi.wait_fd(r, 1, 100) end)
+      go.spawn(function() capi.work(200) end)
+      uv.run("nowait")
+      print("closing")
+    ]])
+  end)
+end)

@@ -88,9 +88,10 @@ static int cancelled(lua_State *L) {
 /* ---- file descriptors ---- */
 
 typedef struct fd_wait {
-  uv_poll_t poll;
+  uv_poll_t poll;        /* first: the handle's address is the wait's */
   go_task *t;
   unsigned token;
+  struct fd_wait *prev, *next;  /* the scheduler's open polls */
 } fd_wait;
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -101,7 +102,25 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   go_wake(w->t, w->token, 1);
 }
 
-static void on_poll_closed(uv_handle_t *h) { free(h->data); }
+static void on_poll_closed(uv_handle_t *h) { free(h); }
+
+static void unlink_wait(go_sched *S, fd_wait *w) {
+  if (w->prev) w->prev->next = w->next; else S->fd_waits = w->next;
+  if (w->next) w->next->prev = w->prev;
+  w->prev = w->next = NULL;
+}
+
+/* At lua_close, tasks parked in wait_fd never return to close their
+** polls, and luv's loop finalizer would close them as luv handles. */
+void go_capi_close(go_sched *S) {
+  fd_wait *w;
+  while ((w = S->fd_waits) != NULL) {
+    unlink_wait(S, w);
+    uv_poll_stop(&w->poll);
+    w->poll.data = NULL;
+    uv_close((uv_handle_t *)&w->poll, on_poll_closed);
+  }
+}
 
 static int wait_fd(lua_State *L, int fd, int events, double timeout) {
   go_task *t = (go_task *)current(L);
@@ -117,6 +136,10 @@ static int wait_fd(lua_State *L, int fd, int events, double timeout) {
     return UCORO_GO_UVERROR;
   }
   w->poll.data = w;
+  w->prev = NULL;
+  w->next = t->S->fd_waits;
+  if (w->next) w->next->prev = w;
+  t->S->fd_waits = w;
   w->t = t;
   w->token = prepare((ucoro_go_task *)t);
   if (uv_poll_start(&w->poll, uv_events, on_poll) != 0) {
@@ -127,6 +150,7 @@ static int wait_fd(lua_State *L, int fd, int events, double timeout) {
   }
   /* stopped and closed before t may end: no callback comes after this */
   uv_poll_stop(&w->poll);
+  unlink_wait(t->S, w);
   uv_close((uv_handle_t *)&w->poll, on_poll_closed);
   return code;
 }
@@ -163,7 +187,8 @@ static void free_work(pool_work *w) {
 static void on_work_done(uv_work_t *req, int status) {
   pool_work *w = (pool_work *)req->data;
   (void)status;
-  if (w->t == NULL) {  /* its task no longer waits */
+  if (w->t == NULL || w->t->S->gone) {  /* its task no longer waits (or
+                                         ** never runs again: lua_close) */
     free_work(w);
     return;
   }

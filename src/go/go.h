@@ -121,6 +121,8 @@ struct go_sched {
   uv_check_t *check;
   uv_idle_t *idle;        /* active while tasks are ready: poll does not block */
   lua_State *main;        /* the state's main thread, for the drains */
+  struct fd_wait *fd_waits;  /* ucoro_go.h's wait_fd polls open (capi.c) */
+  int gone;               /* finalized (lua_close): no task runs again */
 };
 
 /* The sentinel a park yields (its address). */
@@ -154,6 +156,9 @@ struct go_chan {
   int closed;
   go_wait_queue recvq, sendq;
 };
+
+/* capi.c: closes the polls of tasks parked for good (lua_close) */
+void go_capi_close(go_sched *S);
 
 /* timer.c */
 int go_timer_add(go_sched *S, go_task *t, uint64_t deadline, int fired);

@@ -49,8 +49,10 @@ static int sched_gc(lua_State *L) {
   close_handle((uv_handle_t *)S->idle);
   close_handle((uv_handle_t *)S->timer);
   S->prepare = NULL; S->check = NULL; S->idle = NULL; S->timer = NULL;
+  go_capi_close(S);
   S->in_uv = 0;  /* a late wake-up (a pool request ending) only queues */
   S->attached = 0;
+  S->gone = 1;
   free(S->heap);
   S->heap = NULL;
   S->nheap = S->capheap = 0;
