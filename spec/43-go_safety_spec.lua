@@ -195,3 +195,57 @@ describe("lua_close", function()
     ]])
   end)
 end)
+
+describe("a parked task's coroutine closed by another task (ucoro.close)", function()
+  -- its frames are dropped, not unwound: what it was queued on may be
+  -- collected while it is still queued there (a use after free under
+  -- ASan before); the task itself ends when next woken
+  it("in a select over channels only it held: the channels are collected safely", function()
+    child_says("closed\ttrue\nfalse\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      go.run(function()
+        local th
+        local a = go.spawn(function()
+          th = coroutine.running()
+          local x <close> = setmetatable({}, { __close = function() io.write("closed\t") end })
+          return go.select(go.chan():recv_op(), go.chan():recv_op(),
+                           go.chan():send_op(1), go.chan(1):recv_op())
+        end)
+        go.yield()
+        print(ucoro.close(th))
+        for _ = 1, 3 do collectgarbage() end
+        a:cancel()
+        print(a:join())
+      end)
+    ]])
+  end)
+
+  it("in a recv, and in a select on a scope's done op: both collected safely", function()
+    child_says("false\tcannot resume dead coroutine\tfalse\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      go.run(function()
+        local ths = {}
+        local a = go.spawn(function()
+          ths[1] = coroutine.running()
+          go.chan():recv()
+        end)
+        local b = go.spawn(function()
+          ths[2] = coroutine.running()
+          local op
+          go.scope(function(s) op = s:done_op() end)
+          go.select(op)
+        end)
+        go.yield()
+        ucoro.close(ths[1])
+        ucoro.close(ths[2])
+        for _ = 1, 3 do collectgarbage() end
+        a:cancel()
+        b:cancel()
+        local r = { a:join() }
+        print(r[1], r[2], b:join())
+      end)
+    ]])
+  end)
+end)

@@ -314,6 +314,13 @@ static int chan_send_op(lua_State *L) {
   return new_op(L, GO_OP_SEND, 1);
 }
 
+static int chan_gc(lua_State *L) {
+  go_chan *c = (go_chan *)lua_touserdata(L, 1);
+  go_queue_drop(&c->recvq);
+  go_queue_drop(&c->sendq);
+  return 0;
+}
+
 static int chan_tostring(lua_State *L) {
   go_chan *c = check_chan_slow(L, 1);
   lua_pushfstring(L, "channel (%d/%d%s)", c->count, c->cap,
@@ -599,6 +606,8 @@ int go_chan_open(lua_State *L) {
   lua_setfield(L, -3, "__len");
   lua_pushcfunction(L, chan_tostring);
   lua_setfield(L, -3, "__tostring");
+  lua_pushcfunction(L, chan_gc);
+  lua_setfield(L, -3, "__gc");
   lua_remove(L, -2);
   return 1;
 }

@@ -145,6 +145,7 @@ uint64_t go_random(go_sched *S);
 uint64_t go_deadline(lua_State *L, int arg, int *has);
 void go_queue_push(go_wait_queue *q, go_waiter *w);
 void go_queue_remove(go_wait_queue *q, go_waiter *w);
+void go_queue_drop(go_wait_queue *q);
 void go_unregister(go_task *t);
 int go_task_open(lua_State *L);
 int go_task_results(lua_State *L, go_task *t, int idx);

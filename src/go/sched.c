@@ -82,6 +82,14 @@ void go_queue_remove(go_wait_queue *q, go_waiter *w) {
   w->q = NULL;
 }
 
+/* Empties q, whose owner is being collected: a waiter left on it belongs
+** to a task whose coroutine was closed while parked (by ucoro.close, by
+** lua_close), which nothing else would take off before the memory goes. */
+void go_queue_drop(go_wait_queue *q) {
+  go_waiter *w;
+  while ((w = q->head) != NULL) go_queue_remove(q, w);
+}
+
 /* Takes the task off every queue and the timer heap (its park ended). */
 void go_unregister(go_task *t) {
   int i;
