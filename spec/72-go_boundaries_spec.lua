@@ -160,6 +160,25 @@ describe("blocking inside a user generator (a nested coroutine)", function()
     end)
   end)
 
+  it("go.coroutine.wrap raises a generator's error with the caller's position, as stock wrap", function()
+    run(function()
+      local gen = go.coroutine.wrap(function() error("boom", 0) end)
+      local stock = coroutine.wrap(function() error("boom", 0) end)
+      local ok, err = pcall(function() gen() end)
+      local ok2, err2 = pcall(function() stock() end)
+      assert.is_false(ok)
+      assert.is_false(ok2)
+      assert.equal(err2:gsub(":%d+:", ":N:"), (err:gsub(":%d+:", ":N:")))
+      assert.matches("^spec/72%-go_boundaries_spec%.lua:%d+: boom$", err)
+      local ok3, err3 = pcall(gen)  -- a dead generator, as stock's
+      assert.is_false(ok3)
+      assert.matches("cannot resume dead coroutine", err3)
+      local cancelled = go.coroutine.wrap(function() error(setmetatable({}, { __index = { tag = 1 } })) end)
+      local _, obj = pcall(cancelled)
+      assert.equal(1, obj.tag)  -- a non-string error object goes unchanged
+    end)
+  end)
+
   it("with a plain coroutine.resume: a clear error, not a hang", function()
     run(function()
       local ucoro = require "ucoro"

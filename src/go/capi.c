@@ -200,7 +200,10 @@ static int work(lua_State *L, void (*fn)(void *), void *arg) {
   go_task *t = (go_task *)current(L);
   pool_work *w;
   int saved;
-  if (t == NULL) return UCORO_GO_NOTASK;
+  if (t == NULL) {  /* no park possible: block this thread, as below */
+    fn(arg);
+    return UCORO_GO_NOTASK;
+  }
   w = (pool_work *)calloc(1, sizeof *w);
   if (w == NULL) return UCORO_GO_NOMEM;
   if (uv_mutex_init(&w->mutex) != 0) {
