@@ -187,7 +187,7 @@ describe("lua_close", function()
       local uv = require "luv"
       local capi = require "ucoro_go_testmod"
       go.attach()
-      local r = uv.pipe()  -- never written: the wait lasts
+      local r = uv.pipe().read  -- never written: the wait lasts
       go.spawn(function() capi.wait_fd(r, 1, 100) end)
       go.spawn(function() capi.work(200) end)
       uv.run("nowait")
@@ -245,6 +245,58 @@ describe("a parked task's coroutine closed by another task (ucoro.close)", funct
         b:cancel()
         local r = { a:join() }
         print(r[1], r[2], b:join())
+      end)
+    ]])
+  end)
+end)
+
+describe("a task parked in ucoro_go.h closed by another task", function()
+  it("in work: the close waits for the pool thread, which never writes into collected memory", function()
+    child_says("false\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      local capi = require "ucoro_go_testmod"
+      go.run(function()
+        local th
+        local a = go.spawn(function()
+          th = coroutine.running()
+          capi.work(100)  -- its job is a userdata on the task's stack
+        end)
+        go.yield()
+        ucoro.close(th)
+        for _ = 1, 3 do collectgarbage() end
+        go.sleep(0.15)
+        a:cancel()
+        print(a:join())
+      end)
+    ]])
+  end)
+
+  it("in wait_fd: its poll is closed, no wake-up reaches the task once it has ended", function()
+    child_says("false\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      local uv = require "luv"
+      local capi = require "ucoro_go_testmod"
+      go.run(function()
+        local fds = uv.pipe()
+        local r, w = fds.read, fds.write
+        local th
+        local a = go.spawn(function()
+          th = coroutine.running()
+          capi.wait_fd(r, 1, 10)
+        end)
+        go.yield()
+        ucoro.close(th)
+        a:cancel()
+        print(a:join())
+        a = nil
+        for _ = 1, 3 do collectgarbage() end
+        local p = uv.new_pipe()
+        p:open(w)
+        p:write("x")
+        go.sleep(0.05)
+        p:close()
       end)
     ]])
   end)
