@@ -301,3 +301,59 @@ describe("a task parked in ucoro_go.h closed by another task", function()
     ]])
   end)
 end)
+
+describe("finalizers running inside tasks", function()
+  it("that block get a clear error, and leave their task's park and the ready queue intact", function()
+    -- go.sleep(0) in a finalizer queued the task for its yield, then the
+    -- yield failed (no yield in __gc) and the task stayed queued: queued
+    -- twice, it was resumed after it ended (an error out of go.run)
+    child_says("true\t0\tyield refused\n", ([[
+      local go = require "ucoro.go"
+      collectgarbage("incremental", 1, 100, 0)  -- a step at each allocation
+      local refused, other, bad = 0, {}, 0
+      local ok, err = go.run(function()
+        for i = 1, %d do
+          local ch = go.chan()
+          local t = go.spawn(function()
+            for _ = 1, 20 do
+              setmetatable({}, { __gc = function()
+                if not go.self() then return end
+                local _, e = pcall(go.sleep, 0)
+                if tostring(e):find("yield inside a __gc finalizer", 1, true) then
+                  refused = refused + 1
+                elseif not tostring(e):find("not run by go.coroutine", 1, true) then
+                  other[#other + 1] = tostring(e)
+                end
+              end })
+            end
+            return ch:recv()
+          end)
+          go.yield()
+          ch:send(i)
+          local r = table.pack(t:join(1))
+          if not (r[1] == true and r[2] == i and r[3] == true) then bad = bad + 1 end
+        end
+      end)
+      assert(#other == 0, other[1])
+      print(ok or err, bad, refused > 0 and "yield refused" or "no finalizer ran in a task")
+    ]]):format(os.getenv("UCORO_TEST_QUICK") and 200 or 1000))
+  end)
+
+  it("that wake, cancel or spawn do so", function()
+    local got = {}
+    run(function()
+      local ch = go.chan()
+      local t = go.spawn(function() return ch:recv() end)
+      go.yield()
+      setmetatable({}, { __gc = function()
+        ch:close()
+        go.spawn(function() got[#got + 1] = "spawned" end)
+      end })
+      collectgarbage()
+      local why = select(4, t:join())
+      got[#got + 1] = why
+    end)
+    table.sort(got)
+    assert.same({ "closed", "spawned" }, got)
+  end)
+end)

@@ -23,6 +23,7 @@ static ucoro_go_task *current(lua_State *L) {
   go_sched *S = running_sched(L);
   go_task *t = S != NULL ? S->current : NULL;
   if (t == NULL || (L != t->co && L != t->nest)) return NULL;
+  if (t->state != GO_RUNNING) return NULL;  /* a finalizer its park ran */
   return (ucoro_go_task *)t;
 }
 

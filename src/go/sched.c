@@ -124,6 +124,23 @@ static void enqueue(go_sched *S, go_task *t) {
   if (S->in_uv) poll_no_more(S);
 }
 
+/* A park that could not yield (inside a finalizer, a metamethod that
+** cannot yield): t runs on, so it leaves the ready queue a wake-up (its
+** own go.yield's, or one that came meanwhile) put it on. */
+static void park_failed(go_sched *S, go_task *t) {
+  if (t->state == GO_READY) {
+    go_task **p = &S->rq_head, *prev = NULL;
+    while (*p != NULL && *p != t) { prev = *p; p = &(*p)->rq_next; }
+    if (*p == t) {
+      *p = t->rq_next;
+      if (S->rq_tail == t) S->rq_tail = prev;
+      t->rq_next = NULL;
+    }
+  }
+  t->state = GO_RUNNING;
+  go_unregister(t);
+}
+
 /* Wakes t's park number token with the reason fired; a no-op unless that
 ** park is still on and nothing ended it yet. */
 void go_wake(go_task *t, unsigned token, int fired) {
@@ -146,6 +163,10 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op) {
   if (L != t->co && L != t->nest)
     luaL_error(L, "%s: blocking call inside a coroutine not run by "
                "go.coroutine", op);
+  if (t->state != GO_RUNNING)  /* a finalizer run by its park's own yield:
+                               ** the park's waits are in place */
+    luaL_error(L, "%s: blocking call while its task parks (in a finalizer?)",
+               op);
   luaL_checkstack(L, 4, NULL);
   t->fired = GO_NOT_FIRED;
   return t;
@@ -191,8 +212,7 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   } while (status == LUA_OK && S->current != t);
   t->what = NULL;
   if (status != LUA_OK) {  /* no yield possible here: say why */
-    t->state = GO_RUNNING;
-    go_unregister(t);
+    park_failed(S, t);
     if (!raise) return GO_FIRED_ERROR;  /* the error left on top */
     return lua_error(L);
   }
@@ -629,7 +649,8 @@ static int go_resume_through(lua_State *L) {
   int through, nargs = lua_gettop(L) - 1;
   lua_State *prev;
   luaL_argexpected(L, co != NULL, 1, "thread");
-  through = t != NULL && (L == t->co || L == t->nest);
+  through = t != NULL && (L == t->co || L == t->nest) &&
+            t->state == GO_RUNNING;  /* (not a finalizer its park ran) */
   prev = through ? t->nest : NULL;
   for (;;) {
     luaL_checkstack(L, 3, NULL);
@@ -646,8 +667,7 @@ static int go_resume_through(lua_State *L) {
       lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
       lua_pushlightuserdata(L, (void *)&go_park_sentinel);
       if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-        t->state = GO_RUNNING;
-        go_unregister(t);
+        park_failed(S, t);
         return lua_error(L);
       }
       nargs = 0;
