@@ -173,13 +173,18 @@ static int chan_send(lua_State *L) {
     return 1;
   }
   t = go_current(L, S, "send");
-  if (has && !go_timer_add(S, t, at, 2))
+  /* the value in the box before the waits (the box may grow: a memory
+  ** error must not leave a wait registered) */
+  lua_pushvalue(L, 2);
+  lua_rawsetp(L, 4, &t->w[0]);
+  if (has && !go_timer_add(S, t, at, 2)) {
+    lua_pushnil(L);
+    lua_rawsetp(L, 4, &t->w[0]);
     return luaL_error(L, "not enough memory");
+  }
   t->ws = t->w;
   t->nws = 1;
   setup_waiter(t, &t->w[0], c, 1, 1);
-  lua_pushvalue(L, 2);
-  lua_rawsetp(L, 4, &t->w[0]);
   fired = go_park_code(L, S, t, "send");
   if (fired != 1 || !t->w[0].ok) {  /* not taken: drop the value */
     lua_pushnil(L);
@@ -495,6 +500,21 @@ static int go_select(lua_State *L) {
   if (nw > 0) {
     t->ws = nw <= 2 ? t->w : (go_waiter *)calloc((size_t)nw, sizeof(go_waiter));
     if (t->ws == NULL) return luaL_error(L, "not enough memory");
+    t->nws = 0;  /* (the task owns ws: freed however this ends) */
+  }
+  /* the values to send in the boxes before any wait is registered (a box
+  ** may grow: a memory error must not leave a wait behind) */
+  nw = 0;
+  for (i = 0; i < m; i++) {
+    sel_case *k = &cases[i];
+    if (k->kind == GO_OP_AFTER) continue;
+    k->w = &t->ws[nw++];
+    if (k->kind == GO_OP_SEND) {
+      int bi = push_box(L, k);
+      lua_pushvalue(L, k->vi);
+      lua_rawsetp(L, bi, k->w);
+      lua_pop(L, 1);
+    }
   }
   nw = 0;
   for (i = 0; i < m; i++) {
@@ -513,13 +533,6 @@ static int go_select(lua_State *L) {
     } else {
       go_waiter *w = &t->ws[nw++];
       setup_waiter(t, w, (go_chan *)k->target, k->arg, k->kind == GO_OP_SEND);
-      k->w = w;
-      if (w->send) {
-        int bi = push_box(L, k);
-        lua_pushvalue(L, k->vi);
-        lua_rawsetp(L, bi, w);
-        lua_pop(L, 1);
-      }
     }
     t->nws = nw;
   }

@@ -151,6 +151,7 @@ int go_task_open(lua_State *L);
 int go_task_results(lua_State *L, go_task *t, int idx);
 extern const luaL_Reg go_sched_functions[];
 go_task *go_check_task(lua_State *L, int idx);
+void go_tasks_unregister(lua_State *L, go_sched *S);
 
 struct go_chan {
   int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
