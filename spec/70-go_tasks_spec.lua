@@ -480,6 +480,78 @@ describe("scopes", function()
     assert.equal("cancelled", st)
   end)
 
+  it("go.scope({timeout = s}, f, ...): f and its children cancelled at the deadline", function()
+    local r = { run(function()
+      local child
+      local a, b = go.scope({ timeout = 0.01 }, function(_, x)
+        assert.equal("arg", x)
+        child = go.spawn(function() go.sleep(10) end)
+        go.sleep(10)
+      end, "arg")
+      local c, d = go.scope({ timeout = 5 }, function() return "in time", 2 end)
+      return a, b, child:status(), c, d
+    end) }
+    assert.same({ true, nil, "timeout", "cancelled", "in time", 2 }, r)
+  end)
+
+  it("go.scope({supervise = true}, f): a child's failure leaves the others running, then is raised", function()
+    local _, ok, err, log, errs = run(function()
+      local log, s = {}, nil
+      local ok, err = pcall(go.scope, { supervise = true }, function(scope)
+        s = scope
+        go.spawn(function() error("crash", 0) end)
+        go.spawn(function() go.sleep(0.01) log[#log + 1] = "sibling done" end)
+        go.sleep(0.005)
+        log[#log + 1] = "body goes on"
+      end)
+      return ok, err, log, s:errors()
+    end)
+    assert.is_false(ok)
+    assert.equal("crash", err)
+    assert.same({ "body goes on", "sibling done" }, log)
+    assert.same({ "crash" }, errs)
+  end)
+
+  it("a supervising scope's body error comes first and cancels its children", function()
+    local _, ok, err, st, errs = run(function()
+      local s, child
+      local ok, err = pcall(go.scope, { supervise = true }, function(scope)
+        s = scope
+        go.spawn(function() error("child", 0) end)
+        child = go.spawn(function() go.sleep(10) end)
+        go.sleep(0.005)
+        error("body", 0)
+      end)
+      return ok, err, child:status(), s:errors()
+    end)
+    assert.is_false(ok)
+    assert.equal("body", err)
+    assert.equal("cancelled", st)
+    assert.same({ "body", "child" }, errs)
+  end)
+
+  it("a supervising body that takes the errors from scope:errors() handles them", function()
+    assert.same({ true, "ok", 1 }, { run(function()
+      local seen = 0
+      local r = go.scope({ supervise = true }, function(scope)
+        go.spawn(function() error("crash", 0) end)
+        go.sleep(0.005)
+        local errs = scope:errors()
+        seen = #errs
+        for i = #errs, 1, -1 do errs[i] = nil end
+        return "ok"
+      end)
+      return r, seen
+    end) })
+  end)
+
+  it("go.scope checks its options", function()
+    run(function()
+      assert.has_error(function() go.scope({ timeout = "x" }, function() end) end)
+      assert.has_error(function() go.scope({ bogus = 1 }, function() end) end)
+    end)
+  end)
+
   it("nested timeouts: the inner one fires, the outer goes on", function()
     assert.same({ true, "outer" }, { run(function()
       local _, r = go.timeout(1, function()
