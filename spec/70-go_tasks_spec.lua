@@ -71,6 +71,50 @@ describe("go.run", function()
     assert.matches("stack traceback", err)
   end)
 
+  it("lists every parked task in a deadlock report, and no daemon", function()
+    local daemon_line
+    local ok, err = go.run(function()
+      local ch = go.chan()
+      daemon_line = debug.getinfo(1, "l").currentline + 1
+      go.spawn({ daemon = true }, function() go.chan():recv() end)
+      go.spawn(function() go.select(go.chan():send_op(1), nil) end)
+      go.spawn(function() go.cond():wait() end)
+      ch:recv(nil)
+    end)
+    assert.is_false(ok)
+    local n = select(2, err:gsub("stack traceback", ""))
+    assert.equal(3, n, err)  -- main, the select, the cond: not the daemon
+    assert.matches("%[select%]", err)
+    assert.matches("%[recv%]", err)
+    assert.is_nil(err:find("spec/70-go_tasks_spec.lua:" .. daemon_line .. ":", 1, true))
+  end)
+
+  it("Go's select {}: a select of nil cases only parks for ever (a deadlock)", function()
+    local ok, err = go.run(function() go.select(nil, nil) end)
+    assert.is_false(ok)
+    assert.matches("^all tasks are asleep %- deadlock!", err)
+  end)
+
+  it("a daemon parked for ever is no deadlock", function()
+    assert.same({ true, "main" }, { go.run(function()
+      go.spawn({ daemon = true }, function() go.chan():recv() end)
+      go.yield()
+      return "main"
+    end) })
+  end)
+
+  it("a task whose waker is a raw luv handle is not deadlocked", function()
+    assert.same({ true, "from luv", true }, { go.run(function()
+      local ch = go.chan()
+      local timer = uv.new_timer()
+      timer:start(5, 0, function()
+        timer:close()
+        go.spawn(function() ch:send("from luv") end)
+      end)
+      return ch:recv()
+    end) })
+  end)
+
   it("mixes raw luv handles and tasks on one loop", function()
     local fired = false
     assert.is_true(run(function()
@@ -239,6 +283,30 @@ describe("tasks", function()
     end)
     assert.has_error(function() go.spawn(function() end) end,
       "go.spawn: the scheduler is not running (use go.run)")
+  end)
+
+  it("go.tasks: each task's id, name, status, what it waits on, traceback and spawn site", function()
+    run(function()
+      local t = go.spawn({ name = "sleeper" }, function() go.sleep(10) end)
+      go.yield()
+      local me, it
+      for _, x in ipairs(go.tasks()) do
+        if x == t then it = x elseif x == go.self() then me = x end
+      end
+      assert.equal(t, it)
+      assert.equal(go.self(), me)
+      assert.equal("number", type(it:id()))
+      assert.equal("sleeper", it:name())
+      assert.equal("parked", it:status())
+      assert.equal("sleep", it:waiting())
+      assert.matches("go%.sleep", it:traceback())
+      assert.matches("^spec/70%-go_tasks_spec%.lua:%d+$", it:spawned_at())
+      assert.equal("running", me:status())
+      assert.is_nil(me:waiting())
+      t:cancel()
+      t:join()
+      for _, x in ipairs(go.tasks()) do assert.are_not.equal(t, x) end  -- only live ones
+    end)
   end)
 
   it("go.tasks lists the live tasks", function()
