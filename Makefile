@@ -202,7 +202,7 @@ GO_MODULE   = $(if $(GO_MODULE_OFF),,$(BUILD)/ucoro/go/core.so)
 PC_FILES    = $(BUILD)/ucoro.pc $(BUILD)/ucoro-lua.pc
 HOST        = $(BUILD)/host
 TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so \
-              $(BUILD)/line_server.so
+              $(BUILD)/line_host
 C_TESTS     = $(patsubst spec/c/%.c,$(BUILD)/test/%,\
               $(wildcard spec/c/core/*_test.c spec/c/lua/*_test.c \
                          $(if $(GO_MODULE),spec/c/go/*_test.c)))
@@ -219,7 +219,7 @@ $(BUILD)/obj/core/%.o: src/core/% src/core/*.h src/core/arch/*
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) $(CORE_INC) -c $< -o $@
 
-$(BUILD)/obj/lua/%.o: src/lua/% src/lua/*.h src/core/ucoro.h src/core/compiler.h
+$(BUILD)/obj/lua/%.o: src/lua/% src/lua/*.h src/core/*.h src/core/arch/*
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) $(BINDING_INC) -c $< -o $@
 
@@ -260,10 +260,12 @@ $(BUILD)/ucoro_testmod.so: spec/c/testmod.c
 $(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c src/go/ucoro_go.h
 	$(CC) $(ALL_CFLAGS) -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
 
-# The example C server: straight-line C reads and writes parked through
-# ucoro_go.h (examples/c_server/).
-$(BUILD)/line_server.so: examples/c_server/line_server.c src/go/ucoro_go.h
-	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
+# The example C host: embeds Lua and ucoro.go, and serves a line protocol
+# with straight-line C reads and writes parked through ucoro_go.h
+# (examples/c_server/).  -rdynamic: the modules it loads find Lua's API in
+# it when liblua is static.
+$(BUILD)/line_host: examples/c_server/line_host.c src/go/ucoro_go.h
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc/go $(LUA_CFLAGS) -rdynamic $< -o $@ $(LUA_LIBS) -lm
 
 # Every spec/c/LAYER/NAME_test.c is a cmocka program, built as
 # $(BUILD)/test/LAYER/NAME_test (tools/run-tests runs it).  The core's

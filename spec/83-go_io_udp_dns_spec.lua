@@ -58,6 +58,23 @@ describe("go.udp", function()
     assert.same({ false, true, { "d1", "d2", "d3", "d4" }, "timeout", 6 }, r)
   end)
 
+  it("ports out of range raise, in every call that takes one (libuv would truncate them)", function()
+    local r = run(function()
+      local msgs = {}
+      for _, f in ipairs {
+        function() return go.udp.bind("127.0.0.1", 65536) end,
+        function() return go.tcp.connect("127.0.0.1", -1) end,
+        function() return go.tcp.bind("127.0.0.1", 70000) end,
+        function() return go.dns.getnameinfo("127.0.0.1", 1 << 40) end,
+      } do
+        local ok, err = pcall(f)
+        msgs[#msgs + 1] = not ok and err:match("port out of range") or tostring(err)
+      end
+      return msgs
+    end)
+    assert.same({ "port out of range", "port out of range", "port out of range", "port out of range" }, r)
+  end)
+
   it("bad addresses fail with luv's messages", function()
     local a, b = run(function()
       local _, e1 = go.udp.bind("nowhere", 0)
@@ -68,6 +85,23 @@ describe("go.udp", function()
     end)
     assert.equal("EINVAL: invalid argument", a)
     assert.equal("EADDRINUSE: address already in use", b)
+  end)
+
+  it("send failures are nil, luv's message: a bad address, a datagram too large; a port out of range raises", function()
+    local r = run(function()
+      local s = assert(go.udp.bind("127.0.0.1", 0))
+      local _, port = s:sockname()
+      local res = { select(2, s:send("x", "nowhere", port)),
+                    select(2, s:send(("x"):rep(70000), "127.0.0.1", port)),
+                    select(2, pcall(s.send, s, "x", "127.0.0.1", port + 65536)):match("port out of range") }
+      -- the socket still works after them
+      assert(s:send("still", "127.0.0.1", port))
+      res[4] = s:recv(5)
+      s:close()
+      return res
+    end)
+    assert.same({ "EINVAL: invalid argument", "EMSGSIZE: message too long",
+                  "port out of range", "still" }, r)
   end)
 
   it("outside a task: a clear error", function()
@@ -100,6 +134,34 @@ describe("go.dns", function()
     end)
     assert.truthy(a == "EAI_NONAME: unknown node or service" or a:match("^EAI_"), a)
     assert.equal("EINVAL: invalid argument", b)
+  end)
+
+  it("getaddrinfo and getnameinfo time out while libuv's pool is busy; the abandoned requests finish later", function()
+    local uv = require "luv"
+    local pool = tonumber(os.getenv("UV_THREADPOOL_SIZE")) or 4
+    local r = run(function()
+      -- every pool thread blocked opening a FIFO nobody writes
+      local fifo = os.tmpname()
+      os.remove(fifo)
+      assert(os.execute("mkfifo '" .. fifo .. "'"))
+      local openers = {}
+      for i = 1, pool do openers[i] = go.spawn(function() return go.fs.open(fifo, "r") end) end
+      go.sleep(0.02)
+      local t0 = go.now()
+      local a = { go.dns.getaddrinfo("localhost", { timeout = 0.05 }) }
+      local b = { go.dns.getnameinfo("127.0.0.1", 80, { timeout = 0.05 }) }
+      local waited = go.now() - t0
+      -- a writer that needs no pool thread lets the openers go
+      local w = assert(uv.fs_open(fifo, 2049, 0))  -- O_WRONLY | O_NONBLOCK
+      for i = 1, pool do assert(select(2, openers[i]:join(5))):close() end
+      uv.fs_close(w)
+      os.remove(fifo)
+      go.sleep(0.05)  -- the pool runs the abandoned requests; they free themselves
+      -- and the pool serves new ones
+      local again = assert(go.dns.getaddrinfo("localhost", { family = "inet", timeout = 5 }))
+      return { a[1], a[2], b[1], b[2], waited >= 0.1, again[1].addr }
+    end)
+    assert.same({ nil, "timeout", nil, "timeout", true, "127.0.0.1" }, r)
   end)
 
   it("cancelling a resolution abandons it; the task ends at once", function()

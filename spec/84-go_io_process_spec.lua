@@ -46,6 +46,92 @@ describe("go.pipe", function()
   end)
 end)
 
+describe("pipe streams: the calls' other outcomes", function()
+  -- a connected pair over a Unix domain socket
+  local function pipe_pair(f)
+    local path = os.tmpname()
+    os.remove(path)
+    local r = run(function()
+      local sock = assert(go.pipe.bind(path))
+      local c = assert(go.pipe.connect(path))
+      local s = assert(sock:accept(5))
+      local res = f(c, s)
+      c:close() s:close() sock:close()
+      return res
+    end)
+    os.remove(path)
+    return r
+  end
+
+  it("read: partial pieces, timeout, cancellation mid-call, close while waiting", function()
+    local r = pipe_pair(function(c, s)
+      local res = {}
+      c:write("par")
+      go.spawn(function() go.sleep(0.01) c:write("tial\n") end)
+      res.line = s:read("l", 5)
+      res.timeout = { s:read("l", 0.02) }
+      local t = go.spawn(function() return s:read("l") end)
+      go.sleep(0.01)
+      t:cancel("stop")
+      local ok, err = t:join()
+      res.cancelled = { ok, go.is_cancelled(err) }
+      c:write("kept\n")  -- the cancelled read took nothing
+      res.kept = s:read("l", 5)
+      local waiter = go.spawn(function() return table.pack(s:read("l")) end)
+      go.sleep(0.01)
+      s:close()
+      local _, w = waiter:join(1)
+      res.closed = { w[1], w[2] }
+      res.reset = select(2, c:reset())
+      return res
+    end)
+    assert.same({ line = "partial", timeout = { nil, "timeout" }, cancelled = { false, true },
+                  kept = "kept", closed = { nil, "closed" }, reset = "not a TCP stream" }, r)
+  end)
+
+  it("write: backpressure parks and times out; the peer gone is EPIPE, not a signal", function()
+    local r = pipe_pair(function(c, s)
+      local chunk, err = ("p"):rep(256 * 1024), nil
+      for _ = 1, 64 do
+        local ok, e = c:write(chunk, 0.05)
+        if not ok then err = e break end
+      end
+      s:close()
+      go.sleep(0.01)
+      local gone
+      for _ = 1, 50 do
+        gone = select(2, c:write(chunk, 1))
+        if gone and gone ~= "timeout" then break end
+        go.sleep(0.001)
+      end
+      return { err, gone }
+    end)
+    assert.equal("timeout", r[1])
+    assert.truthy(r[2] == "EPIPE: broken pipe" or r[2] == "ECONNRESET: connection reset by peer", r[2])
+  end)
+
+  it("a child's stdin: a child that does not read makes write park; its end makes it fail", function()
+    local r = run(function()
+      local p = assert(go.process.spawn("sleep", { args = { "10" }, env = ENV, stdout = "null" }))
+      local chunk, err = ("c"):rep(256 * 1024), nil
+      for _ = 1, 64 do
+        local ok, e = p.stdin:write(chunk, 0.05)
+        if not ok then err = e break end
+      end
+      -- a writer parked on it when the child ends
+      local w = go.spawn(function() return table.pack(p.stdin:write(chunk, 5)) end)
+      go.sleep(0.01)
+      p:kill()
+      p:wait(5)
+      local _, res = w:join(5)
+      return { err, res[1], res[2] }
+    end)
+    assert.equal("timeout", r[1])
+    assert.is_nil(r[2])
+    assert.truthy(r[3] == "EPIPE: broken pipe" or r[3] == "ECONNRESET: connection reset by peer", r[3])
+  end)
+end)
+
 describe("go.process", function()
   it("spawns with args, env and cwd; reads its stdout and stderr; wait gives the code", function()
     local r = run(function()

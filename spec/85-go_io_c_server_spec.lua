@@ -1,93 +1,99 @@
--- The example C server (examples/c_server/line_server.c): a line protocol
--- in straight-line C, each read and write parking its task through
--- ucoro_go.h's wait_fd inside the C function; driven by go.tcp clients
--- and by socat.
+-- The example C host (examples/c_server/line_host.c): a C program that
+-- embeds Lua and ucoro.go and serves a line protocol with straight-line C
+-- reads and writes, each parking its task through ucoro_go.h's wait_fd.
+-- Driven by socat, and by go.tcp clients where timing matters.
 local go = require "ucoro.go"
-local uv = require "luv"
-local ls = require "line_server"
 
+local build = os.getenv("BUILD") or "build/asm"
 local function run(f) local r = table.pack(go.run(f)) assert(r[1], r[2]) return table.unpack(r, 2, r.n) end
 
--- the server: an accept loop task, a task per client running ls.serve
-local function start()
-  local fd, port = assert(ls.listen(0))
-  local results = {}
-  local acceptor = go.spawn(function()
-    while true do
-      local c = ls.accept(fd)
-      if not c then break end
-      go.spawn(function()
-        local res = { ls.serve(c) }  -- parks: the index is taken after
-        results[#results + 1] = res
-      end)
-    end
-    ls.close(fd)
-  end)
-  return port, acceptor, results
+-- the environment the host needs: the tree's modules, a sanitizer's options
+local function host_env()
+  local env = { "PATH=" .. os.getenv("PATH"), "LUA_PATH=" .. package.path, "LUA_CPATH=" .. package.cpath }
+  for _, k in ipairs { "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS" } do
+    if os.getenv(k) then env[#env + 1] = k .. "=" .. os.getenv(k) end
+  end
+  return env
 end
 
-describe("the example C line server", function()
-  it("answers many clients at once, each served by straight-line C", function()
+-- starts the host; returns the process and its port
+local function start_host(clients, idle)
+  local p = assert(go.process.spawn(build .. "/line_host",
+    { args = { "0", tostring(clients), tostring(idle or 5) }, env = host_env() }))
+  local line = p.stdout:read("l", 10)
+  local port = tonumber(line and line:match("^listening on (%d+)$"))
+  if not port then
+    p:kill()
+    error("line_host did not start: " .. tostring(line) .. " " .. tostring(p.stderr:read("a", 1)))
+  end
+  return p, port
+end
+
+-- the host's last words and its exit code
+local function finish(p)
+  local out = p.stdout:read("a", 20)
+  local err = p.stderr:read("a", 5)
+  local code = p:wait(10)
+  return out, code, err
+end
+
+local function socat(port, input)
+  local p = assert(go.process.spawn("sh", { args = { "-c",
+    ("printf '%s' | socat -t 5 - TCP:127.0.0.1:%d"):format(input, port) }, env = { "PATH=" .. os.getenv("PATH") } }))
+  local out = p.stdout:read("a", 20)
+  p:wait(10)
+  return out
+end
+
+describe("the example C host", function()
+  it("serves 10 socat clients at once, each with straight-line C", function()
     local r = run(function()
-      local port, acceptor, results = start()
+      local host, port = start_host(10)
       local answers = {}
       go.scope(function()
-        for i = 1, 20 do
+        for i = 1, 10 do
           go.spawn(function()
-            local c = assert(go.tcp.connect("127.0.0.1", port))
-            -- written in pieces: the C reads really wait in between
-            c:write("upper client " .. i .. "\nsu")
-            go.sleep(0.005)
-            c:write("m " .. i .. " 1000\nquit\n")
-            answers[i] = { c:read("l", 5), c:read("l", 5), c:read("l", 5) }
-            c:close()
+            answers[i] = socat(port, ("upper client %d\\nsum %d 1000\\nwhat\\nquit\\n"):format(i, i))
           end)
         end
       end)
-      acceptor:cancel("done")
-      acceptor:join()
-      go.sleep(0.01)
-      return { answers, results }
+      return { answers, finish(host) }
     end)
-    for i = 1, 20 do
-      assert.same({ "CLIENT " .. i, tostring(1000 + i), "bye" }, r[1][i])
+    for i = 1, 10 do
+      assert.equal(("CLIENT %d\n%d\nerror\nbye\n"):format(i, 1000 + i), r[1][i])
     end
-    assert.equal(20, #r[2])
-    for _, res in ipairs(r[2]) do assert.same({ 3 }, res) end
+    assert.equal("served 40 lines over 10 connections\n", r[2])
+    assert.equal(0, r[3])
   end)
 
-  it("accept with a timeout, cancelled accept: codes, not a raise from C", function()
+  it("a line written in pieces (its reads wait in between), a reset peer, a silent one timed out", function()
     local r = run(function()
-      local fd = assert(ls.listen(0))
-      local a = { ls.accept(fd, 0.01) }
-      local t = go.spawn(function() return ls.accept(fd) end)
-      go.sleep(0.01)
-      t:cancel("stop")
-      local ok, x, why = t:join()
-      ls.close(fd)
-      return { a[1], a[2], ok, x, why }
+      local host, port = start_host(3, 0.3)
+      -- pieces: the host's read waits in wait_fd between them
+      local c = assert(go.tcp.connect("127.0.0.1", port))
+      c:write("up")
+      go.sleep(0.02)
+      c:write("per pie")
+      go.sleep(0.02)
+      c:write("ces\nsu")
+      go.sleep(0.02)
+      c:write("m 2 3\n")
+      local a = { c:read("l", 5), c:read("l", 5) }
+      c:close()
+      -- a peer that resets mid-line: that connection ends, the host goes on
+      local rst = assert(go.tcp.connect("127.0.0.1", port))
+      rst:write("upper half a li")
+      go.sleep(0.02)
+      rst:reset()
+      -- silent for longer than the host's idle time
+      local quiet = assert(go.tcp.connect("127.0.0.1", port))
+      local said = quiet:read("l", 5)
+      local _, eof = quiet:read("l", 5)
+      quiet:close()
+      local out, code = finish(host)
+      return { a, said, eof, out, code }
     end)
-    assert.same({ nil, "timeout", true, nil, "cancelled" }, r)
-  end)
-
-  it("socat speaks to it", function()
-    local out = run(function()
-      local port, acceptor = start()
-      local done, chunks = go.chan(2), {}
-      local pipe = uv.new_pipe(false)
-      local h
-      h = uv.spawn("sh", { args = { "-c",
-          ("printf 'upper socat\\nsum 2 3\\nwhat\\nquit\\n' | socat -t 2 - TCP:127.0.0.1:%d"):format(port) },
-        env = { "PATH=" .. os.getenv("PATH") }, stdio = { nil, pipe, nil } },
-        function(code) h:close() done:try_send(code) end)
-      pipe:read_start(function(_, d)
-        if d then chunks[#chunks + 1] = d else pipe:close() done:try_send("eof") end
-      end)
-      done:recv(10) done:recv(10)
-      acceptor:cancel("done")
-      acceptor:join()
-      return table.concat(chunks)
-    end)
-    assert.equal("SOCAT\n5\nerror\nbye\n", out)
+    assert.same({ { "PIECES", "5" }, "timeout", "eof",
+                  "served 2 lines over 3 connections\n", 0 }, r)
   end)
 end)

@@ -1,7 +1,7 @@
 -- Code in luvit coro-*'s style (a plain coroutine.yield, resumed from a
--- luv callback) inside ucoro.go tasks after ucoro.install() and
--- go.install_luvit(): small copies written here of coro-fs's stat,
--- coro-net's connect and coro-channel's reader, not luvit's files.
+-- luv callback) inside ucoro.go tasks after ucoro.install() alone: small
+-- copies written here of coro-fs's stat, coro-net's connect and
+-- coro-channel's reader, not luvit's files.
 local helpers = require "helpers"
 local uv = require "luv"
 
@@ -50,15 +50,13 @@ local function wrap_read(socket)  -- a read() that parks until a chunk
   end
 end
 
-describe("luvit coro-* style code in tasks (go.install_luvit)", function()
-  local go, uninstall
+describe("luvit coro-* style code in tasks after ucoro.install()", function()
+  local go
   helpers.keep_coroutine_library(before_each, after_each)
   before_each(function()
+    go = require "ucoro.go"  -- loaded first: install reaches it
     require("ucoro").install()
-    go = require "ucoro.go"
-    uninstall = go.install_luvit()
   end)
-  after_each(function() uninstall() end)
 
   it("coro-fs's stat and a timer sleep park only their task; the resume is queued, not run in the callback", function()
     local ok, r = go.run(function()
@@ -139,5 +137,54 @@ describe("luvit coro-* style code in tasks (go.install_luvit)", function()
     end)
     assert.is_true(ok, r)
     assert.same({ false, true }, r)
+  end)
+end)
+
+describe("ucoro.install() and ucoro.go in either order", function()
+  helpers.keep_coroutine_library(before_each, after_each)
+
+  -- a fresh ucoro and ucoro.go (other specs loaded them already)
+  local function fresh()
+    for _, name in ipairs { "ucoro", "ucoro.go", "ucoro.go.io", "ucoro.go.luvit" } do
+      package.loaded[name] = nil
+    end
+  end
+  after_each(function()
+    fresh()
+    require "ucoro.go"
+  end)
+
+  local function coro_stat_in_task(go)
+    return go.run(function()
+      local st, err = coro_stat("/")
+      return st and st.type or err
+    end)
+  end
+
+  it("install first, then require 'ucoro.go'", function()
+    fresh()
+    require("ucoro").install()
+    local go = require "ucoro.go"
+    assert.same({ true, "directory" }, { coro_stat_in_task(go) })
+  end)
+
+  it("require 'ucoro.go' first, then install", function()
+    fresh()
+    local go = require "ucoro.go"
+    require("ucoro").install()
+    assert.same({ true, "directory" }, { coro_stat_in_task(go) })
+  end)
+
+  it("without install, a plain yield in a task stays go.yield", function()
+    fresh()
+    local go = require "ucoro.go"
+    assert.same({ true, 3 }, { go.run(function()
+      local n = 0
+      go.spawn(function() n = n + 1 end)
+      coroutine.yield()
+      go.spawn(function() n = n + 2 end)
+      go.yield()
+      return n
+    end) })
   end)
 end)

@@ -25,6 +25,7 @@ void io_wake(io_wait *w);
 int io_fail(lua_State *L, int uverr);
 int io_fail_msg(lua_State *L, const char *msg);
 int io_push_addr(lua_State *L, const struct sockaddr *sa);
+int io_check_port(lua_State *L, int arg, lua_Integer dflt);
 int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
                int socktype, struct sockaddr_storage *out, int has,
                uint64_t at);
@@ -33,8 +34,8 @@ int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
 ** their metatables (the scheduler at the stack top, left there). */
 void go_io_open(lua_State *L, int m);
 
-/* io_stream.c: streams (TCP, pipes), servers */
-enum { IO_TCP, IO_PIPE };
+/* io_stream.c: streams (TCP, pipes, terminals), servers */
+enum { IO_TCP, IO_PIPE, IO_TTY };
 typedef struct io_stream io_stream;
 extern const luaL_Reg go_io_stream_functions[];
 int go_io_stream_open(lua_State *L);

@@ -140,7 +140,7 @@ static int dns_getaddrinfo(lua_State *L) {
 static int dns_getnameinfo(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *addr = luaL_checkstring(L, 1);
-  int port = (int)luaL_optinteger(L, 2, 0), has, r;
+  int port = io_check_port(L, 2, 0), has, r;
   uint64_t at = opt_timeout(L, 3, &has);
   struct sockaddr_storage sa;
   dns_req *d;

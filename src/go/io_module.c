@@ -3,6 +3,8 @@
 ** lua/ucoro/go/io.lua arranges them as go.tcp, go.pipe, go.fs, go.dns, go.udp,
 ** go.process, go.signal.
 */
+#include <signal.h>
+
 #include "lua.h"
 #include "lauxlib.h"
 
@@ -15,7 +17,23 @@ static void add(lua_State *L, int m, const luaL_Reg *fns) {
   lua_pop(L, 1);
 }
 
+/* A write to a pipe or socket whose reader is gone raises SIGPIPE, whose
+** default action ends the process; libuv writes with write(2), which has
+** no per-call way out.  Ignored, the write fails with EPIPE and the task
+** gets nil, "EPIPE: broken pipe", as node and luvit do.  A disposition
+** the host chose (a handler, or ignoring it already) is left alone;
+** libuv resets signals to their defaults in the children it spawns. */
+static void ignore_sigpipe(void) {
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+      !(sa.sa_flags & SA_SIGINFO)) {
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+  }
+}
+
 void go_io_open(lua_State *L, int m) {
+  ignore_sigpipe();
   add(L, m, go_io_stream_functions);
   add(L, m, go_io_fs_functions);
   add(L, m, go_io_dns_functions);

@@ -24,9 +24,11 @@
 enum { W_READ, W_WRITE, W_OTHER, W_N };
 
 struct io_stream {
-  union { uv_handle_t h; uv_stream_t s; uv_tcp_t tcp; uv_pipe_t pipe; } u;
+  union {
+    uv_handle_t h; uv_stream_t s; uv_tcp_t tcp; uv_pipe_t pipe; uv_tty_t tty;
+  } u;
   go_sched *S;
-  int kind;              /* IO_TCP, IO_PIPE */
+  int kind;              /* IO_TCP, IO_PIPE, IO_TTY */
   int server;            /* a listening socket */
   int reading, eof;
   int rerr, werr, lerr;  /* libuv error codes (0: none) */
@@ -78,8 +80,11 @@ static void close_ud(stream_ud *ud) {
   uv_close(&s->u.h, on_closed);
 }
 
-/* A new stream of kind (IO_TCP, IO_PIPE): its userdata on top. */
-io_stream *io_stream_new(lua_State *L, go_sched *S, int kind) {
+/* A new stream of kind (IO_TCP, IO_PIPE; IO_TTY on fd): its userdata on
+** top; NULL with *err set when libuv refused the handle (the userdata
+** then holds none). */
+static io_stream *stream_init(lua_State *L, go_sched *S, int kind, int fd,
+                              int *err) {
   stream_ud *ud = (stream_ud *)lua_newuserdatauv(L, sizeof *ud, 0);
   io_stream *s;
   ud->s = NULL;
@@ -94,14 +99,23 @@ io_stream *io_stream_new(lua_State *L, go_sched *S, int kind) {
   s->whwm = DEFAULT_WHWM;
   s->maxline = DEFAULT_MAXLINE;
   s->kind = kind;
-  if ((kind == IO_TCP ? uv_tcp_init(S->loop, &s->u.tcp)
-                      : uv_pipe_init(S->loop, &s->u.pipe, 0)) != 0) {
+  *err = kind == IO_TCP ? uv_tcp_init(S->loop, &s->u.tcp)
+       : kind == IO_PIPE ? uv_pipe_init(S->loop, &s->u.pipe, 0)
+       : uv_tty_init(S->loop, &s->u.tty, fd, 0);
+  if (*err != 0) {
     free(s);
-    luaL_error(L, "not enough memory");
     return NULL;
   }
   s->u.h.data = s;
   ud->s = s;
+  return s;
+}
+
+/* A new stream of kind (IO_TCP, IO_PIPE): its userdata on top. */
+io_stream *io_stream_new(lua_State *L, go_sched *S, int kind) {
+  int err;
+  io_stream *s = stream_init(L, S, kind, -1, &err);
+  if (s == NULL) luaL_error(L, "not enough memory");
   return s;
 }
 
@@ -400,7 +414,7 @@ static void set_hwm(lua_State *L, io_stream *s, int opts) {
 static int go_tcp_connect(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *host = luaL_checkstring(L, 1);
-  int port = (int)luaL_checkinteger(L, 2), has = 0, r;
+  int port = io_check_port(L, 2, -1), has = 0, r;
   uint64_t at = 0;
   struct sockaddr_storage addr;
   stream_ud *ud;
@@ -519,6 +533,28 @@ static int go_pipe_open(lua_State *L) {
   return 1;
 }
 
+/* tty_open(fd): a terminal as a stream; nil, err (EINVAL: not a terminal). */
+static int go_tty_open(lua_State *L) {
+  go_sched *S = go_sched_of(L);
+  int fd = (int)luaL_checkinteger(L, 1), r;
+  if (stream_init(L, S, IO_TTY, fd, &r) == NULL) return io_fail(L, r);
+  return 1;
+}
+
+/* s:ttymode("normal" | "raw"): a terminal's mode (libuv's); nil, err. */
+static int stream_ttymode(lua_State *L) {
+  static const char *const names[] = {"normal", "raw", NULL};
+  static const uv_tty_mode_t modes[] = {UV_TTY_MODE_NORMAL, UV_TTY_MODE_RAW};
+  stream_ud *ud = check_ud(L);
+  int mode = luaL_checkoption(L, 2, NULL, names), r;
+  if (ud->s == NULL) return io_fail_msg(L, "closed");
+  if (ud->s->kind != IO_TTY) return io_fail_msg(L, "not a terminal");
+  r = uv_tty_set_mode(&ud->s->u.tty, modes[mode]);
+  if (r < 0) return io_fail(L, r);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* ---- servers ---- */
 
 static void on_connection(uv_stream_t *st, int status) {
@@ -532,7 +568,7 @@ static void on_connection(uv_stream_t *st, int status) {
 static int go_tcp_bind(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *host = luaL_checkstring(L, 1);
-  int port = (int)luaL_checkinteger(L, 2), backlog = 128, r;
+  int port = io_check_port(L, 2, -1), backlog = 128, r;
   struct sockaddr_storage addr;
   io_stream *s;
   stream_ud *ud;
@@ -610,6 +646,7 @@ static int push_name(lua_State *L, int peer) {
   struct sockaddr_storage a;
   int len = (int)sizeof a, r;
   if (ud->s == NULL) return io_fail_msg(L, "closed");
+  if (ud->s->kind == IO_TTY) return io_fail_msg(L, "not a socket");
   if (ud->s->kind == IO_PIPE) {  /* the path */
     char path[1024];
     size_t n = sizeof path;
@@ -695,7 +732,8 @@ static int stream_reset(lua_State *L) {
 static int stream_tostring(lua_State *L) {
   stream_ud *ud = check_ud(L);
   if (ud->s == NULL) lua_pushliteral(L, "go stream (closed)");
-  else lua_pushfstring(L, "go %s %s (%p)", ud->s->kind == IO_TCP ? "tcp" : "pipe",
+  else lua_pushfstring(L, "go %s %s (%p)", ud->s->kind == IO_TCP ? "tcp"
+                       : ud->s->kind == IO_PIPE ? "pipe" : "tty",
                        ud->s->server ? "server" : "stream", (void *)ud->s);
   return 1;
 }
@@ -712,6 +750,7 @@ static const luaL_Reg stream_methods[] = {
   {"keepalive", stream_keepalive},
   {"buffered", stream_buffered},
   {"reset", stream_reset},
+  {"ttymode", stream_ttymode},
   {NULL, NULL}
 };
 
@@ -721,6 +760,7 @@ const luaL_Reg go_io_stream_functions[] = {
   {"pipe_connect", go_pipe_connect},
   {"pipe_bind", go_pipe_bind},
   {"pipe_open", go_pipe_open},
+  {"tty_open", go_tty_open},
   {NULL, NULL}
 };
 

@@ -94,7 +94,7 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
 static int udp_bind(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *host = luaL_checkstring(L, 1);
-  int port = (int)luaL_checkinteger(L, 2), cap = 64, r;
+  int port = io_check_port(L, 2, -1), cap = 64, r;
   struct sockaddr_storage addr;
   udp_ud *ud;
   io_udp *u;
@@ -179,7 +179,7 @@ static int udp_send(lua_State *L) {
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   const char *host = luaL_checkstring(L, 3);
-  int port = (int)luaL_checkinteger(L, 4), r;
+  int port = io_check_port(L, 4, -1), r;
   struct sockaddr_storage addr;
   uv_buf_t b;
   if (ud->u == NULL) return io_fail_msg(L, "closed");

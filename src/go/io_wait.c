@@ -111,6 +111,16 @@ static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
 /* Resolves host (a numeric address needs no request) into out, port set.
 ** Returns 0, a libuv error code, or IO_TIMEOUT/IO_CANCELLED as positive
 ** codes (the caller raises the cancellation). */
+/* The port argument at arg (dflt when absent; required when dflt < 0);
+** raises when it is out of 0..65535 (libuv would truncate it to 16 bits:
+** another port). */
+int io_check_port(lua_State *L, int arg, lua_Integer dflt) {
+  lua_Integer port = dflt < 0 ? luaL_checkinteger(L, arg)
+                              : luaL_optinteger(L, arg, dflt);
+  luaL_argcheck(L, port >= 0 && port <= 65535, arg, "port out of range");
+  return (int)port;
+}
+
 int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
                int socktype, struct sockaddr_storage *out, int has,
                uint64_t at) {

@@ -175,9 +175,12 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   t->state = GO_PARKED;
   t->what = what;
   if (requeue) go_wake(t, t->token, GO_FIRED_YIELD);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
-  lua_pushlightuserdata(L, (void *)&go_park_sentinel);
-  status = lua_pcall(L, 1, 0, 0);
+  do {  /* a resume by anyone but the scheduler (ucoro.resume on the
+        ** task's coroutine) does not end the park: it parks again */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
+    lua_pushlightuserdata(L, (void *)&go_park_sentinel);
+    status = lua_pcall(L, 1, 0, 0);
+  } while (status == LUA_OK && S->current != t);
   t->what = NULL;
   if (status != LUA_OK) {  /* no yield possible here: say why */
     t->state = GO_RUNNING;

@@ -88,6 +88,10 @@ function M.extend(go, core)
   end
   go.pipe_connect, go.pipe_bind, go.pipe_open = nil, nil, nil
 
+  --- go.tty.open(fd): a terminal as a stream (s:ttymode("raw"|"normal")).
+  go.tty = { open = core.tty_open }
+  go.tty_open = nil
+
   function Server:port()
     local _, port = self.sock:sockname()
     return port
@@ -160,9 +164,17 @@ function M.extend(go, core)
     return nil, err
   end
 
-  --- go.install_luvit(): luvit coro-* style code (plain yield, resumed
-  -- from a luv callback) works inside tasks; returns the uninstaller.
-  function go.install_luvit() return require("ucoro.go.luvit").install(go) end
+  -- After ucoro.install() (before or after this), luvit coro-* style code
+  -- (a plain yield, resumed from a luv callback) works inside tasks.
+  local marked = false
+  require("ucoro").on_install(function(lib)
+    local luvit = require "ucoro.go.luvit"
+    if not marked then
+      luvit.mark_tasks(go, require("ucoro").running)
+      marked = true
+    end
+    luvit.install(go, lib)
+  end)
 
   --- go.fs.readfile(path): the whole file; nil, err.
   function fs.readfile(path)
