@@ -121,7 +121,7 @@ end)
 describe("a cancellation storm", function()
   it("cancels 1,000 tasks parked in sort comparators and LPeg captures: every __close runs", function()
     local n = os.getenv("UCORO_TEST_QUICK") and 200 or 1000
-    local closed, parked = 0, 0
+    local closed, parked, after = 0, 0, 0
     local _, r = go.run(function()
       local _, r = go.timeout(0.05, function()
         for i = 1, n do
@@ -130,6 +130,7 @@ describe("a cancellation storm", function()
               local _ <close> = setmetatable({}, { __close = function() closed = closed + 1 end })
               parked = parked + 1
               go.sleep(100)
+              after = after + 1
             end
             if i % 2 == 0 then
               table.sort({ 2, 1 }, function(a, b) wait() return a < b end)
@@ -145,6 +146,7 @@ describe("a cancellation storm", function()
     assert.equal("timeout", r)
     assert.equal(n, parked)
     assert.equal(n, closed)
+    assert.equal(0, after)  -- no cancelled task ran past its park
   end)
 end)
 
