@@ -62,12 +62,19 @@ static int go_setup(void **state) {
   lua_State *L = new_state();
   if (L == NULL) return -1;
   memset(&rec, 0, sizeof rec);
-  lua_pushstring(L, TEST_TREE "/lua/?.lua;");
+  lua_pushstring(L, TEST_TREE "/lua/?.lua;" TEST_TREE "/lua/?/init.lua;");
   lua_setglobal(L, "TREE_PATH");
   lua_pushstring(L, TEST_BUILD "/?.so;");
   lua_setglobal(L, "BUILD_CPATH");
-  if (luaL_dostring(L, "package.path = TREE_PATH .. package.path\n"
+  /* ucoro's facade (lua/ucoro/init.lua) over the binding linked here */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_ucoro_core);
+  lua_setfield(L, -2, "ucoro.core");
+  lua_pop(L, 1);
+  if (luaL_dostring(L, "package.loaded.ucoro, ucoro = nil, nil\n"
+                       "package.path = TREE_PATH .. package.path\n"
                        "package.cpath = BUILD_CPATH .. package.cpath\n"
+                       "ucoro = require 'ucoro'\n"
                        "go = require 'ucoro.go'") != LUA_OK) {
     print_error("%s\n", lua_tostring(L, -1));
     lua_close(L);
