@@ -150,6 +150,31 @@ describe("blocking calls outside a task", function()
       "recv: not inside a task (blocking calls need go.run)")
   end)
 
+  it("every blocking call raises so; the non-blocking ones work", function()
+    local ch, full = go.chan(), go.chan(1)
+    local blocking = {
+      send = function() ch:send(1) end,
+      select = function() go.select(ch:recv_op()) end,
+      yield = go.yield,
+      scope = function() go.scope(function() end) end,
+      timeout = function() go.timeout(1, function() end) end,
+      shield = function() go.shield(function() end) end,
+      waitgroup = function() local w = go.waitgroup() w:add(1) w:wait() end,
+      mutex = function() local m = go.mutex() m:lock() m:lock() end,
+      cond = function() go.cond():wait() end,
+      ["buffered send, full"] = function() full:send(1) full:send(2) end,
+    }
+    for name, f in pairs(blocking) do
+      local ok, err = pcall(f)
+      assert.is_false(ok, name)
+      assert.matches("not inside a task %(blocking calls need go%.run%)", err, 1, false, name)
+    end
+    local other = go.chan(1)
+    assert.is_true(other:try_send(1))
+    assert.same({ 1, true }, { other:try_recv() })
+    assert.is_nil(go.self())
+  end)
+
   it("raise inside a raw luv callback during go.run", function()
     local msg
     assert.is_true(run(function()
@@ -330,6 +355,33 @@ describe("go.sleep and go.now", function()
         go.sleep(0.01)
         assert.is_true(go.now() - a >= 0.01)
       end
+    end)
+  end)
+
+  it("tasks that only yield starve neither timers nor raw luv callbacks", function()
+    local _, got = run(function()
+      local fired, slept, spins = false, false, 0
+      local timer = uv.new_timer()
+      timer:start(5, 0, function() fired = true timer:close() end)
+      go.spawn(function() go.sleep(0.005) slept = true end)
+      local spinners = {}
+      for i = 1, 2 do
+        spinners[i] = go.spawn(function()
+          while not (fired and slept) and spins < 1e7 do spins = spins + 1 go.yield() end
+        end)
+      end
+      for i = 1, 2 do spinners[i]:join() end
+      return { fired, slept, spins < 1e7 }
+    end)
+    assert.same({ true, true, true }, got)
+  end)
+
+  it("join's timeout is go.TIMEOUT", function()
+    run(function()
+      local t = go.spawn(function() go.sleep(10) end)
+      assert.same({ nil, go.TIMEOUT }, { t:join(0.001) })
+      assert.equal("timeout", go.TIMEOUT)
+      t:cancel()
     end)
   end)
 
