@@ -36,8 +36,9 @@ struct lua_ucoro_api {
                 int narg, int *nres, void **hint);
   /* As ucoro.yield from C: parks L, the running thread, on its native
   ** stack (any depth of C calls), handing its top nvalues to the
-  ** resumer.  Returns the number of resume values then on top, or -1
-  ** with an error message pushed where no park is possible (L not on a
+  ** resumer (which takes them).  Returns the number of resume values
+  ** then on top, or -1 with an error message pushed above the nvalues
+  ** values, left where they were, where no park is possible (L not on a
   ** native stack, a refused yield, no memory to keep a lean stack's
   ** frames).  Never raises.  L has room for one more value. */
   int (*park)(lua_State *L, int nvalues);

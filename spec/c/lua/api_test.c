@@ -30,10 +30,13 @@ static const lua_ucoro_api *api_of(lua_State *L) {
 }
 
 /* c_park(...): parks with its arguments; returns the resume values (or
-** false, the message where the park is refused). */
+** false, the message where the park is refused: the arguments are left
+** below it, untouched). */
 static int c_park(lua_State *L) {
-  int n = api_of(L)->park(L, lua_gettop(L));
+  int top = lua_gettop(L);
+  int n = api_of(L)->park(L, top);
   if (n < 0) {
+    assert_int_equal(lua_gettop(L), top + 1);
     lua_pushboolean(L, 0);
     lua_insert(L, -2);
     return 2;
