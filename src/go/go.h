@@ -137,6 +137,7 @@ struct go_sched {
   go_task *joining;      /* run by a join (task_join), not the drain, */
   go_task *joiner;       /* for this task */
   int inline_depth;      /* such joins nested */
+  int inline_runs;       /* such joins in this drain */
   go_task *current;      /* the task running now */
   go_task **heap;        /* timer heap, by deadline */
   int nheap, capheap;

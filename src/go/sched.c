@@ -475,6 +475,7 @@ static void drain(lua_State *L, go_sched *S) {
   go_task *t;
   S->drain_last = S->rq_tail;
   S->drain_done = 0;
+  S->inline_runs = 0;
   do {
     t = S->rq_head;
     S->rq_head = t->rq_next;
@@ -943,11 +944,13 @@ static int task_join(lua_State *L) {
   me = go_current(L, S, "join");
   if (me == t) return luaL_error(L, "join: a task cannot join itself");
   if (t == S->rq_head && !t->started && !has && S->inline_depth < 8 &&
-      !go_is_cancelled(me)) {
+      S->inline_runs < 16 && !go_is_cancelled(me)) {
     /* never run, and next in the ready queue: it runs now, on the
     ** joiner's stack, as it would once the joiner parked; a task that
     ** never parks then costs no park of its joiner */
     go_task *joining = S->joining, *joiner = S->joiner;
+    S->inline_runs++;  /* (a loop of such joins still parks now and then:
+                       ** the drain ends, the loop gets its turn) */
     luaL_checkstack(L, t->nargs + 3, NULL);  /* run_task's, before any change */
     rq_remove(S, t);
     S->inline_depth++;
