@@ -28,7 +28,24 @@ go_sched *go_sched_of(lua_State *L) {
 
 /* The anchors table's free slots are kept in C (an int array in a
 ** userdata the registry holds), not in the table as luaL_ref keeps them:
-** a spawn costs one rawseti. */
+** a spawn costs one rawseti.  The array has room for every slot ever
+** used, made when the slot is first used, so freeing one never
+** allocates. */
+static void free_grow(lua_State *L, go_sched *S) {
+  int cap, *a;
+  if (S->capfree > INT_MAX / 4) luaL_error(L, "too many tasks");
+  cap = S->capfree ? S->capfree * 2 : 64;
+  luaL_checkstack(L, 2, NULL);
+  a = (int *)lua_newuserdatauv(L, (size_t)cap * sizeof *a, 0);
+  if (S->nfree > 0) memcpy(a, S->free_refs, (size_t)S->nfree * sizeof *a);
+  if (S->ref_free == 0)
+    S->ref_free = luaL_ref(L, LUA_REGISTRYINDEX);
+  else
+    lua_rawseti(L, LUA_REGISTRYINDEX, S->ref_free);  /* the old one goes */
+  S->free_refs = a;
+  S->capfree = cap;
+}
+
 int go_anchor(lua_State *L, go_sched *S, int idx) {
   int ref;
   idx = lua_absindex(L, idx);
@@ -36,6 +53,7 @@ int go_anchor(lua_State *L, go_sched *S, int idx) {
     ref = S->free_refs[--S->nfree];
   } else {
     if (S->last_ref == INT_MAX) luaL_error(L, "too many tasks");
+    if (S->last_ref >= S->capfree) free_grow(L, S);
     ref = ++S->last_ref;
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
@@ -51,33 +69,13 @@ void go_push_anchor(lua_State *L, go_sched *S, int ref) {
   lua_remove(L, -2);
 }
 
-/* A place for one more free slot (keeping it may raise a memory error:
-** then the slot is never used again, no harm). */
-static int free_room(lua_State *L, go_sched *S) {
-  int cap;
-  int *a;
-  if (S->nfree < S->capfree) return 1;
-  if (S->capfree > INT_MAX / 4) return 0;
-  cap = S->capfree ? S->capfree * 2 : 64;
-  if (!lua_checkstack(L, 2)) return 0;
-  a = (int *)lua_newuserdatauv(L, (size_t)cap * sizeof *a, 0);
-  if (S->nfree > 0) memcpy(a, S->free_refs, (size_t)S->nfree * sizeof *a);
-  if (S->ref_free == 0)
-    S->ref_free = luaL_ref(L, LUA_REGISTRYINDEX);
-  else
-    lua_rawseti(L, LUA_REGISTRYINDEX, S->ref_free);  /* the old one goes */
-  S->free_refs = a;
-  S->capfree = cap;
-  return 1;
-}
-
 void go_unanchor(lua_State *L, go_sched *S, int ref) {
   if (ref <= 0) return;  /* LUA_NOREF, LUA_REFNIL */
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushnil(L);
-  lua_rawseti(L, -2, ref);
+  lua_rawseti(L, -2, ref);  /* (a nil: no allocation) */
   lua_pop(L, 1);
-  if (free_room(L, S)) S->free_refs[S->nfree++] = ref;
+  if (S->nfree < S->capfree) S->free_refs[S->nfree++] = ref;
 }
 
 uint64_t go_random(go_sched *S) {  /* xorshift64* */
