@@ -194,6 +194,29 @@ describe("lua_close", function()
       print("closing")
     ]])
   end)
+
+  it("with tasks parked in I/O (files, DNS, TCP, UDP, signals) frees what they wait for", function()
+    child_says("closing\n", [[
+      local go = require "ucoro.go"
+      local uv = require "luv"
+      go.attach()
+      go.spawn(function()
+        local srv = go.tcp.listen("127.0.0.1", 0, function(conn) conn:read("l") end)
+        local c = go.tcp.connect("127.0.0.1", srv:port())
+        go.spawn(function() c:read("l") end)
+        local u = go.udp.bind("127.0.0.1", 0)
+        go.spawn(function() u:recv() end)
+        for _ = 1, 4 do
+          go.spawn(function() go.fs.readfile("/proc/self/status") end)
+          go.spawn(function() go.dns.getaddrinfo("localhost") end)
+        end
+        go.spawn(function() go.signal.wait("sigusr1") end)
+        go.sleep(100)
+      end)
+      for _ = 1, 20 do uv.run("nowait") end
+      print("closing")
+    ]])
+  end)
 end)
 
 describe("a parked task's coroutine closed by another task (ucoro.close)", function()

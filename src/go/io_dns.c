@@ -23,7 +23,7 @@ typedef struct dns_req {
 static void on_addrinfo(uv_getaddrinfo_t *req, int status,
                         struct addrinfo *res) {
   dns_req *d = (dns_req *)req->data;
-  if (d->abandoned) {
+  if (d->abandoned || d->w.t == NULL) {  /* nobody waits (as io_fs.c) */
     if (res) uv_freeaddrinfo(res);
     free(d);
     return;
@@ -37,7 +37,7 @@ static void on_addrinfo(uv_getaddrinfo_t *req, int status,
 static void on_nameinfo(uv_getnameinfo_t *req, int status,
                         const char *host, const char *service) {
   dns_req *d = (dns_req *)req->data;
-  if (d->abandoned) {
+  if (d->abandoned || d->w.t == NULL) {
     free(d);
     return;
   }

@@ -44,7 +44,9 @@ static void free_req(fs_req *f) {
 
 static void on_fs(uv_fs_t *req) {
   fs_req *f = (fs_req *)req->data;
-  if (f->abandoned) {  /* its task stopped waiting */
+  /* its task stopped waiting, or never runs again (no task waits: the
+  ** state closed, or the task's frames were dropped by ucoro.close) */
+  if (f->abandoned || f->w.t == NULL) {
     if (req->fs_type == UV_FS_OPEN && req->result >= 0) {
       uv_fs_t c;
       uv_fs_close(NULL, &c, (uv_file)req->result, NULL);
