@@ -257,8 +257,8 @@ $(BUILD)/ucoro_testmod.so: spec/c/testmod.c
 	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $< -o $@
 
 # C functions that block through ucoro_go.h, for the specs.
-$(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c src/go/ucoro_go.h
-	$(CC) $(ALL_CFLAGS) -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
+$(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c spec/c/go/pool_job.h src/go/ucoro_go.h
+	$(CC) $(ALL_CFLAGS) -Isrc/go -Ispec/c $(LUA_CFLAGS) -shared $< -o $@
 
 # The example C host: embeds Lua and ucoro.go, and serves a line protocol
 # with straight-line C reads and writes parked through ucoro_go.h
@@ -287,7 +287,7 @@ $(BUILD)/test/lua/%_test: spec/c/lua/%_test.c spec/c/*.h spec/c/lua/*.h \
 # build's module, the tree's facade) and luv as Lua modules, so it
 # exports Lua's API to them (-rdynamic: a static liblua), and links libuv
 # for handles of its own on luv's loop.
-$(BUILD)/test/go/%_test: spec/c/go/%_test.c spec/c/*.h spec/c/lua/*.h \
+$(BUILD)/test/go/%_test: spec/c/go/%_test.c spec/c/*.h spec/c/lua/*.h spec/c/go/*.h \
                          src/go/ucoro_go.h $(BINDING_LIB) $(CORE_LIB) $(GO_MODULE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(BINDING_INC) -Ispec/c -Ispec/c/lua -Isrc/go $(UV_CFLAGS) \

@@ -55,6 +55,7 @@ struct go_scope {
   int live;              /* children not yet ended, daemons excluded */
   int all;               /* children not yet ended, daemons included */
   int cancelled, shield, failed;
+  int supervise;         /* a child's failure cancels nothing (kept) */
   int ref;               /* the scope's userdata in the anchors table */
   go_wait_queue waiters; /* its owner, waiting for its children */
   go_wait_queue done_waiters;  /* selects on scope:done_op() */

@@ -22,6 +22,7 @@
 
 #include "lua_state.h"
 #include "ucoro_go.h"
+#include "pool_job.h"
 
 /* What the C functions saw: codes, times, flags. */
 static struct {
@@ -62,12 +63,19 @@ static int go_setup(void **state) {
   lua_State *L = new_state();
   if (L == NULL) return -1;
   memset(&rec, 0, sizeof rec);
-  lua_pushstring(L, TEST_TREE "/lua/?.lua;");
+  lua_pushstring(L, TEST_TREE "/lua/?.lua;" TEST_TREE "/lua/?/init.lua;");
   lua_setglobal(L, "TREE_PATH");
   lua_pushstring(L, TEST_BUILD "/?.so;");
   lua_setglobal(L, "BUILD_CPATH");
-  if (luaL_dostring(L, "package.path = TREE_PATH .. package.path\n"
+  /* ucoro's facade (lua/ucoro/init.lua) over the binding linked here */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_ucoro_core);
+  lua_setfield(L, -2, "ucoro.core");
+  lua_pop(L, 1);
+  if (luaL_dostring(L, "package.loaded.ucoro, ucoro = nil, nil\n"
+                       "package.path = TREE_PATH .. package.path\n"
                        "package.cpath = BUILD_CPATH .. package.cpath\n"
+                       "ucoro = require 'ucoro'\n"
                        "go = require 'ucoro.go'") != LUA_OK) {
     print_error("%s\n", lua_tostring(L, -1));
     lua_close(L);
@@ -123,30 +131,12 @@ static void api_absent_is_null(void **state) {
 
 /* ---- outside a task ---- */
 
-typedef struct job {
-  int ms;
-  int result;
-  int ran;               /* fn returned */
-  pthread_t thread;      /* where fn ran */
-} job;
-
-static void run_job(void *arg) {
-  job *j = (job *)arg;
-  struct timespec ts;
-  ts.tv_sec = j->ms / 1000;
-  ts.tv_nsec = (long)(j->ms % 1000) * 1000000L;
-  nanosleep(&ts, NULL);
-  j->thread = pthread_self();
-  j->result = j->ms * 2;
-  j->ran = 1;
-}
-
 /* Every call outside a task: NOTASK at once, never a hang; work runs fn
 ** on the calling thread (NOTASK always means fn has run). */
 static void outside_a_task_every_call_is_notask(void **state) {
   lua_State *L = *state;
   double t0 = now();
-  job j = {1, 0, 0, 0};
+  pool_job j = {1, 0, 0, 0};
   int fds[2];
   assert_null(go->current(L));
   assert_int_equal(go->sleep(L, 1), UCORO_GO_NOTASK);
@@ -157,7 +147,7 @@ static void outside_a_task_every_call_is_notask(void **state) {
   close(fds[0]);
   close(fds[1]);
   assert_true(now() - t0 < 0.5);
-  assert_int_equal(go->work(L, run_job, &j), UCORO_GO_NOTASK);
+  assert_int_equal(go->work(L, run_pool_job, &j), UCORO_GO_NOTASK);
   assert_int_equal(j.ran, 1);
   assert_int_equal(j.result, 2);
 }
@@ -345,7 +335,7 @@ static void on_pipe_write(uv_timer_t *h);
 static int c_cancel_body(lua_State *L) {
   int kind = (int)luaL_checkinteger(L, 1);
   ucoro_go_task *t = go->current(L);
-  job *j = (job *)lua_newuserdatauv(L, sizeof *j, 0);
+  pool_job *j = (pool_job *)lua_newuserdatauv(L, sizeof *j, 0);
   int fds[2], i = kind - 1;
   double t0;
   memset(j, 0, sizeof *j);
@@ -357,7 +347,7 @@ static int c_cancel_body(lua_State *L) {
     case 2: (void)go->prepare(t); rec.code[i] = go->park(L, t, 10); break;
     case 3: rec.code[i] = go->wait_fd(L, fds[0], 1, 10); break;
     default:
-      rec.code[i] = go->work(L, run_job, j);
+      rec.code[i] = go->work(L, run_pool_job, j);
       rec.flag[0] = j->ran;  /* work returned after fn, even cancelled */
       break;
   }
@@ -462,14 +452,14 @@ static void on_ticker_closed(uv_handle_t *h) { free(h); }
 /* c_work(): fn on a pool thread while the loop goes on (a repeating
 ** timer ticks meanwhile); its data in a userdata, not this frame. */
 static int c_work(lua_State *L) {
-  job *j = (job *)lua_newuserdatauv(L, sizeof *j, 0);
+  pool_job *j = (pool_job *)lua_newuserdatauv(L, sizeof *j, 0);
   uv_timer_t *ticker = (uv_timer_t *)malloc(sizeof *ticker);
   if (ticker == NULL) return luaL_error(L, "no memory");
   memset(j, 0, sizeof *j);
   j->ms = 30;
   uv_timer_init(loop_of(L), ticker);
   uv_timer_start(ticker, on_tick, 1, 1);
-  rec.code[0] = go->work(L, run_job, j);
+  rec.code[0] = go->work(L, run_pool_job, j);
   uv_close((uv_handle_t *)ticker, on_ticker_closed);
   rec.flag[0] = j->ran;
   rec.flag[1] = j->result == 60;
@@ -506,7 +496,7 @@ static void work_and_sleep_on_a_lean_task(void **state) {
 /* ---- where no park is possible ---- */
 
 static int gc_blocks(lua_State *L) {
-  job *j = (job *)malloc(sizeof *j);
+  pool_job *j = (pool_job *)malloc(sizeof *j);
   int fds[2];
   if (j == NULL) return 0;
   memset(j, 0, sizeof *j);
@@ -518,7 +508,7 @@ static int gc_blocks(lua_State *L) {
     close(fds[0]);
     close(fds[1]);
   }
-  rec.code[2] = go->work(L, run_job, j);
+  rec.code[2] = go->work(L, run_pool_job, j);
   rec.flag[0] = j->ran;  /* NOTASK from work: fn has run all the same */
   free(j);
   return 0;
