@@ -380,3 +380,32 @@ describe("finalizers running inside tasks", function()
     assert.same({ "closed", "spawned" }, got)
   end)
 end)
+
+describe("a __close that raises while its task ends", function()
+  -- the task's frames are closed by the scheduler once it has failed or
+  -- been cancelled; the handler's error was dropped, the task reported
+  -- as failing (or cancelled) with the first error
+  it("replaces the task's error, as coroutine.close's does, also on cancellation", function()
+    local got = {}
+    run(function()
+      local a = go.spawn(function()
+        local _ <close> = setmetatable({}, { __close = function() error("from __close", 0) end })
+        error("first", 0)
+      end)
+      local b = go.spawn(function()
+        local _ <close> = setmetatable({}, { __close = function(_, e)
+          error("closing after " .. tostring(e), 0)
+        end })
+        go.sleep(10)
+      end)
+      got.a = table.pack(a:join())
+      go.yield()
+      b:cancel("stop")
+      got.b = table.pack(b:join())
+      got.status = { a:status(), b:status() }
+    end)
+    assert.same({ false, "from __close", n = 2 }, got.a)
+    assert.same({ false, "closing after cancelled: stop", n = 2 }, got.b)
+    assert.same({ "failed", "failed" }, got.status)
+  end)
+end)
