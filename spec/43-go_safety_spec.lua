@@ -195,6 +195,24 @@ describe("lua_close", function()
     ]])
   end)
 
+  it("refuses go.run, go.attach and go.spawn from a finalizer that runs after the scheduler's", function()
+    -- (made before ucoro.go was loaded, its finalizer runs after the
+    -- scheduler's and luv's: the loop is closed; go.run crashed in libuv)
+    child_says("false\tgo.run: the Lua state is closing\n" ..
+               "false\tgo.attach: the Lua state is closing\n" ..
+               "false\tgo.spawn: the scheduler is not running (use go.run)\n", [[
+      KEEP = setmetatable({}, { __gc = function()
+        local go = require "ucoro.go"
+        print(pcall(go.run, function() go.sleep(0.01) end))
+        print(pcall(go.attach))
+        print(pcall(go.spawn, function() end))
+      end })
+      local go = require "ucoro.go"
+      go.attach()
+      assert(go.run == go.run)
+    ]])
+  end)
+
   it("with tasks parked in I/O (files, DNS, TCP, UDP, signals) frees what they wait for", function()
     child_says("closing\n", [[
       local go = require "ucoro.go"

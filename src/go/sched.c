@@ -554,6 +554,9 @@ static int go_run(lua_State *L) {
   go_task *t;
   int status, deadlock;
   luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (S->gone)  /* a finalizer at lua_close, after the scheduler's: the
+                ** loop is closed, or about to be */
+    return luaL_error(L, "go.run: the Lua state is closing");
   if (S->running)
     return luaL_error(L, "go.run: already running (inside go.run or a task)");
   if (loop_running(S))
@@ -780,6 +783,7 @@ static void on_closed(uv_handle_t *h) { free(h); }
 static int go_attach(lua_State *L) {
   go_sched *S = go_sched_of(L);
   go_scope *root;
+  if (S->gone) return luaL_error(L, "go.attach: the Lua state is closing");
   if (S->running) return luaL_error(L, "go.attach: already running");
   /* what may raise (memory) first: an error must not leave handles in
   ** the loop, nor the scheduler half attached */
