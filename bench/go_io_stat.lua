@@ -2,7 +2,9 @@
 -- luvit coro-fs's shape on stock coroutines (uv.fs_stat with a callback
 -- that resumes the caller).  Prints process CPU per stat for each (the
 -- thread pool's work included in both).
---   tools/in-tree lua5.4 bench/go_io_stat.lua [total [tasks]]
+--   tools/in-tree lua5.4 bench/go_io_stat.lua [total [tasks [luvit]]]
+-- With "luvit": after ucoro.install(), the coro-fs shape inside ucoro.go
+-- tasks (a plain yield parks the task) against go.fs.stat.
 local uv = require "luv"
 local go = require "ucoro.go"
 local total, tasks = tonumber(arg[1] or 10000), tonumber(arg[2] or 4)
@@ -43,6 +45,19 @@ local function go_run()
   end))
 end
 
+local function luvit_run()  -- the coro-fs shape itself, in tasks
+  assert(go.run(function()
+    for _ = 1, tasks do
+      go.spawn(function() for _ = 1, per do assert(coro_stat(file)) end end)
+    end
+  end))
+end
+
+if arg[3] == "luvit" then
+  require("ucoro").install()
+  coro_run = luvit_run
+end
+
 -- alternating runs, medians: drift hits both alike
 local cs, gs = {}, {}
 for i = 1, 7 do
@@ -51,6 +66,7 @@ for i = 1, 7 do
 end
 table.sort(cs) table.sort(gs)
 local c, g = cs[4], gs[4]
-print(("%d stats, %d tasks, median of 7: coro-fs shape %.2f us/stat, " ..
+print(("%d stats, %d tasks, median of 7: coro-fs shape%s %.2f us/stat, " ..
        "go.fs %.2f us/stat (process CPU); go / coro %.2f"):format(
-       total, tasks, c * 1e6 / total, g * 1e6 / total, g / c))
+       total, tasks, arg[3] == "luvit" and " in tasks" or "", c * 1e6 / total,
+       g * 1e6 / total, g / c))

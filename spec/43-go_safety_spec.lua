@@ -165,3 +165,195 @@ describe("a parked task's coroutine", function()
     assert.same({ "real", "after" }, got)
   end)
 end)
+
+describe("lua_close", function()
+  -- luv's loop finalizer (after ucoro.go's) closes every handle left in
+  -- the loop as one of luv's own: none of ucoro.go's may be left there
+  it("with go.attach still attached and tasks parked does not crash", function()
+    child_says("closing\n", [[
+      local go = require "ucoro.go"
+      local uv = require "luv"
+      go.attach()
+      go.spawn(function() go.chan():recv() end)
+      go.spawn(function() go.sleep(100) end)
+      uv.run("nowait")
+      print("closing")
+    ]])
+  end)
+
+  it("with tasks parked in ucoro_go.h's wait_fd and work closes their polls and frees their requests", function()
+    child_says("closing\n", [[
+      local go = require "ucoro.go"
+      local uv = require "luv"
+      local capi = require "ucoro_go_testmod"
+      go.attach()
+      local r = uv.pipe().read  -- never written: the wait lasts
+      go.spawn(function() capi.wait_fd(r, 1, 100) end)
+      go.spawn(function() capi.work(200) end)
+      uv.run("nowait")
+      print("closing")
+    ]])
+  end)
+end)
+
+describe("a parked task's coroutine closed by another task (ucoro.close)", function()
+  -- its frames are dropped, not unwound: what it was queued on may be
+  -- collected while it is still queued there (a use after free under
+  -- ASan before); the task itself ends when next woken
+  it("in a select over channels only it held: the channels are collected safely", function()
+    child_says("closed\ttrue\nfalse\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      go.run(function()
+        local th
+        local a = go.spawn(function()
+          th = coroutine.running()
+          local x <close> = setmetatable({}, { __close = function() io.write("closed\t") end })
+          return go.select(go.chan():recv_op(), go.chan():recv_op(),
+                           go.chan():send_op(1), go.chan(1):recv_op())
+        end)
+        go.yield()
+        print(ucoro.close(th))
+        for _ = 1, 3 do collectgarbage() end
+        a:cancel()
+        print(a:join())
+      end)
+    ]])
+  end)
+
+  it("in a recv, and in a select on a scope's done op: both collected safely", function()
+    child_says("false\tcannot resume dead coroutine\tfalse\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      go.run(function()
+        local ths = {}
+        local a = go.spawn(function()
+          ths[1] = coroutine.running()
+          go.chan():recv()
+        end)
+        local b = go.spawn(function()
+          ths[2] = coroutine.running()
+          local op
+          go.scope(function(s) op = s:done_op() end)
+          go.select(op)
+        end)
+        go.yield()
+        ucoro.close(ths[1])
+        ucoro.close(ths[2])
+        for _ = 1, 3 do collectgarbage() end
+        a:cancel()
+        b:cancel()
+        local r = { a:join() }
+        print(r[1], r[2], b:join())
+      end)
+    ]])
+  end)
+end)
+
+describe("a task parked in ucoro_go.h closed by another task", function()
+  it("in work: the close waits for the pool thread, which never writes into collected memory", function()
+    child_says("false\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      local capi = require "ucoro_go_testmod"
+      go.run(function()
+        local th
+        local a = go.spawn(function()
+          th = coroutine.running()
+          capi.work(100)  -- its job is a userdata on the task's stack
+        end)
+        go.yield()
+        ucoro.close(th)
+        for _ = 1, 3 do collectgarbage() end
+        go.sleep(0.15)
+        a:cancel()
+        print(a:join())
+      end)
+    ]])
+  end)
+
+  it("in wait_fd: its poll is closed, no wake-up reaches the task once it has ended", function()
+    child_says("false\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      local uv = require "luv"
+      local capi = require "ucoro_go_testmod"
+      go.run(function()
+        local fds = uv.pipe()
+        local r, w = fds.read, fds.write
+        local th
+        local a = go.spawn(function()
+          th = coroutine.running()
+          capi.wait_fd(r, 1, 10)
+        end)
+        go.yield()
+        ucoro.close(th)
+        a:cancel()
+        print(a:join())
+        a = nil
+        for _ = 1, 3 do collectgarbage() end
+        local p = uv.new_pipe()
+        p:open(w)
+        p:write("x")
+        go.sleep(0.05)
+        p:close()
+      end)
+    ]])
+  end)
+end)
+
+describe("finalizers running inside tasks", function()
+  it("that block get a clear error, and leave their task's park and the ready queue intact", function()
+    -- go.sleep(0) in a finalizer queued the task for its yield, then the
+    -- yield failed (no yield in __gc) and the task stayed queued: queued
+    -- twice, it was resumed after it ended (an error out of go.run)
+    child_says("true\t0\tyield refused\n", ([[
+      local go = require "ucoro.go"
+      collectgarbage("incremental", 1, 100, 0)  -- a step at each allocation
+      local refused, other, bad = 0, {}, 0
+      local ok, err = go.run(function()
+        for i = 1, %d do
+          local ch = go.chan()
+          local t = go.spawn(function()
+            for _ = 1, 20 do
+              setmetatable({}, { __gc = function()
+                if not go.self() then return end
+                local _, e = pcall(go.sleep, 0)
+                if tostring(e):find("yield inside a __gc finalizer", 1, true) then
+                  refused = refused + 1
+                elseif not tostring(e):find("not run by go.coroutine", 1, true) then
+                  other[#other + 1] = tostring(e)
+                end
+              end })
+            end
+            return ch:recv()
+          end)
+          go.yield()
+          ch:send(i)
+          local r = table.pack(t:join(1))
+          if not (r[1] == true and r[2] == i and r[3] == true) then bad = bad + 1 end
+        end
+      end)
+      assert(#other == 0, other[1])
+      print(ok or err, bad, refused > 0 and "yield refused" or "no finalizer ran in a task")
+    ]]):format(os.getenv("UCORO_TEST_QUICK") and 200 or 1000))
+  end)
+
+  it("that wake, cancel or spawn do so", function()
+    local got = {}
+    run(function()
+      local ch = go.chan()
+      local t = go.spawn(function() return ch:recv() end)
+      go.yield()
+      setmetatable({}, { __gc = function()
+        ch:close()
+        go.spawn(function() got[#got + 1] = "spawned" end)
+      end })
+      collectgarbage()
+      local why = select(4, t:join())
+      got[#got + 1] = why
+    end)
+    table.sort(got)
+    assert.same({ "closed", "spawned" }, got)
+  end)
+end)

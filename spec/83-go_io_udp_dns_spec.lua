@@ -136,7 +136,7 @@ describe("go.dns", function()
     assert.equal("EINVAL: invalid argument", b)
   end)
 
-  it("getaddrinfo and getnameinfo time out while libuv's pool is busy; the abandoned requests finish later", function()
+  it("getaddrinfo, getnameinfo and a connect by name time out while libuv's pool is busy; the abandoned requests finish later", function()
     local uv = require "luv"
     local pool = tonumber(os.getenv("UV_THREADPOOL_SIZE")) or 4
     local r = run(function()
@@ -150,6 +150,8 @@ describe("go.dns", function()
       local t0 = go.now()
       local a = { go.dns.getaddrinfo("localhost", { timeout = 0.05 }) }
       local b = { go.dns.getnameinfo("127.0.0.1", 80, { timeout = 0.05 }) }
+      -- a connect by name resolves on the pool too
+      local c = { go.tcp.connect("localhost", 1, { timeout = 0.05 }) }
       local waited = go.now() - t0
       -- a writer that needs no pool thread lets the openers go
       local w = assert(uv.fs_open(fifo, 2049, 0))  -- O_WRONLY | O_NONBLOCK
@@ -159,9 +161,9 @@ describe("go.dns", function()
       go.sleep(0.05)  -- the pool runs the abandoned requests; they free themselves
       -- and the pool serves new ones
       local again = assert(go.dns.getaddrinfo("localhost", { family = "inet", timeout = 5 }))
-      return { a[1], a[2], b[1], b[2], waited >= 0.1, again[1].addr }
+      return { a[1], a[2], b[1], b[2], c[1], c[2], waited >= 0.15, again[1].addr }
     end)
-    assert.same({ nil, "timeout", nil, "timeout", true, "127.0.0.1" }, r)
+    assert.same({ nil, "timeout", nil, "timeout", nil, "timeout", true, "127.0.0.1" }, r)
   end)
 
   it("cancelling a resolution abandons it; the task ends at once", function()

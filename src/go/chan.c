@@ -173,13 +173,18 @@ static int chan_send(lua_State *L) {
     return 1;
   }
   t = go_current(L, S, "send");
-  if (has && !go_timer_add(S, t, at, 2))
+  /* the value in the box before the waits (the box may grow: a memory
+  ** error must not leave a wait registered) */
+  lua_pushvalue(L, 2);
+  lua_rawsetp(L, 4, &t->w[0]);
+  if (has && !go_timer_add(S, t, at, 2)) {
+    lua_pushnil(L);
+    lua_rawsetp(L, 4, &t->w[0]);
     return luaL_error(L, "not enough memory");
+  }
   t->ws = t->w;
   t->nws = 1;
   setup_waiter(t, &t->w[0], c, 1, 1);
-  lua_pushvalue(L, 2);
-  lua_rawsetp(L, 4, &t->w[0]);
   fired = go_park_code(L, S, t, "send");
   if (fired != 1 || !t->w[0].ok) {  /* not taken: drop the value */
     lua_pushnil(L);
@@ -312,6 +317,13 @@ static int chan_send_op(lua_State *L) {
   check_chan(L, 1);
   lua_settop(L, 2);
   return new_op(L, GO_OP_SEND, 1);
+}
+
+static int chan_gc(lua_State *L) {
+  go_chan *c = (go_chan *)lua_touserdata(L, 1);
+  go_queue_drop(&c->recvq);
+  go_queue_drop(&c->sendq);
+  return 0;
 }
 
 static int chan_tostring(lua_State *L) {
@@ -488,6 +500,21 @@ static int go_select(lua_State *L) {
   if (nw > 0) {
     t->ws = nw <= 2 ? t->w : (go_waiter *)calloc((size_t)nw, sizeof(go_waiter));
     if (t->ws == NULL) return luaL_error(L, "not enough memory");
+    t->nws = 0;  /* (the task owns ws: freed however this ends) */
+  }
+  /* the values to send in the boxes before any wait is registered (a box
+  ** may grow: a memory error must not leave a wait behind) */
+  nw = 0;
+  for (i = 0; i < m; i++) {
+    sel_case *k = &cases[i];
+    if (k->kind == GO_OP_AFTER) continue;
+    k->w = &t->ws[nw++];
+    if (k->kind == GO_OP_SEND) {
+      int bi = push_box(L, k);
+      lua_pushvalue(L, k->vi);
+      lua_rawsetp(L, bi, k->w);
+      lua_pop(L, 1);
+    }
   }
   nw = 0;
   for (i = 0; i < m; i++) {
@@ -506,13 +533,6 @@ static int go_select(lua_State *L) {
     } else {
       go_waiter *w = &t->ws[nw++];
       setup_waiter(t, w, (go_chan *)k->target, k->arg, k->kind == GO_OP_SEND);
-      k->w = w;
-      if (w->send) {
-        int bi = push_box(L, k);
-        lua_pushvalue(L, k->vi);
-        lua_rawsetp(L, bi, w);
-        lua_pop(L, 1);
-      }
     }
     t->nws = nw;
   }
@@ -599,6 +619,8 @@ int go_chan_open(lua_State *L) {
   lua_setfield(L, -3, "__len");
   lua_pushcfunction(L, chan_tostring);
   lua_setfield(L, -3, "__tostring");
+  lua_pushcfunction(L, chan_gc);
+  lua_setfield(L, -3, "__gc");
   lua_remove(L, -2);
   return 1;
 }

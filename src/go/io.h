@@ -18,7 +18,15 @@ enum { IO_WOKEN = 1, IO_TIMEOUT = 2, IO_CANCELLED = 3 };
 ** comes first (go_unregister clears it through go_task.io). */
 typedef struct io_wait { go_task *t; unsigned token; } io_wait;
 
+/* A request on libuv's thread pool that a task waits for (first in the
+** request's record or anywhere in it).  When its task stops waiting (a
+** timeout, a cancellation) it is abandoned: its completion frees it. */
+typedef struct io_req { io_wait w; int done, abandoned; } io_req;
+
 /* io_wait.c */
+int io_wait_req(lua_State *L, go_sched *S, io_req *q, uv_req_t *req,
+                int has, uint64_t at, const char *what);
+int io_req_done(io_req *q);
 int io_park(lua_State *L, go_sched *S, io_wait *w, int has, uint64_t at,
             const char *what);
 void io_wake(io_wait *w);
@@ -33,6 +41,8 @@ int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
 /* io_module.c: adds the I/O functions to the module table at m, and
 ** their metatables (the scheduler at the stack top, left there). */
 void go_io_open(lua_State *L, int m);
+void io_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
+                  lua_CFunction gc, lua_CFunction close);
 
 /* io_stream.c: streams (TCP, pipes, terminals), servers */
 enum { IO_TCP, IO_PIPE, IO_TTY };
@@ -49,6 +59,10 @@ int go_io_fs_open(lua_State *L);
 
 /* io_dns.c: name resolution */
 extern const luaL_Reg go_io_dns_functions[];
+int io_getaddrinfo(lua_State *L, go_sched *S, const char *host,
+                   const char *service, const struct addrinfo *hints,
+                   int has, uint64_t at, const char *what,
+                   struct addrinfo **res);
 
 /* io_udp.c: UDP sockets */
 extern const luaL_Reg go_io_udp_functions[];

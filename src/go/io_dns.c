@@ -13,9 +13,9 @@
 #include "io.h"
 
 typedef struct dns_req {
+  io_req q;
   union { uv_getaddrinfo_t ai; uv_getnameinfo_t ni; } u;
-  io_wait w;
-  int done, abandoned, status;
+  int status;
   struct addrinfo *res;
   char host[NI_MAXHOST], service[NI_MAXSERV];
 } dns_req;
@@ -23,48 +23,50 @@ typedef struct dns_req {
 static void on_addrinfo(uv_getaddrinfo_t *req, int status,
                         struct addrinfo *res) {
   dns_req *d = (dns_req *)req->data;
-  if (d->abandoned) {
-    if (res) uv_freeaddrinfo(res);
-    free(d);
-    return;
-  }
-  d->done = 1;
   d->status = status;
   d->res = res;
-  io_wake(&d->w);
+  if (io_req_done(&d->q)) {  /* its task stopped waiting */
+    if (res) uv_freeaddrinfo(res);
+    free(d);
+  }
 }
 
 static void on_nameinfo(uv_getnameinfo_t *req, int status,
                         const char *host, const char *service) {
   dns_req *d = (dns_req *)req->data;
-  if (d->abandoned) {
-    free(d);
-    return;
-  }
-  d->done = 1;
   d->status = status;
   if (status == 0) {
     snprintf(d->host, sizeof d->host, "%s", host ? host : "");
     snprintf(d->service, sizeof d->service, "%s", service ? service : "");
   }
-  io_wake(&d->w);
+  if (io_req_done(&d->q)) free(d);
 }
 
-/* Parks until d is done: 0, or IO_TIMEOUT (d abandoned); raises
-** go.Cancelled (d abandoned). */
-static int wait_dns(lua_State *L, go_sched *S, dns_req *d, uv_req_t *req,
-                    int has, uint64_t at, const char *what) {
-  go_task *t = S->current;
-  while (!d->done) {
-    int why = io_park(L, S, &d->w, has, at, what);
-    d->w.t = NULL;
-    if (why == IO_WOKEN) continue;
-    d->abandoned = 1;
-    uv_cancel(req);
-    if (why == IO_CANCELLED) return go_raise_cancelled(L, t);
-    return IO_TIMEOUT;
+/* getaddrinfo on libuv's thread pool for the current task: 0 and *res
+** (the caller frees it with uv_freeaddrinfo), a libuv error code, or
+** IO_TIMEOUT/IO_CANCELLED as positive codes (the request abandoned; the
+** caller raises the cancellation). */
+int io_getaddrinfo(lua_State *L, go_sched *S, const char *host,
+                   const char *service, const struct addrinfo *hints,
+                   int has, uint64_t at, const char *what,
+                   struct addrinfo **res) {
+  dns_req *d = (dns_req *)calloc(1, sizeof *d);
+  int r;
+  *res = NULL;
+  if (d == NULL) return UV_ENOMEM;
+  d->u.ai.data = d;
+  r = uv_getaddrinfo(S->loop, &d->u.ai, on_addrinfo, host, service, hints);
+  if (r < 0) {
+    free(d);
+    return r;
   }
-  return 0;
+  r = io_wait_req(L, S, &d->q, (uv_req_t *)&d->u.ai, has, at, what);
+  if (r != IO_WOKEN) return r;  /* abandoned: on_addrinfo frees d */
+  r = d->status;
+  if (r == 0) *res = d->res;
+  else if (d->res) uv_freeaddrinfo(d->res);
+  free(d);
+  return r;
 }
 
 static uint64_t opt_timeout(lua_State *L, int opts, int *has) {
@@ -83,11 +85,10 @@ static uint64_t opt_timeout(lua_State *L, int opts, int *has) {
 static int dns_getaddrinfo(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *host = luaL_checkstring(L, 1);
-  struct addrinfo hints, *ai;
-  dns_req *d;
+  struct addrinfo hints, *res, *ai;
   int has, r, n = 0;
   uint64_t at = opt_timeout(L, 2, &has);
-  go_current(L, S, "dns.getaddrinfo");
+  go_task *t = go_current(L, S, "dns.getaddrinfo");
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -99,24 +100,12 @@ static int dns_getaddrinfo(lua_State *L) {
     else return luaL_error(L, "invalid family '%s'", f);
   }
   lua_settop(L, 2);
-  d = (dns_req *)calloc(1, sizeof *d);
-  if (d == NULL) return luaL_error(L, "not enough memory");
-  d->u.ai.data = d;
-  r = uv_getaddrinfo(S->loop, &d->u.ai, on_addrinfo, host, NULL, &hints);
-  if (r < 0) {
-    free(d);
-    return io_fail(L, r);
-  }
-  if (wait_dns(L, S, d, (uv_req_t *)&d->u.ai, has, at, "dns") == IO_TIMEOUT)
-    return io_fail_msg(L, "timeout");
-  if (d->status < 0) {
-    r = d->status;
-    if (d->res) uv_freeaddrinfo(d->res);
-    free(d);
-    return io_fail(L, r);
-  }
+  r = io_getaddrinfo(L, S, host, NULL, &hints, has, at, "dns", &res);
+  if (r == IO_CANCELLED) return go_raise_cancelled(L, t);
+  if (r == IO_TIMEOUT) return io_fail_msg(L, "timeout");
+  if (r < 0) return io_fail(L, r);
   lua_newtable(L);
-  for (ai = d->res; ai != NULL; ai = ai->ai_next) {
+  for (ai = res; ai != NULL; ai = ai->ai_next) {
     if (!lua_checkstack(L, 4)) break;
     io_push_addr(L, ai->ai_addr);
     lua_pop(L, 1);  /* the port */
@@ -131,8 +120,7 @@ static int dns_getaddrinfo(lua_State *L) {
     lua_setfield(L, -2, "family");
     lua_rawseti(L, -2, ++n);
   }
-  uv_freeaddrinfo(d->res);
-  free(d);
+  uv_freeaddrinfo(res);
   return 1;
 }
 
@@ -144,7 +132,7 @@ static int dns_getnameinfo(lua_State *L) {
   uint64_t at = opt_timeout(L, 3, &has);
   struct sockaddr_storage sa;
   dns_req *d;
-  go_current(L, S, "dns.getnameinfo");
+  go_task *t = go_current(L, S, "dns.getnameinfo");
   memset(&sa, 0, sizeof sa);
   if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&sa) != 0 &&
       uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&sa) != 0)
@@ -157,8 +145,9 @@ static int dns_getnameinfo(lua_State *L) {
     free(d);
     return io_fail(L, r);
   }
-  if (wait_dns(L, S, d, (uv_req_t *)&d->u.ni, has, at, "dns") == IO_TIMEOUT)
-    return io_fail_msg(L, "timeout");
+  r = io_wait_req(L, S, &d->q, (uv_req_t *)&d->u.ni, has, at, "dns");
+  if (r == IO_CANCELLED) return go_raise_cancelled(L, t);  /* d abandoned */
+  if (r == IO_TIMEOUT) return io_fail_msg(L, "timeout");
   if (d->status < 0) {
     r = d->status;
     free(d);

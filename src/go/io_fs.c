@@ -19,8 +19,7 @@
 
 typedef struct fs_req {
   uv_fs_t req;
-  io_wait w;
-  int done, abandoned;
+  io_req q;
   int has;               /* a timeout, until `at` (hrtime) */
   uint64_t at;
   char *buf;             /* a read's or a write's bytes */
@@ -39,22 +38,19 @@ static void destroy_req(fs_req *f) {
 
 /* Frees f, unless abandoned: then its completion does. */
 static void free_req(fs_req *f) {
-  if (!f->abandoned) destroy_req(f);
+  if (!f->q.abandoned) destroy_req(f);
 }
 
 static void on_fs(uv_fs_t *req) {
   fs_req *f = (fs_req *)req->data;
-  if (f->abandoned) {  /* its task stopped waiting */
-    if (req->fs_type == UV_FS_OPEN && req->result >= 0) {
-      uv_fs_t c;
-      uv_fs_close(NULL, &c, (uv_file)req->result, NULL);
-      uv_fs_req_cleanup(&c);
-    }
-    destroy_req(f);
-    return;
+  if (!io_req_done(&f->q)) return;
+  /* its task stopped waiting: nobody takes what the request made */
+  if (req->fs_type == UV_FS_OPEN && req->result >= 0) {
+    uv_fs_t c;
+    uv_fs_close(NULL, &c, (uv_file)req->result, NULL);
+    uv_fs_req_cleanup(&c);
   }
-  f->done = 1;
-  io_wake(&f->w);
+  destroy_req(f);
 }
 
 /* A new request for the current task, its timeout the argument at targ
@@ -84,16 +80,12 @@ static ssize_t wait_req(lua_State *L, go_sched *S, fs_req *f, int r,
     f->req.result = r;
     return r;  /* refused at once: no callback comes */
   }
-  while (!f->done) {
-    int why = io_park(L, S, &f->w, f->has, f->at, what);
-    f->w.t = NULL;
-    if (why == IO_WOKEN) continue;
-    f->abandoned = 1;
-    uv_cancel((uv_req_t *)&f->req);
-    if (why == IO_TIMEOUT) return FS_TIMEOUT;
-    return go_raise_cancelled(L, t);
+  switch (io_wait_req(L, S, &f->q, (uv_req_t *)&f->req, f->has, f->at,
+                      what)) {
+    case IO_TIMEOUT: return FS_TIMEOUT;
+    case IO_CANCELLED: return go_raise_cancelled(L, t);
+    default: return f->req.result;
   }
-  return f->req.result;
 }
 
 /* nil, luv's message for a call on a path ("ENOENT: ...: path"). */
@@ -401,15 +393,7 @@ const luaL_Reg go_io_fs_functions[] = {
 
 /* The file metatable (upvalue 1: the scheduler, at the stack top). */
 int go_io_fs_open(lua_State *L) {
-  luaL_newmetatable(L, FILE_MT);
-  lua_newtable(L);
-  lua_pushvalue(L, -3);
-  luaL_setfuncs(L, file_methods, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, file_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, file_gc);
-  lua_setfield(L, -2, "__close");
+  io_metatable(L, FILE_MT, file_methods, file_gc, file_gc);
   lua_pop(L, 1);
   return 0;
 }

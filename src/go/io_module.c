@@ -10,6 +10,26 @@
 
 #include "io.h"
 
+/* The metatable `name` of a userdata with methods (their upvalue: the
+** scheduler, which must be at the stack top), __gc, and __close when
+** given; leaves the methods table on the stack. */
+void io_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
+                  lua_CFunction gc, lua_CFunction close) {
+  luaL_newmetatable(L, name);
+  lua_newtable(L);
+  lua_pushvalue(L, -3);
+  luaL_setfuncs(L, methods, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__index");
+  lua_pushcfunction(L, gc);
+  lua_setfield(L, -3, "__gc");
+  if (close != NULL) {
+    lua_pushcfunction(L, close);
+    lua_setfield(L, -3, "__close");
+  }
+  lua_remove(L, -2);
+}
+
 static void add(lua_State *L, int m, const luaL_Reg *fns) {
   lua_pushvalue(L, m);
   lua_pushvalue(L, -2);  /* the scheduler: each function's upvalue */

@@ -328,21 +328,11 @@ const luaL_Reg go_io_process_functions[] = {
   {NULL, NULL}
 };
 
-static void new_mt(lua_State *L, const char *name, const luaL_Reg *methods,
-                   lua_CFunction gc) {
-  luaL_newmetatable(L, name);
-  lua_newtable(L);
-  lua_pushvalue(L, -3);
-  luaL_setfuncs(L, methods, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
-}
-
 /* The metatables (upvalue 1: the scheduler, at the stack top). */
 int go_io_process_open(lua_State *L) {
-  new_mt(L, PROC_MT, proc_methods, proc_gc);
-  new_mt(L, SIGNAL_MT, signal_methods, signal_gc);
+  io_metatable(L, PROC_MT, proc_methods, proc_gc, NULL);
+  lua_pop(L, 1);  /* the scheduler on top again, for the next one */
+  io_metatable(L, SIGNAL_MT, signal_methods, signal_gc, NULL);
+  lua_pop(L, 1);
   return 0;
 }

@@ -767,18 +767,10 @@ const luaL_Reg go_io_stream_functions[] = {
 /* The stream metatable (upvalue 1: the scheduler, at the stack top);
 ** leaves the methods table on the stack (the facade adds to it). */
 int go_io_stream_open(lua_State *L) {
-  luaL_newmetatable(L, STREAM_MT);
-  lua_newtable(L);
-  lua_pushvalue(L, -3);
-  luaL_setfuncs(L, stream_methods, 1);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -3, "__index");
-  lua_pushcfunction(L, stream_gc);
-  lua_setfield(L, -3, "__gc");
-  lua_pushcfunction(L, stream_close);
-  lua_setfield(L, -3, "__close");
+  io_metatable(L, STREAM_MT, stream_methods, stream_gc, stream_close);
+  luaL_getmetatable(L, STREAM_MT);
   lua_pushcfunction(L, stream_tostring);
-  lua_setfield(L, -3, "__tostring");
-  lua_remove(L, -2);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
   return 1;
 }

@@ -246,15 +246,7 @@ const luaL_Reg go_io_udp_functions[] = {
 
 /* The UDP metatable (upvalue 1: the scheduler, at the stack top). */
 int go_io_udp_open(lua_State *L) {
-  luaL_newmetatable(L, UDP_MT);
-  lua_newtable(L);
-  lua_pushvalue(L, -3);
-  luaL_setfuncs(L, udp_methods, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, udp_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, udp_close);
-  lua_setfield(L, -2, "__close");
+  io_metatable(L, UDP_MT, udp_methods, udp_gc, udp_close);
   lua_pop(L, 1);
   return 0;
 }

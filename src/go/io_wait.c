@@ -50,6 +50,32 @@ void io_wake(io_wait *w) {
   go_wake(t, w->token, IO_WOKEN);
 }
 
+/* Parks until q is done (IO_WOKEN); or until the timeout or a
+** cancellation came first (IO_TIMEOUT, IO_CANCELLED): then q is
+** abandoned, libuv asked to cancel req, and q's completion frees it (the
+** caller must not; it returns "timeout" or raises the cancellation). */
+int io_wait_req(lua_State *L, go_sched *S, io_req *q, uv_req_t *req,
+                int has, uint64_t at, const char *what) {
+  while (!q->done) {
+    int why = io_park(L, S, &q->w, has, at, what);
+    q->w.t = NULL;  /* q is still ours */
+    if (why == IO_WOKEN) continue;
+    q->abandoned = 1;
+    uv_cancel(req);
+    return why;
+  }
+  return IO_WOKEN;
+}
+
+/* For a completion: 1 when q's task stopped waiting (the caller frees the
+** request); else q is done and its task's wake-up queued: 0. */
+int io_req_done(io_req *q) {
+  if (q->abandoned) return 1;
+  q->done = 1;
+  io_wake(&q->w);
+  return 0;
+}
+
 /* nil, "ECONNREFUSED: connection refused" (luv's wording). */
 int io_fail(lua_State *L, int uverr) {
   lua_pushnil(L);
@@ -86,31 +112,6 @@ int io_push_addr(lua_State *L, const struct sockaddr *sa) {
   return 2;
 }
 
-/* ---- name resolution (libuv's thread pool) ---- */
-
-typedef struct gai_req {
-  uv_getaddrinfo_t req;
-  io_wait w;
-  int done, status, abandoned;
-  struct addrinfo *res;
-} gai_req;
-
-static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
-  gai_req *g = (gai_req *)req->data;
-  if (g->abandoned) {  /* its task stopped waiting: nobody to tell */
-    if (res) uv_freeaddrinfo(res);
-    free(g);
-    return;
-  }
-  g->done = 1;
-  g->status = status;
-  g->res = res;
-  io_wake(&g->w);
-}
-
-/* Resolves host (a numeric address needs no request) into out, port set.
-** Returns 0, a libuv error code, or IO_TIMEOUT/IO_CANCELLED as positive
-** codes (the caller raises the cancellation). */
 /* The port argument at arg (dflt when absent; required when dflt < 0);
 ** raises when it is out of 0..65535 (libuv would truncate it to 16 bits:
 ** another port). */
@@ -121,11 +122,13 @@ int io_check_port(lua_State *L, int arg, lua_Integer dflt) {
   return (int)port;
 }
 
+/* Resolves host (a numeric address needs no request) into out, port set.
+** Returns 0, a libuv error code, or IO_TIMEOUT/IO_CANCELLED as positive
+** codes (the caller raises the cancellation). */
 int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
                int socktype, struct sockaddr_storage *out, int has,
                uint64_t at) {
-  struct addrinfo hints;
-  gai_req *g;
+  struct addrinfo hints, *res;
   char service[16];
   int r;
   memset(out, 0, sizeof *out);
@@ -135,29 +138,10 @@ int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = socktype;
   snprintf(service, sizeof service, "%d", port);
-  g = (gai_req *)calloc(1, sizeof *g);
-  if (g == NULL) return UV_ENOMEM;
-  g->req.data = g;
-  r = uv_getaddrinfo(S->loop, &g->req, on_gai, host, service, &hints);
-  if (r < 0) {
-    free(g);
-    return r;
-  }
-  while (!g->done) {
-    int why = io_park(L, S, &g->w, has, at, "resolve");
-    g->w.t = NULL;  /* g is still ours */
-    if (why == IO_WOKEN) continue;
-    g->abandoned = 1;  /* on_gai frees it */
-    uv_cancel((uv_req_t *)&g->req);
-    return why;
-  }
-  r = g->status;
-  if (r == 0 && g->res != NULL) {
-    memcpy(out, g->res->ai_addr, g->res->ai_addrlen);  /* port set */
-  } else if (r == 0) {
-    r = UV_EAI_NONAME;
-  }
-  if (g->res) uv_freeaddrinfo(g->res);
-  free(g);
-  return r;
+  r = io_getaddrinfo(L, S, host, service, &hints, has, at, "resolve", &res);
+  if (r != 0) return r;
+  if (res == NULL) return UV_EAI_NONAME;
+  memcpy(out, res->ai_addr, res->ai_addrlen);  /* port set */
+  uv_freeaddrinfo(res);
+  return 0;
 }

@@ -374,8 +374,17 @@ const luaL_Reg go_scope_functions[] = {
   {NULL, NULL}
 };
 
+static int scope_gc(lua_State *L) {
+  go_scope *s = (go_scope *)lua_touserdata(L, 1);
+  go_queue_drop(&s->waiters);
+  go_queue_drop(&s->done_waiters);
+  return 0;
+}
+
 int go_scope_open(lua_State *L) {
   luaL_newmetatable(L, SCOPE_MT);
+  lua_pushcfunction(L, scope_gc);
+  lua_setfield(L, -2, "__gc");
   ((go_sched *)lua_touserdata(L, -2))->scope_mt = lua_topointer(L, -1);
   lua_newtable(L);
   lua_pushvalue(L, -3);

@@ -18,7 +18,10 @@
 ** A wake-up with the token of a park that has ended is a no-op; a task
 ** is never resumed inside the callback.  t must outlive every wake-up
 ** that may still come: stop the source before returning (the task can
-** end, and be freed, once the C function returns).
+** end, and be freed, once the C function returns).  ucoro.close on a
+** parked task's coroutine drops its C frames without running them: a
+** source that must be stopped then needs a to-be-closed slot of its own
+** (lua_toclose) whose __close stops it, as wait_fd and work have.
 */
 #ifndef UCORO_GO_API_H
 #define UCORO_GO_API_H

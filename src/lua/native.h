@@ -308,8 +308,11 @@ UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
   ** reads it only once L has parked or ended, which set it again) */
   r->nvalues = nvalues;
   yieldable = lua_isyieldable(L);
-  if (UCO_UNLIKELY(!yieldable || (r->outer != NULL && !r->outer_yields)))
-    native_check_park(L, r, yieldable);
+  /* under a C call (a sort comparator): native_refusal's test inline,
+  ** which costs less than the call (asked only of a park under C) */
+  if (UCO_UNLIKELY(!yieldable || (r->outer != NULL && !r->outer_yields)) &&
+      native_refusal(L, r, yieldable) != NULL)
+    native_check_park(L, r, lua_isyieldable(L));  /* raises */
   r->parked = parked;
   /* the resumer takes the values... */
   if (UCO_UNLIKELY(uco_fast_yield(r->stack, &in) != UCORO_OK))
