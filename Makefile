@@ -204,7 +204,8 @@ HOST        = $(BUILD)/host
 TEST_MODULE = $(BUILD)/ucoro_testmod.so $(BUILD)/ucoro_go_testmod.so \
               $(BUILD)/line_host
 C_TESTS     = $(patsubst spec/c/%.c,$(BUILD)/test/%,\
-              $(wildcard spec/c/core/*_test.c spec/c/lua/*_test.c))
+              $(wildcard spec/c/core/*_test.c spec/c/lua/*_test.c \
+                         $(if $(GO_MODULE),spec/c/go/*_test.c)))
 CORE_BENCH  = $(BUILD)/core_bench
 
 # Runs a command from the tree: the build's module first on Lua's paths,
@@ -218,7 +219,7 @@ $(BUILD)/obj/core/%.o: src/core/% src/core/*.h src/core/arch/*
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) $(CORE_INC) -c $< -o $@
 
-$(BUILD)/obj/lua/%.o: src/lua/% src/lua/*.h src/core/ucoro.h src/core/compiler.h
+$(BUILD)/obj/lua/%.o: src/lua/% src/lua/*.h src/core/*.h src/core/arch/*
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) $(BINDING_INC) -c $< -o $@
 
@@ -256,8 +257,8 @@ $(BUILD)/ucoro_testmod.so: spec/c/testmod.c
 	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared $< -o $@
 
 # C functions that block through ucoro_go.h, for the specs.
-$(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c src/go/ucoro_go.h
-	$(CC) $(ALL_CFLAGS) -Isrc/go $(LUA_CFLAGS) -shared $< -o $@
+$(BUILD)/ucoro_go_testmod.so: spec/c/go_testmod.c spec/c/go/pool_job.h src/go/ucoro_go.h
+	$(CC) $(ALL_CFLAGS) -Isrc/go -Ispec/c $(LUA_CFLAGS) -shared $< -o $@
 
 # The example C host: embeds Lua and ucoro.go, and serves a line protocol
 # with straight-line C reads and writes parked through ucoro_go.h
@@ -281,6 +282,18 @@ $(BUILD)/test/lua/%_test: spec/c/lua/%_test.c spec/c/*.h spec/c/lua/*.h \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(BINDING_INC) -Ispec/c $< -o $@ $(BINDING_LIB) \
 	  $(CORE_LIB) $(LUA_LIBS) -lcmocka -lpthread -lm
+
+# ucoro_go.h's tests: a host with the binding that loads ucoro.go (the
+# build's module, the tree's facade) and luv as Lua modules, so it
+# exports Lua's API to them (-rdynamic: a static liblua), and links libuv
+# for handles of its own on luv's loop.
+$(BUILD)/test/go/%_test: spec/c/go/%_test.c spec/c/*.h spec/c/lua/*.h spec/c/go/*.h \
+                         src/go/ucoro_go.h $(BINDING_LIB) $(CORE_LIB) $(GO_MODULE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(BINDING_INC) -Ispec/c -Ispec/c/lua -Isrc/go $(UV_CFLAGS) \
+	  -DTEST_TREE='"$(CURDIR)"' -DTEST_BUILD='"$(abspath $(BUILD))"' \
+	  $< -o $@ -rdynamic $(BINDING_LIB) $(CORE_LIB) $(LUA_LIBS) $(UV_LIBS) \
+	  -lcmocka -lpthread -lm
 
 $(CORE_BENCH): bench/core_bench.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $(CORE_INC) $< -o $@ $(CORE_LIB) -lpthread

@@ -71,6 +71,50 @@ describe("go.run", function()
     assert.matches("stack traceback", err)
   end)
 
+  it("lists every parked task in a deadlock report, and no daemon", function()
+    local daemon_line
+    local ok, err = go.run(function()
+      local ch = go.chan()
+      daemon_line = debug.getinfo(1, "l").currentline + 1
+      go.spawn({ daemon = true }, function() go.chan():recv() end)
+      go.spawn(function() go.select(go.chan():send_op(1), nil) end)
+      go.spawn(function() go.cond():wait() end)
+      ch:recv(nil)
+    end)
+    assert.is_false(ok)
+    local n = select(2, err:gsub("stack traceback", ""))
+    assert.equal(3, n, err)  -- main, the select, the cond: not the daemon
+    assert.matches("%[select%]", err)
+    assert.matches("%[recv%]", err)
+    assert.is_nil(err:find("spec/70-go_tasks_spec.lua:" .. daemon_line .. ":", 1, true))
+  end)
+
+  it("Go's select {}: a select of nil cases only parks for ever (a deadlock)", function()
+    local ok, err = go.run(function() go.select(nil, nil) end)
+    assert.is_false(ok)
+    assert.matches("^all tasks are asleep %- deadlock!", err)
+  end)
+
+  it("a daemon parked for ever is no deadlock", function()
+    assert.same({ true, "main" }, { go.run(function()
+      go.spawn({ daemon = true }, function() go.chan():recv() end)
+      go.yield()
+      return "main"
+    end) })
+  end)
+
+  it("a task whose waker is a raw luv handle is not deadlocked", function()
+    assert.same({ true, "from luv", true }, { go.run(function()
+      local ch = go.chan()
+      local timer = uv.new_timer()
+      timer:start(5, 0, function()
+        timer:close()
+        go.spawn(function() ch:send("from luv") end)
+      end)
+      return ch:recv()
+    end) })
+  end)
+
   it("mixes raw luv handles and tasks on one loop", function()
     local fired = false
     assert.is_true(run(function()
@@ -104,6 +148,31 @@ describe("blocking calls outside a task", function()
     local ch = go.chan()
     assert.has_error(function() ch:recv() end,
       "recv: not inside a task (blocking calls need go.run)")
+  end)
+
+  it("every blocking call raises so; the non-blocking ones work", function()
+    local ch, full = go.chan(), go.chan(1)
+    local blocking = {
+      send = function() ch:send(1) end,
+      select = function() go.select(ch:recv_op()) end,
+      yield = go.yield,
+      scope = function() go.scope(function() end) end,
+      timeout = function() go.timeout(1, function() end) end,
+      shield = function() go.shield(function() end) end,
+      waitgroup = function() local w = go.waitgroup() w:add(1) w:wait() end,
+      mutex = function() local m = go.mutex() m:lock() m:lock() end,
+      cond = function() go.cond():wait() end,
+      ["buffered send, full"] = function() full:send(1) full:send(2) end,
+    }
+    for name, f in pairs(blocking) do
+      local ok, err = pcall(f)
+      assert.is_false(ok, name)
+      assert.matches("not inside a task %(blocking calls need go%.run%)", err, 1, false, name)
+    end
+    local other = go.chan(1)
+    assert.is_true(other:try_send(1))
+    assert.same({ 1, true }, { other:try_recv() })
+    assert.is_nil(go.self())
   end)
 
   it("raise inside a raw luv callback during go.run", function()
@@ -241,6 +310,30 @@ describe("tasks", function()
       "go.spawn: the scheduler is not running (use go.run)")
   end)
 
+  it("go.tasks: each task's id, name, status, what it waits on, traceback and spawn site", function()
+    run(function()
+      local t = go.spawn({ name = "sleeper" }, function() go.sleep(10) end)
+      go.yield()
+      local me, it
+      for _, x in ipairs(go.tasks()) do
+        if x == t then it = x elseif x == go.self() then me = x end
+      end
+      assert.equal(t, it)
+      assert.equal(go.self(), me)
+      assert.equal("number", type(it:id()))
+      assert.equal("sleeper", it:name())
+      assert.equal("parked", it:status())
+      assert.equal("sleep", it:waiting())
+      assert.matches("sleep'\n[^\n]*spec/70%-go_tasks_spec%.lua:%d+:", it:traceback())
+      assert.matches("^spec/70%-go_tasks_spec%.lua:%d+$", it:spawned_at())
+      assert.equal("running", me:status())
+      assert.is_nil(me:waiting())
+      t:cancel()
+      t:join()
+      for _, x in ipairs(go.tasks()) do assert.are_not.equal(t, x) end  -- only live ones
+    end)
+  end)
+
   it("go.tasks lists the live tasks", function()
     run(function()
       local t = go.spawn(function() go.sleep(0.01) end)
@@ -262,6 +355,33 @@ describe("go.sleep and go.now", function()
         go.sleep(0.01)
         assert.is_true(go.now() - a >= 0.01)
       end
+    end)
+  end)
+
+  it("tasks that only yield starve neither timers nor raw luv callbacks", function()
+    local _, got = run(function()
+      local fired, slept, spins = false, false, 0
+      local timer = uv.new_timer()
+      timer:start(5, 0, function() fired = true timer:close() end)
+      go.spawn(function() go.sleep(0.005) slept = true end)
+      local spinners = {}
+      for i = 1, 2 do
+        spinners[i] = go.spawn(function()
+          while not (fired and slept) and spins < 1e7 do spins = spins + 1 go.yield() end
+        end)
+      end
+      for i = 1, 2 do spinners[i]:join() end
+      return { fired, slept, spins < 1e7 }
+    end)
+    assert.same({ true, true, true }, got)
+  end)
+
+  it("join's timeout is go.TIMEOUT", function()
+    run(function()
+      local t = go.spawn(function() go.sleep(10) end)
+      assert.same({ nil, go.TIMEOUT }, { t:join(0.001) })
+      assert.equal("timeout", go.TIMEOUT)
+      t:cancel()
     end)
   end)
 
@@ -478,6 +598,78 @@ describe("scopes", function()
     end)
     assert.is_nil(r)
     assert.equal("cancelled", st)
+  end)
+
+  it("go.scope({timeout = s}, f, ...): f and its children cancelled at the deadline", function()
+    local r = { run(function()
+      local child
+      local a, b = go.scope({ timeout = 0.01 }, function(_, x)
+        assert.equal("arg", x)
+        child = go.spawn(function() go.sleep(10) end)
+        go.sleep(10)
+      end, "arg")
+      local c, d = go.scope({ timeout = 5 }, function() return "in time", 2 end)
+      return a, b, child:status(), c, d
+    end) }
+    assert.same({ true, nil, "timeout", "cancelled", "in time", 2 }, r)
+  end)
+
+  it("go.scope({supervise = true}, f): a child's failure leaves the others running, then is raised", function()
+    local _, ok, err, log, errs = run(function()
+      local log, s = {}, nil
+      local ok, err = pcall(go.scope, { supervise = true }, function(scope)
+        s = scope
+        go.spawn(function() error("crash", 0) end)
+        go.spawn(function() go.sleep(0.01) log[#log + 1] = "sibling done" end)
+        go.sleep(0.005)
+        log[#log + 1] = "body goes on"
+      end)
+      return ok, err, log, s:errors()
+    end)
+    assert.is_false(ok)
+    assert.equal("crash", err)
+    assert.same({ "body goes on", "sibling done" }, log)
+    assert.same({ "crash" }, errs)
+  end)
+
+  it("a supervising scope's body error comes first and cancels its children", function()
+    local _, ok, err, st, errs = run(function()
+      local s, child
+      local ok, err = pcall(go.scope, { supervise = true }, function(scope)
+        s = scope
+        go.spawn(function() error("child", 0) end)
+        child = go.spawn(function() go.sleep(10) end)
+        go.sleep(0.005)
+        error("body", 0)
+      end)
+      return ok, err, child:status(), s:errors()
+    end)
+    assert.is_false(ok)
+    assert.equal("body", err)
+    assert.equal("cancelled", st)
+    assert.same({ "body", "child" }, errs)
+  end)
+
+  it("a supervising body that takes the errors from scope:errors() handles them", function()
+    assert.same({ true, "ok", 1 }, { run(function()
+      local seen = 0
+      local r = go.scope({ supervise = true }, function(scope)
+        go.spawn(function() error("crash", 0) end)
+        go.sleep(0.005)
+        local errs = scope:errors()
+        seen = #errs
+        for i = #errs, 1, -1 do errs[i] = nil end
+        return "ok"
+      end)
+      return r, seen
+    end) })
+  end)
+
+  it("go.scope checks its options", function()
+    run(function()
+      assert.has_error(function() go.scope({ timeout = "x" }, function() end) end)
+      assert.has_error(function() go.scope({ bogus = 1 }, function() end) end)
+    end)
   end)
 
   it("nested timeouts: the inner one fires, the outer goes on", function()

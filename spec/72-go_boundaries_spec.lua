@@ -85,10 +85,43 @@ describe("blocking under C calls", function()
   end)
 end)
 
+describe("cancellation inside each C boundary of spec/boundaries.lua", function()
+  for _, b in ipairs(require("boundaries").list) do
+    it(b.name .. ": the park raises go.Cancelled through it; __close runs", function()
+      run(function()
+        local closed, entered, after = 0, 0, false
+        local t = go.spawn(function()
+          b.enter(function()
+            local _ <close> = setmetatable({}, { __close = function() closed = closed + 1 end })
+            entered = entered + 1
+            go.sleep(100)
+            after = true
+            return "not reached"
+          end)
+          go.sleep(100)  -- where a boundary swallowed it (a load reader, xpcall's handler)
+        end)
+        go.sleep(0.002)
+        assert.equal("parked", t:status())
+        t:cancel("stop")
+        local ok, err = t:join()
+        assert.is_false(ok)
+        assert.is_true(go.is_cancelled(err), tostring(err))
+        assert.equal("stop", err.reason)
+        -- Lua calls a message handler again for its own error: each
+        -- entry is unwound once
+        assert.equal(b.name == "xpcall handler" and entered or 1, entered)
+        assert.equal(entered, closed)
+        assert.is_false(after)
+        assert.equal("cancelled", t:status())
+      end)
+    end)
+  end
+end)
+
 describe("a cancellation storm", function()
   it("cancels 1,000 tasks parked in sort comparators and LPeg captures: every __close runs", function()
     local n = os.getenv("UCORO_TEST_QUICK") and 200 or 1000
-    local closed, parked = 0, 0
+    local closed, parked, after = 0, 0, 0
     local _, r = go.run(function()
       local _, r = go.timeout(0.05, function()
         for i = 1, n do
@@ -97,6 +130,7 @@ describe("a cancellation storm", function()
               local _ <close> = setmetatable({}, { __close = function() closed = closed + 1 end })
               parked = parked + 1
               go.sleep(100)
+              after = after + 1
             end
             if i % 2 == 0 then
               table.sort({ 2, 1 }, function(a, b) wait() return a < b end)
@@ -112,6 +146,7 @@ describe("a cancellation storm", function()
     assert.equal("timeout", r)
     assert.equal(n, parked)
     assert.equal(n, closed)
+    assert.equal(0, after)  -- no cancelled task ran past its park
   end)
 end)
 
@@ -157,6 +192,25 @@ describe("blocking inside a user generator (a nested coroutine)", function()
       local ok, err = t:join()
       assert.is_false(ok)
       assert.is_true(go.is_cancelled(err))
+    end)
+  end)
+
+  it("go.coroutine.wrap raises a generator's error with the caller's position, as stock wrap", function()
+    run(function()
+      local gen = go.coroutine.wrap(function() error("boom", 0) end)
+      local stock = coroutine.wrap(function() error("boom", 0) end)
+      local ok, err = pcall(function() gen() end)
+      local ok2, err2 = pcall(function() stock() end)
+      assert.is_false(ok)
+      assert.is_false(ok2)
+      assert.equal(err2:gsub(":%d+:", ":N:"), (err:gsub(":%d+:", ":N:")))
+      assert.matches("^spec/72%-go_boundaries_spec%.lua:%d+: boom$", err)
+      local ok3, err3 = pcall(gen)  -- a dead generator, as stock's
+      assert.is_false(ok3)
+      assert.matches("cannot resume dead coroutine", err3)
+      local cancelled = go.coroutine.wrap(function() error(setmetatable({}, { __index = { tag = 1 } })) end)
+      local _, obj = pcall(cancelled)
+      assert.equal(1, obj.tag)  -- a non-string error object goes unchanged
     end)
   end)
 

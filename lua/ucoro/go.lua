@@ -32,16 +32,22 @@ local resume = core.resume_through
 local co = {}
 for k, v in pairs(ucoro) do co[k] = v end
 co.resume = resume
+-- As stock wrap: an erred coroutine is closed (an error of its __close
+-- replaces its own), and a string message gets the caller's position.
 function co.wrap(f, stack)
   local c = ucoro.create(f, stack)
-  return function(...)
-    local function pass(ok, ...)
-      if ok then return ... end
-      local err = ...
-      if ucoro.status(c) == "dead" then ucoro.close(c) end
-      error(err, 0)
+  local function pass(ok, ...)
+    if ok then return ... end
+    local err = ...
+    if ucoro.status(c) == "dead" then
+      local closed, cerr = ucoro.close(c)
+      if not closed then err = cerr end
     end
-    return pass(resume(c, ...))
+    if type(err) == "string" then error(err, 2) end
+    error(err, 0)
+  end
+  return function(...)
+    return pass(resume(c, ...))  -- a tail call: level 2 is our caller
   end
 end
 go.coroutine = co

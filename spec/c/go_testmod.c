@@ -3,12 +3,13 @@
 ** spec/75-go_capi_spec.lua.  Each returns the code's name.
 */
 #define _POSIX_C_SOURCE 200809L
-#include <time.h>
+#include <string.h>
 
 #include "lua.h"
 #include "lauxlib.h"
 
 #include "ucoro_go.h"
+#include "go/pool_job.h"
 
 int luaopen_ucoro_go_testmod(lua_State *L);
 
@@ -63,25 +64,14 @@ static int t_wait_fd(lua_State *L) {
                                  luaL_optnumber(L, 3, -1)));
 }
 
-typedef struct job { int ms; int result; } job;
-
-static void run_job(void *arg) {
-  job *j = (job *)arg;
-  struct timespec ts;
-  ts.tv_sec = j->ms / 1000;
-  ts.tv_nsec = (long)(j->ms % 1000) * 1000000L;
-  nanosleep(&ts, NULL);
-  j->result = j->ms * 2;
-}
-
 /* work(ms) -> code, result: a job on the thread pool.  Its data is not
 ** in this frame: a lean task's frames are copied away while it parks. */
 static int t_work(lua_State *L) {
-  job *j = (job *)lua_newuserdatauv(L, sizeof *j, 0);
+  pool_job *j = (pool_job *)lua_newuserdatauv(L, sizeof *j, 0);
   int c;
+  memset(j, 0, sizeof *j);
   j->ms = (int)luaL_checkinteger(L, 1);
-  j->result = 0;
-  c = api(L)->work(L, run_job, j);
+  c = api(L)->work(L, run_pool_job, j);
   code(L, c);
   lua_pushinteger(L, j->result);
   return 2;

@@ -13,25 +13,15 @@
 
 #include "arch/context.h"
 #include "compiler.h"
+#include "fast.h"
 #include "lean.h"
 #include "record.h"
 #include "sanitizer.h"
 #include "stack.h"
 
-/* This OS thread's running coroutine, and its number: a number never
-** reused, since a thread created after another exited may get its thread
-** pointer and TLS block (glibc reuses them) and must not own its
-** coroutines.  The id is 0 until the thread first creates a coroutine, and
-** no coroutine is owned by 0.  One struct: resume finds both through one
-** TLS offset.  initial-exec: no __tls_get_addr call on every switch, even
-** in a module loaded with dlopen (static TLS has room for 16 bytes). */
-typedef struct this_thread {
-  ucoro *current;
-  uintptr_t id;
-  int hooked;  /* thread_exit will run when it exits */
-} this_thread;
-
-static UCO_TLS this_thread here;
+/* This OS thread's running coroutine and its number (fast.h). */
+UCO_TLS uco_this_thread uco_here;
+#define here uco_here
 static atomic_uintptr_t last_thread_id;
 
 /* What the core keeps per thread (its stack pool, its shared and scratch

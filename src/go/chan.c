@@ -173,13 +173,18 @@ static int chan_send(lua_State *L) {
     return 1;
   }
   t = go_current(L, S, "send");
-  if (has && !go_timer_add(S, t, at, 2))
+  /* the value in the box before the waits (the box may grow: a memory
+  ** error must not leave a wait registered) */
+  lua_pushvalue(L, 2);
+  lua_rawsetp(L, 4, &t->w[0]);
+  if (has && !go_timer_add(S, t, at, 2)) {
+    lua_pushnil(L);
+    lua_rawsetp(L, 4, &t->w[0]);
     return luaL_error(L, "not enough memory");
+  }
   t->ws = t->w;
   t->nws = 1;
   setup_waiter(t, &t->w[0], c, 1, 1);
-  lua_pushvalue(L, 2);
-  lua_rawsetp(L, 4, &t->w[0]);
   fired = go_park_code(L, S, t, "send");
   if (fired != 1 || !t->w[0].ok) {  /* not taken: drop the value */
     lua_pushnil(L);
@@ -314,6 +319,13 @@ static int chan_send_op(lua_State *L) {
   return new_op(L, GO_OP_SEND, 1);
 }
 
+static int chan_gc(lua_State *L) {
+  go_chan *c = (go_chan *)lua_touserdata(L, 1);
+  go_queue_drop(&c->recvq);
+  go_queue_drop(&c->sendq);
+  return 0;
+}
+
 static int chan_tostring(lua_State *L) {
   go_chan *c = check_chan_slow(L, 1);
   lua_pushfstring(L, "channel (%d/%d%s)", c->count, c->cap,
@@ -335,7 +347,16 @@ static int go_after(lua_State *L) {
 
 /* ---- select ---- */
 
-typedef struct sel_case { int arg, kind; void *target; void *w; } sel_case;
+/* A case of a select.  Its op table is the caller's to change, also while
+** the select is parked: what it names is read once and kept on the
+** select's own stack (target at ti, a send's value at vi), which also
+** keeps alive what the case's waiter is queued on. */
+typedef struct sel_case {
+  int arg, kind, ti, vi;
+  void *target;
+  void *w;
+  uint64_t at;  /* an after op's deadline */
+} sel_case;
 
 static int op_kind(lua_State *L, int arg) {
   int kind;
@@ -348,41 +369,46 @@ static int op_kind(lua_State *L, int arg) {
   return kind;
 }
 
-/* The op's target (a channel, a task or a scope, by kind), checked: a
-** table made by hand must not pass another userdata for a channel. */
-static void *op_target(lua_State *L, int arg, int kind) {
+/* Reads case k's op (at k->arg, its kind known): its target (a channel,
+** a task or a scope, by kind), checked (a table made by hand must not
+** pass another userdata for a channel) and pushed, a send's value
+** pushed, an after's deadline. */
+static void read_op(lua_State *L, sel_case *k) {
   go_sched *S = go_sched_of(L);
-  const void *want = kind == GO_OP_JOIN ? S->task_mt
-                     : kind == GO_OP_DONE ? S->scope_mt : S->chan_mt;
+  const void *want = k->kind == GO_OP_JOIN ? S->task_mt
+                     : k->kind == GO_OP_DONE ? S->scope_mt : S->chan_mt;
   void *p = NULL;
-  lua_rawgeti(L, arg, 2);
-  if (kind != GO_OP_AFTER) {
-    p = lua_touserdata(L, -1);
-    if (p == NULL || !lua_getmetatable(L, -1)) {
-      p = NULL;
-    } else {
-      if (lua_topointer(L, -1) != want) p = NULL;
-      lua_pop(L, 1);
-    }
-    if (p == NULL) luaL_argerror(L, arg, "select operation expected");
+  if (k->kind == GO_OP_AFTER) {
+    lua_rawgeti(L, k->arg, 3);
+    k->at = (uint64_t)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    k->target = NULL;
+    k->ti = k->vi = 0;
+    return;
   }
-  lua_pop(L, 1);
-  return p;
+  lua_rawgeti(L, k->arg, 2);
+  p = lua_touserdata(L, -1);
+  if (p == NULL || !lua_getmetatable(L, -1)) {
+    p = NULL;
+  } else {
+    if (lua_topointer(L, -1) != want) p = NULL;
+    lua_pop(L, 1);
+  }
+  if (p == NULL) luaL_argerror(L, k->arg, "select operation expected");
+  k->target = p;
+  k->ti = lua_gettop(L);
+  k->vi = 0;
+  if (k->kind == GO_OP_SEND) {
+    lua_rawgeti(L, k->arg, 3);
+    k->vi = lua_gettop(L);
+  }
 }
 
-static uint64_t op_deadline(lua_State *L, int arg) {
-  uint64_t at;
-  lua_rawgeti(L, arg, 3);
-  at = (uint64_t)lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return at;
-}
-
-static int case_ready(lua_State *L, sel_case *k, uint64_t now) {
+static int case_ready(sel_case *k, uint64_t now) {
   switch (k->kind) {
     case GO_OP_RECV: return recv_ready((go_chan *)k->target);
     case GO_OP_SEND: return send_ready((go_chan *)k->target);
-    case GO_OP_AFTER: return op_deadline(L, k->arg) <= now;
+    case GO_OP_AFTER: return k->at <= now;
     case GO_OP_JOIN: return ((go_task *)k->target)->state == GO_DONE;
     case GO_OP_DONE: return ((go_scope *)k->target)->cancelled;
     default: return 0;
@@ -391,9 +417,7 @@ static int case_ready(lua_State *L, sel_case *k, uint64_t now) {
 
 /* Pushes the box of case k's channel (its op's target). */
 static int push_box(lua_State *L, sel_case *k) {
-  lua_rawgeti(L, k->arg, 2);
-  lua_getiuservalue(L, -1, 1);
-  lua_remove(L, -2);
+  lua_getiuservalue(L, k->ti, 1);
   return lua_gettop(L);
 }
 
@@ -414,14 +438,11 @@ static int commit(lua_State *L, sel_case *k) {
       break;
     case GO_OP_SEND:
       bi = push_box(L, k);
-      lua_rawgeti(L, k->arg, 3);
-      send_now(L, (go_chan *)k->target, bi, bi + 1);
+      send_now(L, (go_chan *)k->target, bi, k->vi);
       lua_settop(L, base + 1);
       break;
     case GO_OP_JOIN:
-      lua_rawgeti(L, k->arg, 2);
-      go_task_results(L, (go_task *)k->target, lua_gettop(L));
-      lua_remove(L, base + 2);
+      go_task_results(L, (go_task *)k->target, k->ti);
       break;
     default:
       break;
@@ -441,6 +462,9 @@ static int go_select(lua_State *L) {
   sel_case stack_cases[16], *cases = stack_cases;
   go_task *t;
   if (n > 16) cases = (sel_case *)lua_newuserdatauv(L, (size_t)n * sizeof *cases, 0);
+  /* room for each case's target and value, and what commit pushes */
+  if (n > LUA_MINSTACK / 4)
+    luaL_checkstack(L, 2 * n + LUA_MINSTACK, "too many select cases");
   for (i = 1; i <= n; i++) {
     int kind;
     if (lua_isnil(L, i)) continue;
@@ -451,7 +475,7 @@ static int go_select(lua_State *L) {
     }
     cases[m].arg = i;
     cases[m].kind = kind;
-    cases[m].target = op_target(L, i, kind);
+    read_op(L, &cases[m]);
     if (kind == GO_OP_SEND && ((go_chan *)cases[m].target)->closed)
       return luaL_error(L, "send on closed channel");
     m++;
@@ -464,7 +488,7 @@ static int go_select(lua_State *L) {
     cases[j] = tmp;
   }
   for (i = 0; i < m; i++)
-    if (case_ready(L, &cases[i], now)) return commit(L, &cases[i]);
+    if (case_ready(&cases[i], now)) return commit(L, &cases[i]);
   if (dflt) {
     lua_pushinteger(L, dflt);
     return 1;
@@ -476,13 +500,27 @@ static int go_select(lua_State *L) {
   if (nw > 0) {
     t->ws = nw <= 2 ? t->w : (go_waiter *)calloc((size_t)nw, sizeof(go_waiter));
     if (t->ws == NULL) return luaL_error(L, "not enough memory");
+    t->nws = 0;  /* (the task owns ws: freed however this ends) */
+  }
+  /* the values to send in the boxes before any wait is registered (a box
+  ** may grow: a memory error must not leave a wait behind) */
+  nw = 0;
+  for (i = 0; i < m; i++) {
+    sel_case *k = &cases[i];
+    if (k->kind == GO_OP_AFTER) continue;
+    k->w = &t->ws[nw++];
+    if (k->kind == GO_OP_SEND) {
+      int bi = push_box(L, k);
+      lua_pushvalue(L, k->vi);
+      lua_rawsetp(L, bi, k->w);
+      lua_pop(L, 1);
+    }
   }
   nw = 0;
   for (i = 0; i < m; i++) {
     sel_case *k = &cases[i];
     if (k->kind == GO_OP_AFTER) {
-      uint64_t d = op_deadline(L, k->arg);
-      if (timer_case == 0 || d < at) { at = d; timer_case = k->arg; }
+      if (timer_case == 0 || k->at < at) { at = k->at; timer_case = k->arg; }
     } else if (k->kind == GO_OP_JOIN || k->kind == GO_OP_DONE) {
       go_waiter *w = &t->ws[nw++];
       w->task = t;
@@ -495,13 +533,6 @@ static int go_select(lua_State *L) {
     } else {
       go_waiter *w = &t->ws[nw++];
       setup_waiter(t, w, (go_chan *)k->target, k->arg, k->kind == GO_OP_SEND);
-      k->w = w;
-      if (w->send) {
-        int bi = push_box(L, k);
-        lua_rawgeti(L, k->arg, 3);
-        lua_rawsetp(L, bi, w);
-        lua_pop(L, 1);
-      }
     }
     t->nws = nw;
   }
@@ -544,9 +575,7 @@ static int go_select(lua_State *L) {
         return 1;
       case GO_OP_JOIN: {
         int base = lua_gettop(L);
-        lua_rawgeti(L, k->arg, 2);
-        go_task_results(L, (go_task *)k->target, base + 1);
-        lua_remove(L, base + 1);
+        go_task_results(L, (go_task *)k->target, k->ti);
         return lua_gettop(L) - base + 1;
       }
       default:
@@ -590,6 +619,8 @@ int go_chan_open(lua_State *L) {
   lua_setfield(L, -3, "__len");
   lua_pushcfunction(L, chan_tostring);
   lua_setfield(L, -3, "__tostring");
+  lua_pushcfunction(L, chan_gc);
+  lua_setfield(L, -3, "__gc");
   lua_remove(L, -2);
   return 1;
 }

@@ -55,6 +55,7 @@ struct go_scope {
   int live;              /* children not yet ended, daemons excluded */
   int all;               /* children not yet ended, daemons included */
   int cancelled, shield, failed;
+  int supervise;         /* a child's failure cancels nothing (kept) */
   int ref;               /* the scope's userdata in the anchors table */
   go_wait_queue waiters; /* its owner, waiting for its children */
   go_wait_queue done_waiters;  /* selects on scope:done_op() */
@@ -121,6 +122,8 @@ struct go_sched {
   uv_check_t *check;
   uv_idle_t *idle;        /* active while tasks are ready: poll does not block */
   lua_State *main;        /* the state's main thread, for the drains */
+  struct fd_wait *fd_waits;  /* ucoro_go.h's wait_fd polls open (capi.c) */
+  int gone;               /* finalized (lua_close): no task runs again */
 };
 
 /* The sentinel a park yields (its address). */
@@ -143,17 +146,22 @@ uint64_t go_random(go_sched *S);
 uint64_t go_deadline(lua_State *L, int arg, int *has);
 void go_queue_push(go_wait_queue *q, go_waiter *w);
 void go_queue_remove(go_wait_queue *q, go_waiter *w);
+void go_queue_drop(go_wait_queue *q);
 void go_unregister(go_task *t);
 int go_task_open(lua_State *L);
 int go_task_results(lua_State *L, go_task *t, int idx);
 extern const luaL_Reg go_sched_functions[];
 go_task *go_check_task(lua_State *L, int idx);
+void go_tasks_unregister(lua_State *L, go_sched *S);
 
 struct go_chan {
   int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
   int closed;
   go_wait_queue recvq, sendq;
 };
+
+/* capi.c: closes the polls of tasks parked for good (lua_close) */
+void go_capi_close(go_sched *S);
 
 /* timer.c */
 int go_timer_add(go_sched *S, go_task *t, uint64_t deadline, int fired);

@@ -29,8 +29,31 @@ typedef struct {
 
 GO_API int luaopen_ucoro_go_core(lua_State *L);
 
+static void on_handle_closed(uv_handle_t *h) { free(h); }
+
+/* Closes one of the scheduler's handles (freed by its close callback). */
+static void close_handle(uv_handle_t *h) {
+  if (h == NULL || uv_is_closing(h)) return;
+  h->data = NULL;
+  uv_close(h, on_handle_closed);
+}
+
+/* Collected only at lua_close while attached (the registry holds it
+** then; go.run holds it as an upvalue): the loop outlives it, and luv's
+** own finalizer, which runs later, closes every handle left in the loop
+** as one of luv's (its data a luv handle): close ours first. */
 static int sched_gc(lua_State *L) {
   go_sched *S = (go_sched *)lua_touserdata(L, 1);
+  close_handle((uv_handle_t *)S->prepare);
+  close_handle((uv_handle_t *)S->check);
+  close_handle((uv_handle_t *)S->idle);
+  close_handle((uv_handle_t *)S->timer);
+  S->prepare = NULL; S->check = NULL; S->idle = NULL; S->timer = NULL;
+  go_capi_close(S);
+  go_tasks_unregister(L, S);
+  S->in_uv = 0;  /* a late wake-up (a pool request ending) only queues */
+  S->attached = 0;
+  S->gone = 1;
   free(S->heap);
   S->heap = NULL;
   S->nheap = S->capheap = 0;
@@ -91,6 +114,10 @@ GO_API int luaopen_ucoro_go_core(lua_State *L) {
   S->ref_yield = ref_field(L, ucoro, "yield");
   S->ref_create = ref_field(L, ucoro, "create");
   S->ref_close = ref_field(L, ucoro, "close");
+  /* the key go.run sets without allocating (a memory error there would
+  ** leave the scheduler running) */
+  lua_pushboolean(L, 0);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   lua_newtable(L);
   S->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);

@@ -82,6 +82,14 @@ void go_queue_remove(go_wait_queue *q, go_waiter *w) {
   w->q = NULL;
 }
 
+/* Empties q, whose owner is being collected: a waiter left on it belongs
+** to a task whose coroutine was closed while parked (by ucoro.close, by
+** lua_close), which nothing else would take off before the memory goes. */
+void go_queue_drop(go_wait_queue *q) {
+  go_waiter *w;
+  while ((w = q->head) != NULL) go_queue_remove(q, w);
+}
+
 /* Takes the task off every queue and the timer heap (its park ended). */
 void go_unregister(go_task *t) {
   int i;
@@ -116,6 +124,23 @@ static void enqueue(go_sched *S, go_task *t) {
   if (S->in_uv) poll_no_more(S);
 }
 
+/* A park that could not yield (inside a finalizer, a metamethod that
+** cannot yield): t runs on, so it leaves the ready queue a wake-up (its
+** own go.yield's, or one that came meanwhile) put it on. */
+static void park_failed(go_sched *S, go_task *t) {
+  if (t->state == GO_READY) {
+    go_task **p = &S->rq_head, *prev = NULL;
+    while (*p != NULL && *p != t) { prev = *p; p = &(*p)->rq_next; }
+    if (*p == t) {
+      *p = t->rq_next;
+      if (S->rq_tail == t) S->rq_tail = prev;
+      t->rq_next = NULL;
+    }
+  }
+  t->state = GO_RUNNING;
+  go_unregister(t);
+}
+
 /* Wakes t's park number token with the reason fired; a no-op unless that
 ** park is still on and nothing ended it yet. */
 void go_wake(go_task *t, unsigned token, int fired) {
@@ -138,7 +163,13 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op) {
   if (L != t->co && L != t->nest)
     luaL_error(L, "%s: blocking call inside a coroutine not run by "
                "go.coroutine", op);
+  if (t->state != GO_RUNNING)  /* a finalizer run by its park's own yield:
+                               ** the park's waits are in place */
+    luaL_error(L, "%s: blocking call while its task parks (in a finalizer?)",
+               op);
   luaL_checkstack(L, 4, NULL);
+  if (t->ws != NULL) go_unregister(t);  /* left by an op a memory error
+                                         ** ended before its park */
   t->fired = GO_NOT_FIRED;
   return t;
 }
@@ -175,13 +206,15 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   t->state = GO_PARKED;
   t->what = what;
   if (requeue) go_wake(t, t->token, GO_FIRED_YIELD);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
-  lua_pushlightuserdata(L, (void *)&go_park_sentinel);
-  status = lua_pcall(L, 1, 0, 0);
+  do {  /* a resume by anyone but the scheduler (ucoro.resume on the
+        ** task's coroutine) does not end the park: it parks again */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
+    lua_pushlightuserdata(L, (void *)&go_park_sentinel);
+    status = lua_pcall(L, 1, 0, 0);
+  } while (status == LUA_OK && S->current != t);
   t->what = NULL;
   if (status != LUA_OK) {  /* no yield possible here: say why */
-    t->state = GO_RUNNING;
-    go_unregister(t);
+    park_failed(S, t);
     if (!raise) return GO_FIRED_ERROR;  /* the error left on top */
     return lua_error(L);
   }
@@ -202,6 +235,20 @@ int go_park(lua_State *L, go_sched *S, go_task *t, const char *what) {
 }
 
 /* ---- tasks ---- */
+
+/* At lua_close: the tasks that never ran again give up their waits (a
+** select's waiters are malloc'd). */
+void go_tasks_unregister(lua_State *L, go_sched *S) {
+  if (lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors) == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      go_task *t = (go_task *)luaL_testudata(L, -1, TASK_MT);
+      if (t != NULL && t->state != GO_DONE) go_unregister(t);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
 
 go_task *go_check_task(lua_State *L, int idx) {
   return (go_task *)luaL_checkudata(L, idx, TASK_MT);
@@ -468,23 +515,31 @@ static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
   lua_remove(L, list);
 }
 
-/* Runs the loop (upvalue: the scheduler; argument: the root scope's
-** userdata); returns the deadlock report, or nothing. */
+/* Spawns the root task (arguments: the scheduler, main, its arguments)
+** and runs the loop; returns the root task and the deadlock report (or
+** nil).  Protected: a memory error in the spawn is go.run's to clean. */
 static int run_protected(lua_State *L) {
   go_sched *S = (go_sched *)lua_touserdata(L, 1);
   go_scope *root = S->root;
+  int task;
+  spawn(L, S, root, 2);
+  task = lua_gettop(L);
   if (run_loop(L, S, root)) {  /* deadlock: cancel every task, unwind */
     S->closing = 1;
     go_cancel_scope(S, root);
     if (run_loop(L, S, root)) lua_pop(L, 1);  /* stuck again: left as is */
-    return 1;
+    lua_pushvalue(L, task);
+    lua_insert(L, -2);
+    return 2;
   }
   if (root->all > 0) {  /* daemons: cancelled when the root scope ends */
     S->closing = 1;
     go_cancel_scope(S, root);
     if (run_loop(L, S, root)) lua_pop(L, 1);
   }
-  return 0;
+  lua_pushvalue(L, task);
+  lua_pushnil(L);
+  return 2;
 }
 
 /* go.run(main, ...): runs main as the root task, and the loop until no
@@ -500,27 +555,32 @@ static int go_run(lua_State *L) {
   if (loop_running(S))
     return luaL_error(L, "go.run: the luv loop is running (inside a luv "
                       "callback or uv.run)");
+  /* what may raise (memory) comes first, or runs protected below: an
+  ** error must not leave the scheduler running, or a handle behind */
+  root = go_new_scope(L, S, NULL);  /* at nargs + 1 */
+  lua_insert(L, 1);
   S->timer = (uv_timer_t *)malloc(sizeof *S->timer);
-  if (S->timer == NULL) return luaL_error(L, "not enough memory");
+  if (S->timer == NULL) {
+    go_unanchor(L, S, root->ref);
+    return luaL_error(L, "not enough memory");
+  }
   uv_timer_init(S->loop, S->timer);
   S->timer->data = S;
   S->timer_at = 0;
-  root = go_new_scope(L, S, NULL);  /* at nargs + 1 */
-  lua_insert(L, 1);
   S->root = root;
   S->running = 1;
   S->closing = 0;
-  lua_pushlightuserdata(L, S);
+  lua_pushlightuserdata(L, S);  /* (the key exists: no allocation) */
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
-  t = spawn(L, S, root, 2);  /* the root task on top */
-  (void)t;
   lua_pushcfunction(L, run_protected);
+  lua_insert(L, 2);
   lua_pushlightuserdata(L, S);
-  status = lua_pcall(L, 1, 1, 0);
+  lua_insert(L, 3);  /* run_protected(S, main, ...) */
+  status = lua_pcall(L, lua_gettop(L) - 2, 2, 0);
   S->running = 0;
   S->closing = 0;
   S->root = NULL;
-  lua_pushnil(L);
+  lua_pushboolean(L, 0);
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   S->current = NULL;  /* also when the loop raised */
   if (root->all == 0) {  /* tasks stuck for good keep their scope */
@@ -618,7 +678,8 @@ static int go_resume_through(lua_State *L) {
   int through, nargs = lua_gettop(L) - 1;
   lua_State *prev;
   luaL_argexpected(L, co != NULL, 1, "thread");
-  through = t != NULL && (L == t->co || L == t->nest);
+  through = t != NULL && (L == t->co || L == t->nest) &&
+            t->state == GO_RUNNING;  /* (not a finalizer its park ran) */
   prev = through ? t->nest : NULL;
   for (;;) {
     luaL_checkstack(L, 3, NULL);
@@ -635,8 +696,7 @@ static int go_resume_through(lua_State *L) {
       lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
       lua_pushlightuserdata(L, (void *)&go_park_sentinel);
       if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-        t->state = GO_RUNNING;
-        go_unregister(t);
+        park_failed(S, t);
         return lua_error(L);
       }
       nargs = 0;
@@ -717,6 +777,12 @@ static int go_attach(lua_State *L) {
   go_sched *S = go_sched_of(L);
   go_scope *root;
   if (S->running) return luaL_error(L, "go.attach: already running");
+  /* what may raise (memory) first: an error must not leave handles in
+  ** the loop, nor the scheduler half attached */
+  root = go_new_scope(L, S, NULL);
+  /* the loop's handles use S: S lives while they do */
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_rawsetp(L, LUA_REGISTRYINDEX, S);
   S->timer = (uv_timer_t *)malloc(sizeof *S->timer);
   S->prepare = (uv_prepare_t *)malloc(sizeof *S->prepare);
   S->check = (uv_check_t *)malloc(sizeof *S->check);
@@ -724,6 +790,9 @@ static int go_attach(lua_State *L) {
   if (!S->timer || !S->prepare || !S->check || !S->idle) {
     free(S->timer); free(S->prepare); free(S->check); free(S->idle);
     S->timer = NULL; S->prepare = NULL; S->check = NULL; S->idle = NULL;
+    go_unanchor(L, S, root->ref);
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, S);
     return luaL_error(L, "not enough memory");
   }
   uv_timer_init(S->loop, S->timer);
@@ -740,16 +809,12 @@ static int go_attach(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   S->main = lua_tothread(L, -1);
   lua_pop(L, 1);
-  root = go_new_scope(L, S, NULL);
   S->root = root;
   S->running = 1;
   S->attached = 1;
   S->in_uv = 1;  /* from now on, wake-ups come from the loop's callbacks */
   lua_pushlightuserdata(L, S);
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
-  /* the loop's handles use S: S lives while they do */
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_rawsetp(L, LUA_REGISTRYINDEX, S);
   return 1;
 }
 
@@ -773,7 +838,7 @@ static int go_detach(lua_State *L) {
   S->attached = 0;
   S->in_uv = 0;
   S->root = NULL;
-  lua_pushnil(L);
+  lua_pushboolean(L, 0);  /* (false, not nil: the key stays) */
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   lua_pushnil(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, S);

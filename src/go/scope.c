@@ -146,13 +146,15 @@ void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t,
     lua_pushvalue(L, err_idx);
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
     lua_pop(L, 1);
-    if (!s->cancelled) {
+    if (!s->cancelled && !s->supervise) {
       lua_pushvalue(L, err_idx);
       lua_setiuservalue(L, -2, 2);
     }
     lua_pop(L, 1);
-    s->failed = 1;
-    go_cancel_scope(S, s);
+    if (!s->supervise) {  /* (a supervisor's body handles or raises it) */
+      s->failed = 1;
+      go_cancel_scope(S, s);
+    }
   }
   wake_all(&s->waiters);
 }
@@ -200,10 +202,13 @@ static int is_cancelled_error(lua_State *L, go_sched *S, int idx) {
 }
 
 /* Runs f(scope, ...) in a new scope of the current task (arguments from
-** index 2, the options table at 1, may be nil), waits for its children,
-** and returns f's results; raises the first error.  Returns -1 when the
-** scope's own deadline cancelled f (nothing pushed). */
-static int run_scope(lua_State *L, const char *op, int shield) {
+** index 2, its timeout at 1, may be nil), waits for its children, and
+** returns f's results; raises the first error (a supervising scope's
+** children's too, once all have ended, unless its body took them out of
+** scope:errors()).  Returns -1 when the scope's own deadline cancelled f
+** (nothing pushed). */
+static int run_scope(lua_State *L, const char *op, int shield,
+                     int supervise) {
   go_sched *S = go_sched_of(L);
   go_task *t = go_current(L, S, op);
   go_scope *s;
@@ -211,6 +216,7 @@ static int run_scope(lua_State *L, const char *op, int shield) {
   luaL_checktype(L, 2, LUA_TFUNCTION);
   s = go_new_scope(L, S, t);
   s->shield = shield;
+  s->supervise = supervise;
   if (lua_type(L, 1) == LUA_TNUMBER) {
     int has;
     s->deadline = go_deadline(L, 1, &has);
@@ -251,24 +257,46 @@ static int run_scope(lua_State *L, const char *op, int shield) {
   t->scope = s->parent;
   go_unanchor(L, S, s->ref);
   s->ref = LUA_NOREF;
-  if (s->failed) {
-    lua_getiuservalue(L, 1, 1);
-    lua_rawgeti(L, -1, 1);
-    return lua_error(L);
-  }
+  lua_getiuservalue(L, 1, 1);
+  lua_rawgeti(L, -1, 1);  /* the first error */
+  if (s->failed || (supervise && !lua_isnil(L, -1))) return lua_error(L);
+  lua_pop(L, 2);
   if (timed_out) return -1;
   return lua_gettop(L) - base;
 }
 
-/* go.scope(f, ...): f(scope, ...) with its own scope: spawns inside it
-** belong to it; it returns once they have all ended.  A child's error
-** (unless joined) cancels the rest and is raised, as is f's own. */
+/* go.scope([{timeout=, supervise=},] f, ...): f(scope, ...) with its own
+** scope: spawns inside it belong to it; it returns once they have all
+** ended.  A child's error (unless joined) cancels the rest and is raised,
+** as is f's own; with supervise, it cancels nothing and is raised once
+** all have ended.  At the timeout: nil, "timeout". */
 static int go_scope_fn(lua_State *L) {
-  int n;
-  lua_pushnil(L);
-  lua_insert(L, 1);
-  n = run_scope(L, "go.scope", 0);
-  return n < 0 ? 0 : n;
+  int n, supervise = 0;
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+      if (strcmp(k, "timeout") != 0 && strcmp(k, "supervise") != 0)
+        return luaL_error(L, "go.scope: unknown option '%s'", k);
+      lua_pop(L, 1);
+    }
+    lua_getfield(L, 1, "supervise");
+    supervise = lua_toboolean(L, -1);
+    if (lua_getfield(L, 1, "timeout") != LUA_TNIL && !lua_isnumber(L, -1))
+      return luaL_error(L, "go.scope: option timeout must be a number");
+    lua_replace(L, 1);
+    lua_pop(L, 1);
+  } else {
+    lua_pushnil(L);
+    lua_insert(L, 1);
+  }
+  n = run_scope(L, "go.scope", 0, supervise);
+  if (n < 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "timeout");
+    return 2;
+  }
+  return n;
 }
 
 /* go.timeout(s, f, ...): true, f's results; or nil, "timeout" when s
@@ -276,7 +304,7 @@ static int go_scope_fn(lua_State *L) {
 static int go_timeout(lua_State *L) {
   int n;
   luaL_checknumber(L, 1);
-  n = run_scope(L, "go.timeout", 0);
+  n = run_scope(L, "go.timeout", 0, 0);
   if (n < 0) {
     lua_pushnil(L);
     lua_pushliteral(L, "timeout");
@@ -292,7 +320,7 @@ static int go_shield(lua_State *L) {
   int n;
   lua_pushnil(L);
   lua_insert(L, 1);
-  n = run_scope(L, "go.shield", 1);
+  n = run_scope(L, "go.shield", 1, 0);
   return n < 0 ? 0 : n;
 }
 
@@ -346,8 +374,17 @@ const luaL_Reg go_scope_functions[] = {
   {NULL, NULL}
 };
 
+static int scope_gc(lua_State *L) {
+  go_scope *s = (go_scope *)lua_touserdata(L, 1);
+  go_queue_drop(&s->waiters);
+  go_queue_drop(&s->done_waiters);
+  return 0;
+}
+
 int go_scope_open(lua_State *L) {
   luaL_newmetatable(L, SCOPE_MT);
+  lua_pushcfunction(L, scope_gc);
+  lua_setfield(L, -2, "__gc");
   ((go_sched *)lua_touserdata(L, -2))->scope_mt = lua_topointer(L, -1);
   lua_newtable(L);
   lua_pushvalue(L, -3);

@@ -18,7 +18,10 @@
 ** A wake-up with the token of a park that has ended is a no-op; a task
 ** is never resumed inside the callback.  t must outlive every wake-up
 ** that may still come: stop the source before returning (the task can
-** end, and be freed, once the C function returns).
+** end, and be freed, once the C function returns).  ucoro.close on a
+** parked task's coroutine drops its C frames without running them: a
+** source that must be stopped then needs a to-be-closed slot of its own
+** (lua_toclose) whose __close stops it, as wait_fd and work have.
 */
 #ifndef UCORO_GO_API_H
 #define UCORO_GO_API_H
@@ -57,8 +60,10 @@ typedef struct ucoro_go_api {
   /* Parks until fd is readable (events: 1) and/or writable (2). */
   int (*wait_fd)(lua_State *L, int fd, int events, double timeout);
   /* Runs fn(arg) on libuv's thread pool; parks until it has returned
-  ** (also when cancelled meanwhile: then UCORO_GO_CANCELLED; where no
-  ** park is possible, blocks the thread until then: UCORO_GO_NOTASK).
+  ** (also when cancelled meanwhile: then UCORO_GO_CANCELLED).  Where no
+  ** park is possible (outside a task, a __gc finalizer) it blocks the
+  ** thread until fn has returned (outside a task fn runs on it):
+  ** UCORO_GO_NOTASK.  Whatever the code, fn has run.
   ** arg must not point into the task's stack: a lean task's frames are
   ** copied away while it is parked (use the heap or a userdata). */
   int (*work)(lua_State *L, void (*fn)(void *arg), void *arg);

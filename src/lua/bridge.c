@@ -156,9 +156,29 @@ static int step(lua_State *L, guard *g, int status) {
   return lua_error(L);
 }
 
+/* bridge_continue's every case but the round trip. */
+static UCO_NOINLINE int continue_slow(lua_State *L, guard *g, int narg) {
+  if (g->run == NULL || !native_resumable(L, g->run->L1, g->run))
+    return luaL_error(L, "cannot resume dead coroutine");
+  if (!native_room(g->run->L1, g->run, narg))
+    return luaL_error(L, "too many arguments to resume");
+  return step(L, g, native_resume(L, g->run->L1, g->run, narg));
+}
+
+/* After the round trip's resume, any other outcome than a park with a
+** few values.  A resume that did not switch (res not UCORO_OK) left
+** r->nvalues as it was set, the count of arguments still on the helper;
+** one that did needs no count. */
+static UCO_NOINLINE int continue_stopped(lua_State *L, guard *g, native *r,
+                                         ucoro_result res) {
+  int narg = res != UCORO_OK ? r->nvalues : 0;
+  return step(L, g, native_stopped(L, r->L1, r, narg, res));
+}
+
 /* The relay's round trip (f parked by ucoro.yield, a few values each way)
 ** takes one test before the resume and one after; its frame holds nothing
-** else. */
+** else.  Only L, r and ctx live across the switch, the rest is read back
+** from r (fewer registers to save). */
 static int bridge_continue(lua_State *L, int status, lua_KContext ctx) {
   guard *g = (guard *)ctx;  /* alive: the calls table holds it for L */
   native *r = g->run;
@@ -166,25 +186,19 @@ static int bridge_continue(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   if (UCO_LIKELY(r != NULL && r->parked == NATIVE_ROOMY &&
                  narg < LUA_MINSTACK)) {
-    lua_State *helper = r->L1;
     ucoro_result res;
-    if (narg != 0) lua_xmove(L, helper, narg);
     r->from = L;
     r->nvalues = narg;
-    res = ucoro_resume(r->stack, r, NULL);
+    if (narg != 0) lua_xmove(L, r->L1, narg);
+    res = uco_fast_resume(r->stack, r);  /* parked: it waits for r */
     if (UCO_LIKELY(res == UCORO_OK && r->parked &&
                    r->nvalues < LUA_MINSTACK)) {
-      int n = r->nvalues;
-      if (n != 0) lua_xmove(helper, L, n);
-      return lua_yieldk(L, n, ctx, bridge_continue);
+      if (r->nvalues != 0) lua_xmove(r->L1, L, r->nvalues);
+      return lua_yieldk(L, r->nvalues, ctx, bridge_continue);
     }
-    return step(L, g, native_stopped(L, helper, r, narg, res));
+    return continue_stopped(L, g, r, res);
   }
-  if (g->run == NULL || !native_resumable(L, g->run->L1, g->run))
-    return luaL_error(L, "cannot resume dead coroutine");
-  if (!native_room(g->run->L1, g->run, narg))
-    return luaL_error(L, "too many arguments to resume");
-  return step(L, g, native_resume(L, g->run->L1, g->run, narg));
+  return continue_slow(L, g, narg);
 }
 
 /* After f, called directly (and perhaps resumed after a stock yield):

@@ -174,16 +174,17 @@ static int co_create(lua_State *L) {
 }
 
 /* After round_trip's resume, any other outcome than a park with a few
-** values: as auxresume. */
-static UCO_NOINLINE int stopped(lua_State *L, native *r, int narg,
-                                ucoro_result res) {
+** values: as auxresume.  A resume that did not switch (res not UCORO_OK)
+** left r->nvalues as it set it, the count of arguments still on co; one
+** that did needs no count. */
+static UCO_NOINLINE int stopped(lua_State *L, native *r, ucoro_result res) {
   lua_State *co = r->L1;
+  int narg = res != UCORO_OK ? r->nvalues : 0;
   return resumed(L, co, native_stopped(L, co, r, narg, res), r->nvalues);
 }
 
 /* What a round trip does with any other outcome (stopped, wrap_stopped). */
-typedef int (*other_outcome)(lua_State *L, native *r, int narg,
-                             ucoro_result res);
+typedef int (*other_outcome)(lua_State *L, native *r, ucoro_result res);
 
 /* The round trip, as auxresume: r parked by ucoro.yield (NATIVE_ROOMY),
 ** resumed with narg < LUA_MINSTACK values.  One test before the resume
@@ -191,19 +192,19 @@ typedef int (*other_outcome)(lua_State *L, native *r, int narg,
 ** that `other`, a constant at each call, is a direct call. */
 UCO_INLINE int round_trip(lua_State *L, native *r, int narg,
                           other_outcome other) {
-  lua_State *co = r->L1;
   ucoro_result res;
-  if (narg != 0) lua_xmove(L, co, narg);
   r->from = L;
   r->nvalues = narg;
-  res = ucoro_resume(r->stack, r, NULL);
+  if (narg != 0) lua_xmove(L, r->L1, narg);
+  res = uco_fast_resume(r->stack, r);  /* parked: it waits for r */
+  /* only L and r live across the switch: the rest is read back from r,
+  ** which costs less than keeping it in registers the switch saves */
   if (UCO_LIKELY(res == UCORO_OK && r->parked &&
                  r->nvalues < LUA_MINSTACK - 2)) {
-    int n = r->nvalues;
-    if (n != 0) lua_xmove(co, L, n);
-    return n;
+    if (r->nvalues != 0) lua_xmove(r->L1, L, r->nvalues);
+    return r->nvalues;
   }
-  return other(L, r, narg, res);
+  return other(L, r, res);
 }
 
 /* Only a thread with frames can be parked, and only a sized one has a run
@@ -263,9 +264,9 @@ static UCO_NOINLINE int wrap_resume(lua_State *L, native *r, int narg) {
 }
 
 /* After auxwrap's round trip: as stopped, with auxwrap's error. */
-static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r, int narg,
+static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r,
                                      ucoro_result res) {
-  int n = stopped(L, r, narg, res);
+  int n = stopped(L, r, res);
   return n < 0 ? wrap_error(L, r->L1, n) : n;
 }
 

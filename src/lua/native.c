@@ -387,7 +387,10 @@ void native_check_park(lua_State *L, const native *r, int yieldable) {
 /* A lean stack could not keep L's frames: after a full collection, once
 ** more; else L gets the memory error (never the values it yielded back,
 ** as if resumed). */
-void native_park_after_gc(lua_State *L, native *r, int parked, void **in) {
+void native_park_after_gc(int parked, void **in) {
+  /* no switch happened: the running stack's run is the parked one's */
+  native *r = (native *)ucoro_running_user(native_main);
+  lua_State *L = r->L1;
   r->parked = 0;
   if (collector_runs(L)) {
     lua_gc(L, LUA_GCCOLLECT);

@@ -14,6 +14,7 @@
 #include "lua.h"
 
 #include "compiler.h"
+#include "fast.h"
 #include "ucoro.h"
 
 #define NATIVE_MT "ucoro.native"
@@ -125,7 +126,7 @@ void *native_main(ucoro *stack, void *run);
 
 /* The run whose native stack is running L, or NULL. */
 UCO_INLINE native *native_running(lua_State *L) {
-  native *r = (native *)ucoro_running_user(native_main);
+  native *r = (native *)uco_fast_running_user(native_main);
   return r != NULL && r->L1 == L ? r : NULL;
 }
 
@@ -297,19 +298,25 @@ void native_check_park(lua_State *L, const native *r, int yieldable);
 ** Raises a Lua error where a yield is not allowed, and "not enough
 ** memory" when a lean stack cannot keep L's frames.  The resumer hands
 ** the run back (it may have moved to a lasting userdata meanwhile). */
-void native_park_after_gc(lua_State *L, native *r, int parked, void **in);
+void native_park_after_gc(int parked, void **in);
 
 UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
                            int parked) {
   void *in;
-  int yieldable = lua_isyieldable(L);
-  if (UCO_UNLIKELY(!yieldable || (r->outer != NULL && !r->outer_yields)))
-    native_check_park(L, r, yieldable);
+  int yieldable;
+  /* set first, so that only L and r live across the calls (the resumer
+  ** reads it only once L has parked or ended, which set it again) */
   r->nvalues = nvalues;
+  yieldable = lua_isyieldable(L);
+  /* under a C call (a sort comparator): native_refusal's test inline,
+  ** which costs less than the call (asked only of a park under C) */
+  if (UCO_UNLIKELY(!yieldable || (r->outer != NULL && !r->outer_yields)) &&
+      native_refusal(L, r, yieldable) != NULL)
+    native_check_park(L, r, lua_isyieldable(L));  /* raises */
   r->parked = parked;
   /* the resumer takes the values... */
-  if (UCO_UNLIKELY(ucoro_yield(NULL, &in) != UCORO_OK))
-    native_park_after_gc(L, r, parked, &in);
+  if (UCO_UNLIKELY(uco_fast_yield(r->stack, &in) != UCORO_OK))
+    native_park_after_gc(parked, &in);
   r = (native *)in;
   r->parked = 0;
   return r->nvalues;       /* ...and leaves its arguments */

@@ -165,9 +165,11 @@ function M.extend(go, core)
   end
 
   -- After ucoro.install() (before or after this), luvit coro-* style code
-  -- (a plain yield, resumed from a luv callback) works inside tasks.
+  -- (a plain yield, resumed from a luv callback) works inside tasks.  A
+  -- C host that opened only ucoro.core as "ucoro" has no on_install.
   local marked = false
-  require("ucoro").on_install(function(lib)
+  local on_install = require("ucoro").on_install or function() end
+  on_install(function(lib)
     local luvit = require "ucoro.go.luvit"
     if not marked then
       luvit.mark_tasks(go, require("ucoro").running)
