@@ -474,7 +474,9 @@ static int commit(lua_State *L, sel_case *k) {
         push_closed(L);
       }
       break;
-    case GO_OP_SEND:
+    case GO_OP_SEND:  /* closed: ready, to raise (Go's panic) */
+      if (((go_chan *)k->target)->closed)
+        return luaL_error(L, "send on closed channel");
       bi = push_box(L, k);
       send_now(L, (go_chan *)k->target, bi, k->vi);
       lua_settop(L, base + 1);
@@ -521,8 +523,6 @@ static int go_select(lua_State *L) {
     read_op(L, &cases[m], op,
             kind == GO_OP_JOIN ? S->task_mt
             : kind == GO_OP_DONE ? S->scope_mt : S->chan_mt);
-    if (kind == GO_OP_SEND && ((go_chan *)cases[m].target)->closed)
-      return luaL_error(L, "send on closed channel");
     m++;
   }
   {  /* one ready case, uniformly at random (reservoir sampling: the

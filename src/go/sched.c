@@ -407,6 +407,14 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
       lua_pushliteral(L, "too many results");
     }
     go_push_anchor(L, S, t->ref);
+    /* as ucoro.close: the pending __close of its frames run now; an
+    ** error of theirs replaces the task's, as coroutine.close's does */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
+    lua_getiuservalue(L, -2, 1);
+    lua_call(L, 1, 2);
+    if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
+    else lua_pop(L, 1);
+    lua_pop(L, 1);
     lua_pushvalue(L, base + 1);
     lua_setiuservalue(L, -2, 2);
     t->end = GO_END_ERROR;
@@ -416,10 +424,6 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
         t->end = GO_END_CANCELLED;
       lua_pop(L, 2);
     }
-    /* as ucoro.close: the pending __close of its frames run now */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
-    lua_getiuservalue(L, -2, 1);
-    lua_call(L, 1, 0);
     lua_pop(L, 1);
     ok = 0;
   }
@@ -606,6 +610,9 @@ static int go_run(lua_State *L) {
   go_task *t;
   int status, deadlock;
   luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (S->gone)  /* a finalizer at lua_close, after the scheduler's: the
+                ** loop is closed, or about to be */
+    return luaL_error(L, "go.run: the Lua state is closing");
   if (S->running)
     return luaL_error(L, "go.run: already running (inside go.run or a task)");
   need_api(L, S);
@@ -818,6 +825,7 @@ static void on_closed(uv_handle_t *h) { free(h); }
 static int go_attach(lua_State *L) {
   go_sched *S = go_sched_of(L);
   go_scope *root;
+  if (S->gone) return luaL_error(L, "go.attach: the Lua state is closing");
   if (S->running) return luaL_error(L, "go.attach: already running");
   need_api(L, S);
   /* what may raise (memory) first: an error must not leave handles in
