@@ -919,7 +919,7 @@ const luaL_Reg go_sched_functions[] = {
 /* Pushes t's outcome: true, its results (kept on its dead thread's
 ** stack) / false, its error.  idx: t's userdata. */
 static int push_results(lua_State *L, go_task *t, int idx) {
-  int i, n = t->nres;
+  int n = t->nres;
   if (t->end != GO_END_OK) {
     lua_pushboolean(L, 0);
     lua_getiuservalue(L, idx, 2);
@@ -929,6 +929,7 @@ static int push_results(lua_State *L, go_task *t, int idx) {
   lua_pushboolean(L, 1);
   if (n > 0) {
     lua_State *co = t->co;  /* (held by the task's userdata) */
+    int i;
     if (!lua_checkstack(co, n)) return luaL_error(L, "too many results");
     for (i = 1; i <= n; i++) lua_pushvalue(co, i);
     lua_xmove(co, L, n);
