@@ -352,6 +352,8 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
                        int base) {
   go_waiter *w;
   int n = lua_gettop(L) - base;
+  /* (the results may have filled the stack: room for what follows) */
+  luaL_checkstack(L, LUA_MINSTACK, "too many results");
   go_unregister(t);  /* (its frames closed from outside while parked) */
   go_push_anchor(L, S, t->ref);  /* the task's userdata */
   if (ok) {
