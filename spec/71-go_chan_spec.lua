@@ -227,6 +227,29 @@ describe("select", function()
     end)
   end)
 
+  it("a send case on a closed channel is one ready case among the others, as Go's", function()
+    -- Go: a send on a closed channel "proceeds" by panicking, so a select
+    -- with another ready case raises only when it picks that one
+    run(function()
+      go.seed(3)
+      local raised, received = 0, 0
+      for _ = 1, 200 do
+        local ready, closed = go.chan(1), go.chan()
+        ready:send("v")
+        closed:close()
+        local ok, i, v = pcall(go.select, closed:send_op(1), ready:recv_op())
+        if ok then
+          assert.same({ 2, "v" }, { i, v })
+          received = received + 1
+        else
+          assert.matches("send on closed channel", i)
+          raised = raised + 1
+        end
+      end
+      assert.is_true(raised > 60 and received > 60, raised .. " raised, " .. received .. " received")
+    end)
+  end)
+
   it("a join case returns the task's results", function()
     run(function()
       local t = go.spawn(function() go.sleep(0.002) return "done" end)

@@ -436,7 +436,9 @@ static int commit(lua_State *L, sel_case *k) {
         push_closed(L);
       }
       break;
-    case GO_OP_SEND:
+    case GO_OP_SEND:  /* closed: ready, to raise (Go's panic) */
+      if (((go_chan *)k->target)->closed)
+        return luaL_error(L, "send on closed channel");
       bi = push_box(L, k);
       send_now(L, (go_chan *)k->target, bi, k->vi);
       lua_settop(L, base + 1);
@@ -476,8 +478,6 @@ static int go_select(lua_State *L) {
     cases[m].arg = i;
     cases[m].kind = kind;
     read_op(L, &cases[m]);
-    if (kind == GO_OP_SEND && ((go_chan *)cases[m].target)->closed)
-      return luaL_error(L, "send on closed channel");
     m++;
   }
   /* a random order: the first ready one is uniform among the ready */

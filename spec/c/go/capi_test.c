@@ -200,6 +200,29 @@ static void sleep_parks_only_its_task_at_any_depth(void **state) {
   assert_true(rec.secs[0] >= 0.01);
 }
 
+/* Inside a generator the task resumes with go.coroutine: the park
+** reaches the scheduler; under a plain resume no park is possible. */
+static void sleep_inside_a_generator(void **state) {
+  lua_State *L = *state;
+  run(L, "assert(go.run(function()\n"
+         "  local gen = go.coroutine.wrap(function()\n"
+         "    c_sleep()\n"
+         "    coroutine.yield('slept')\n"
+         "  end)\n"
+         "  assert(gen() == 'slept')\n"
+         "end))");
+  assert_int_equal(rec.code[0], UCORO_GO_OK);
+  assert_true(rec.secs[0] >= 0.01);
+  memset(&rec, 0, sizeof rec);
+  run(L, "assert(go.run(function()\n"
+         "  local co = ucoro.create(function() c_sleep() end)\n"
+         "  assert(ucoro.resume(co))\n"
+         "end))");
+  assert_int_equal(rec.code[0], UCORO_GO_NOTASK);
+  assert_int_equal(rec.code[3], UCORO_GO_NOTASK);  /* cancelled() too */
+  assert_int_equal(rec.flag[0], 0);                /* current(): NULL */
+}
+
 /* ---- park and wake ---- */
 
 typedef struct waker {
@@ -592,6 +615,7 @@ int main(void) {
     go_test(outside_a_task_every_call_is_notask),
     go_test(sleep_parks_at_least_the_time_given),
     go_test(sleep_parks_only_its_task_at_any_depth),
+    go_test(sleep_inside_a_generator),
     go_test(park_woken_from_libuv_callbacks),
     go_test(early_stale_and_double_wakeups),
     go_test(park_with_no_waker_is_a_deadlock),
