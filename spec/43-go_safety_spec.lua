@@ -427,3 +427,24 @@ describe("a __close that raises while its task ends", function()
     assert.same({ "failed", "failed" }, got.status)
   end)
 end)
+
+describe("uv.run called inside a task (luv does not refuse a nested run)", function()
+  it("under go.attach runs no other task inside it: the task keeps its identity", function()
+    local uv = require "luv"
+    local log = {}
+    go.attach()
+    go.spawn(function()
+      local me = go.self()
+      go.spawn(function() log[#log + 1] = "other ran" end)
+      uv.run("nowait")
+      log[#log + 1] = "after nested run"
+      log[#log + 1] = go.self() == me and "still itself" or "lost itself"
+      go.sleep(0)
+      log[#log + 1] = "slept"
+    end)
+    uv.run()
+    local errors = go.detach()
+    assert.same({}, errors)
+    assert.same({ "after nested run", "still itself", "other ran", "slept" }, log)
+  end)
+end)

@@ -763,9 +763,19 @@ static void attached_drain(go_sched *S) {
   lua_settop(L, top);
 }
 
+/* A task runs the loop itself (uv.run inside a task: luv does not refuse
+** a nested run): no drain inside it, nor a busy loop; the tasks ready run
+** once it returns to the outer loop. */
+static int inside_task(go_sched *S) {
+  if (S->current == NULL) return 0;
+  uv_idle_stop(S->idle);
+  return 1;
+}
+
 /* Before poll: run what is ready; poll must not block while tasks are. */
 static void on_prepare(uv_prepare_t *h) {
   go_sched *S = (go_sched *)h->data;
+  if (inside_task(S)) return;
   attached_drain(S);
   if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
   else uv_idle_stop(S->idle);
@@ -774,6 +784,7 @@ static void on_prepare(uv_prepare_t *h) {
 /* After poll: run what I/O and timers made ready. */
 static void on_check(uv_check_t *h) {
   go_sched *S = (go_sched *)h->data;
+  if (inside_task(S)) return;
   attached_drain(S);
   if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
 }
