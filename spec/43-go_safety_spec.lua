@@ -448,3 +448,22 @@ describe("uv.run called inside a task (luv does not refuse a nested run)", funct
     assert.same({ "after nested run", "still itself", "other ran", "slept" }, log)
   end)
 end)
+
+describe("go.cond", function()
+  it("loses no signal to a waiter whose timeout fired just before it", function()
+    local r = table.pack(run(function()
+      local c = go.cond()
+      local w1 = go.spawn(function() return c:wait(0.01) end)
+      local w2 = go.spawn(function() return c:wait(0.5) end)
+      go.spawn(function()  -- keeps the loop away until both timers are due
+        local t0 = go.now()
+        while go.now() - t0 < 0.03 do end
+      end)
+      go.sleep(0.005)  -- due before w1's timeout: runs first once both are
+      c:signal()       -- to w1, first in line: its timeout fired, not yet run
+      return select(2, w1:join()), select(2, w2:join())
+    end))
+    -- exactly one waiter got the one signal (w1: it was first in line)
+    assert.same({ true, true, false, n = 3 }, r)
+  end)
+end)

@@ -119,8 +119,14 @@ function Cond:wait(timeout)
   local _, ok = ch:recv(timeout)
   if not ok then
     for i, w in ipairs(self.waiters) do
-      if w == ch then table.remove(self.waiters, i) break end
+      if w == ch then
+        table.remove(self.waiters, i)
+        return false
+      end
     end
+    -- not in line any more: a signal or broadcast took this waiter as
+    -- its timeout passed; it is this waiter's (no other gets it)
+    return true
   end
   return ok
 end
