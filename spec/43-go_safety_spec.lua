@@ -467,3 +467,21 @@ describe("go.cond", function()
     assert.same({ true, true, false, n = 3 }, r)
   end)
 end)
+
+describe("go.timer", function()
+  it("stopped after its time passed but before its task ran: stop() says true and f never runs", function()
+    local r = table.pack(run(function()
+      local ran = false
+      local tm = go.timer(0.01, function() ran = true end)
+      go.spawn(function()  -- keeps the loop away until both timers are due
+        local t0 = go.now()
+        while go.now() - t0 < 0.03 do end
+      end)
+      go.sleep(0.005)  -- runs before the timer's task once both are due
+      local stopped = tm.stop()
+      go.sleep(0.02)
+      return stopped, ran, tm.stop()
+    end))
+    assert.same({ true, true, false, false, n = 4 }, r)
+  end)
+end)
