@@ -457,3 +457,61 @@ describe("a __close that raises while its task ends", function()
     assert.same({ "failed", "failed" }, got.status)
   end)
 end)
+
+describe("uv.run called inside a task (luv does not refuse a nested run)", function()
+  it("under go.attach runs no other task inside it: the task keeps its identity", function()
+    local uv = require "luv"
+    local log = {}
+    go.attach()
+    go.spawn(function()
+      local me = go.self()
+      go.spawn(function() log[#log + 1] = "other ran" end)
+      uv.run("nowait")
+      log[#log + 1] = "after nested run"
+      log[#log + 1] = go.self() == me and "still itself" or "lost itself"
+      go.sleep(0)
+      log[#log + 1] = "slept"
+    end)
+    uv.run()
+    local errors = go.detach()
+    assert.same({}, errors)
+    assert.same({ "after nested run", "still itself", "other ran", "slept" }, log)
+  end)
+end)
+
+describe("go.cond", function()
+  it("loses no signal to a waiter whose timeout fired just before it", function()
+    local r = table.pack(run(function()
+      local c = go.cond()
+      local w1 = go.spawn(function() return c:wait(0.01) end)
+      local w2 = go.spawn(function() return c:wait(0.5) end)
+      go.spawn(function()  -- keeps the loop away until both timers are due
+        local t0 = go.now()
+        while go.now() - t0 < 0.03 do end
+      end)
+      go.sleep(0.005)  -- due before w1's timeout: runs first once both are
+      c:signal()       -- to w1, first in line: its timeout fired, not yet run
+      return select(2, w1:join()), select(2, w2:join())
+    end))
+    -- exactly one waiter got the one signal (w1: it was first in line)
+    assert.same({ true, true, false, n = 3 }, r)
+  end)
+end)
+
+describe("go.timer", function()
+  it("stopped after its time passed but before its task ran: stop() says true and f never runs", function()
+    local r = table.pack(run(function()
+      local ran = false
+      local tm = go.timer(0.01, function() ran = true end)
+      go.spawn(function()  -- keeps the loop away until both timers are due
+        local t0 = go.now()
+        while go.now() - t0 < 0.03 do end
+      end)
+      go.sleep(0.005)  -- runs before the timer's task once both are due
+      local stopped = tm.stop()
+      go.sleep(0.02)
+      return stopped, ran, tm.stop()
+    end))
+    assert.same({ true, true, false, false, n = 4 }, r)
+  end)
+end)

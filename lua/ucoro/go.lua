@@ -119,8 +119,14 @@ function Cond:wait(timeout)
   local _, ok = ch:recv(timeout)
   if not ok then
     for i, w in ipairs(self.waiters) do
-      if w == ch then table.remove(self.waiters, i) break end
+      if w == ch then
+        table.remove(self.waiters, i)
+        return false
+      end
     end
+    -- not in line any more: a signal or broadcast took this waiter as
+    -- its timeout passed; it is this waiter's (no other gets it)
+    return true
   end
   return ok
 end
@@ -158,14 +164,18 @@ function Ticker:stop() self.task:cancel("stopped") end
 --- go.timer(s, f): runs f after s seconds in a task of its own, unless
 -- stopped first; returns the timer (stop() says whether it stopped it).
 function go.timer(s, f)
-  local fired = false
+  local fired, stopped = false, false
   local task = go.spawn({ name = "timer" }, function()
     go.sleep(s)
+    -- (woken by its time, it may run only after a stop(): a cancellation
+    -- is seen at the next park, and there is none before f)
+    if stopped then return end
     fired = true
     return f()
   end)
   return { stop = function()
-    if fired or task:status() == "done" then return false end
+    if fired or stopped or task:status() == "done" then return false end
+    stopped = true
     task:cancel("stopped")
     return true
   end, task = task }

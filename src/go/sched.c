@@ -393,6 +393,8 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
                        int base) {
   go_waiter *w;
   int n = lua_gettop(L) - base;
+  /* (the results may have filled the stack: room for what follows) */
+  luaL_checkstack(L, LUA_MINSTACK, "too many results");
   go_unregister(t);  /* (its frames closed from outside while parked) */
   if (ok && (n == 0 || lua_checkstack(t->co, n))) {
     /* the results wait on the dead thread's stack, which the task holds
@@ -803,9 +805,19 @@ static void attached_drain(go_sched *S) {
   lua_settop(L, top);
 }
 
+/* A task runs the loop itself (uv.run inside a task: luv does not refuse
+** a nested run): no drain inside it, nor a busy loop; the tasks ready run
+** once it returns to the outer loop. */
+static int inside_task(go_sched *S) {
+  if (S->current == NULL) return 0;
+  uv_idle_stop(S->idle);
+  return 1;
+}
+
 /* Before poll: run what is ready; poll must not block while tasks are. */
 static void on_prepare(uv_prepare_t *h) {
   go_sched *S = (go_sched *)h->data;
+  if (inside_task(S)) return;
   attached_drain(S);
   if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
   else uv_idle_stop(S->idle);
@@ -814,6 +826,7 @@ static void on_prepare(uv_prepare_t *h) {
 /* After poll: run what I/O and timers made ready. */
 static void on_check(uv_check_t *h) {
   go_sched *S = (go_sched *)h->data;
+  if (inside_task(S)) return;
   attached_drain(S);
   if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
 }
