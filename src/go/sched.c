@@ -366,6 +366,13 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     lua_setiuservalue(L, -2, 2);
     t->end = GO_END_OK;
   } else {
+    /* as ucoro.close: the pending __close of its frames run now; an
+    ** error one raises replaces the task's, as Lua's unwinding does */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
+    push_thread(L, S, t);
+    lua_call(L, 1, 2);
+    if (!lua_toboolean(L, -2)) lua_copy(L, -1, base + 1);
+    lua_pop(L, 2);
     lua_pushvalue(L, base + 1);
     lua_setiuservalue(L, -2, 2);
     t->end = GO_END_ERROR;
@@ -375,10 +382,6 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
         t->end = GO_END_CANCELLED;
       lua_pop(L, 2);
     }
-    /* as ucoro.close: the pending __close of its frames run now */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
-    push_thread(L, S, t);
-    lua_call(L, 1, 0);
   }
   lua_pop(L, 1);
   t->state = GO_DONE;
