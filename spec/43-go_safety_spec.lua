@@ -194,6 +194,47 @@ describe("lua_close", function()
       print("closing")
     ]])
   end)
+
+  it("refuses go.run, go.attach and go.spawn from a finalizer that runs after the scheduler's", function()
+    -- (made before ucoro.go was loaded, its finalizer runs after the
+    -- scheduler's and luv's: the loop is closed; go.run crashed in libuv)
+    child_says("false\tgo.run: the Lua state is closing\n" ..
+               "false\tgo.attach: the Lua state is closing\n" ..
+               "false\tgo.spawn: the scheduler is not running (use go.run)\n", [[
+      KEEP = setmetatable({}, { __gc = function()
+        local go = require "ucoro.go"
+        print(pcall(go.run, function() go.sleep(0.01) end))
+        print(pcall(go.attach))
+        print(pcall(go.spawn, function() end))
+      end })
+      local go = require "ucoro.go"
+      go.attach()
+      assert(go.run == go.run)
+    ]])
+  end)
+
+  it("with tasks parked in I/O (files, DNS, TCP, UDP, signals) frees what they wait for", function()
+    child_says("closing\n", [[
+      local go = require "ucoro.go"
+      local uv = require "luv"
+      go.attach()
+      go.spawn(function()
+        local srv = go.tcp.listen("127.0.0.1", 0, function(conn) conn:read("l") end)
+        local c = go.tcp.connect("127.0.0.1", srv:port())
+        go.spawn(function() c:read("l") end)
+        local u = go.udp.bind("127.0.0.1", 0)
+        go.spawn(function() u:recv() end)
+        for _ = 1, 4 do
+          go.spawn(function() go.fs.readfile("/proc/self/status") end)
+          go.spawn(function() go.dns.getaddrinfo("localhost") end)
+        end
+        go.spawn(function() go.signal.wait("sigusr1") end)
+        go.sleep(100)
+      end)
+      for _ = 1, 20 do uv.run("nowait") end
+      print("closing")
+    ]])
+  end)
 end)
 
 describe("a parked task's coroutine closed by another task (ucoro.close)", function()
@@ -355,5 +396,34 @@ describe("finalizers running inside tasks", function()
     end)
     table.sort(got)
     assert.same({ "closed", "spawned" }, got)
+  end)
+end)
+
+describe("a __close that raises while its task ends", function()
+  -- the task's frames are closed by the scheduler once it has failed or
+  -- been cancelled; the handler's error was dropped, the task reported
+  -- as failing (or cancelled) with the first error
+  it("replaces the task's error, as coroutine.close's does, also on cancellation", function()
+    local got = {}
+    run(function()
+      local a = go.spawn(function()
+        local _ <close> = setmetatable({}, { __close = function() error("from __close", 0) end })
+        error("first", 0)
+      end)
+      local b = go.spawn(function()
+        local _ <close> = setmetatable({}, { __close = function(_, e)
+          error("closing after " .. tostring(e), 0)
+        end })
+        go.sleep(10)
+      end)
+      got.a = table.pack(a:join())
+      go.yield()
+      b:cancel("stop")
+      got.b = table.pack(b:join())
+      got.status = { a:status(), b:status() }
+    end)
+    assert.same({ false, "from __close", n = 2 }, got.a)
+    assert.same({ false, "closing after cancelled: stop", n = 2 }, got.b)
+    assert.same({ "failed", "failed" }, got.status)
   end)
 end)

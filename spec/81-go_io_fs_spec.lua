@@ -149,6 +149,28 @@ describe("go.fs", function()
     assert.same({ nil, "timeout", true, "fs.open", false, true, 0 }, r)
   end)
 
+  it("readfile and writefile take a timeout over the whole call (FIFOs nobody opens the other end of)", function()
+    local uv = require "luv"
+    local r = run(function()
+      assert(go.fs.mkdir(dir))
+      local rfifo, wfifo = dir .. "/r", dir .. "/w"  -- apart: two opens of one would pair
+      assert(os.execute("mkfifo '" .. rfifo .. "' '" .. wfifo .. "'"))
+      local t0 = go.now()
+      local a = { go.fs.readfile(rfifo, 0.05) }
+      local b = { go.fs.writefile(wfifo, "x", 0.05) }
+      local waited = go.now() - t0
+      -- the other ends, opened without the pool: the abandoned opens finish
+      local w = assert(uv.fs_open(rfifo, 2049, 0))  -- O_WRONLY | O_NONBLOCK
+      local rd = assert(uv.fs_open(wfifo, 2048, 0))  -- O_RDONLY | O_NONBLOCK
+      go.sleep(0.05)
+      uv.fs_close(w) uv.fs_close(rd)
+      -- and with time enough, both work
+      assert(go.fs.writefile(dir .. "/f", "in time", 5))
+      return { a[1], a[2], b[1], b[2], waited >= 0.1, go.fs.readfile(dir .. "/f", 5) }
+    end)
+    assert.same({ nil, "timeout", nil, "timeout", true, "in time" }, r)
+  end)
+
   it("reads a file from inside a table.sort comparator and a gsub callback", function()
     local sorted, replaced = run(function()
       assert(go.fs.mkdir(dir))

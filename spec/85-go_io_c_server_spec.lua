@@ -16,11 +16,20 @@ local function host_env()
   return env
 end
 
--- starts the host; returns the process and its port
+-- starts the host (under memcheck too when the specs run so, as
+-- tools/run-tests runs them); returns the process and its port
 local function start_host(clients, idle)
-  local p = assert(go.process.spawn(build .. "/line_host",
-    { args = { "0", tostring(clients), tostring(idle or 5) }, env = host_env() }))
-  local line = p.stdout:read("l", 10)
+  local file, args = build .. "/line_host", { "0", tostring(clients), tostring(idle or 5) }
+  if (os.getenv("VALGRIND") or "") ~= "" then
+    table.insert(args, 1, file)
+    for i, a in ipairs { "-q", "--error-exitcode=99", "--leak-check=full",
+                         "--errors-for-leak-kinds=definite,possible" } do
+      table.insert(args, i, a)
+    end
+    file = "valgrind"
+  end
+  local p = assert(go.process.spawn(file, { args = args, env = host_env() }))
+  local line = p.stdout:read("l", 30)
   local port = tonumber(line and line:match("^listening on (%d+)$"))
   if not port then
     p:kill()

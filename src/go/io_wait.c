@@ -68,9 +68,12 @@ int io_wait_req(lua_State *L, go_sched *S, io_req *q, uv_req_t *req,
 }
 
 /* For a completion: 1 when q's task stopped waiting (the caller frees the
-** request); else q is done and its task's wake-up queued: 0. */
+** request); else q is done and its task's wake-up queued: 0.  No task
+** waiting (q->w.t NULL: set only while one is parked for q) means it
+** never runs again: the state closed (the scheduler's finalizer cleared
+** its waits), or ucoro.close dropped its frames. */
 int io_req_done(io_req *q) {
-  if (q->abandoned) return 1;
+  if (q->abandoned || q->w.t == NULL) return 1;
   q->done = 1;
   io_wake(&q->w);
   return 0;

@@ -53,6 +53,7 @@ static int sched_gc(lua_State *L) {
   go_tasks_unregister(L, S);
   S->in_uv = 0;  /* a late wake-up (a pool request ending) only queues */
   S->attached = 0;
+  S->running = 0;  /* (go.spawn from a later finalizer: refused) */
   S->gone = 1;
   free(S->heap);
   S->heap = NULL;

@@ -367,12 +367,13 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     t->end = GO_END_OK;
   } else {
     /* as ucoro.close: the pending __close of its frames run now; an
-    ** error one raises replaces the task's, as Lua's unwinding does */
+    ** error of theirs replaces the task's, as coroutine.close's does */
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
     push_thread(L, S, t);
     lua_call(L, 1, 2);
-    if (!lua_toboolean(L, -2)) lua_copy(L, -1, base + 1);
-    lua_pop(L, 2);
+    if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
+    else lua_pop(L, 1);
+    lua_pop(L, 1);
     lua_pushvalue(L, base + 1);
     lua_setiuservalue(L, -2, 2);
     t->end = GO_END_ERROR;
@@ -553,6 +554,9 @@ static int go_run(lua_State *L) {
   go_task *t;
   int status, deadlock;
   luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (S->gone)  /* a finalizer at lua_close, after the scheduler's: the
+                ** loop is closed, or about to be */
+    return luaL_error(L, "go.run: the Lua state is closing");
   if (S->running)
     return luaL_error(L, "go.run: already running (inside go.run or a task)");
   if (loop_running(S))
@@ -779,6 +783,7 @@ static void on_closed(uv_handle_t *h) { free(h); }
 static int go_attach(lua_State *L) {
   go_sched *S = go_sched_of(L);
   go_scope *root;
+  if (S->gone) return luaL_error(L, "go.attach: the Lua state is closing");
   if (S->running) return luaL_error(L, "go.attach: already running");
   /* what may raise (memory) first: an error must not leave handles in
   ** the loop, nor the scheduler half attached */

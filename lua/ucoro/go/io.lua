@@ -178,8 +178,17 @@ function M.extend(go, core)
     luvit.install(go, lib)
   end)
 
-  --- go.fs.readfile(path): the whole file; nil, err.
-  function fs.readfile(path)
+  -- f(...) within timeout seconds (all of it, its requests and its
+  -- close): its results; or nil, "timeout" (go.timeout cancels it, which
+  -- abandons the request it waits on and closes its file).
+  local function within(timeout, f, ...)
+    if timeout == nil then return f(...) end
+    local r = table.pack(go.timeout(timeout, function(_, ...) return f(...) end, ...))
+    if r[1] then return table.unpack(r, 2, r.n) end
+    return nil, "timeout"
+  end
+
+  local function readfile(path)
     local f <close>, err = fs.open(path, "r")
     if not f then return nil, err end
     local parts = {}
@@ -194,14 +203,22 @@ function M.extend(go, core)
     end
   end
 
-  --- go.fs.writefile(path, data): true; nil, err (created or truncated).
-  function fs.writefile(path, data)
+  local function writefile(path, data)
     local f <close>, err = fs.open(path, "w")
     if not f then return nil, err end
     local ok, e = f:write(data)
     f:close()
     if not ok then return nil, e end
     return true
+  end
+
+  --- go.fs.readfile(path [, timeout]): the whole file; nil, err.
+  function fs.readfile(path, timeout) return within(timeout, readfile, path) end
+
+  --- go.fs.writefile(path, data [, timeout]): true; nil, err (created or
+  -- truncated).
+  function fs.writefile(path, data, timeout)
+    return within(timeout, writefile, path, data)
   end
 end
 
