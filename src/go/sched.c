@@ -501,22 +501,28 @@ static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  lua_pushliteral(L, "all tasks are asleep - deadlock!");
-  for (i = 1; i <= n; i++) {
-    go_task *t;
-    lua_rawgeti(L, list, i);
-    t = (go_task *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    go_push_anchor(L, S, t->ref);
-    push_spawn_site(L, t, lua_gettop(L));
-    lua_pushfstring(L, "\n\ntask %d [%s], spawned at %s:\n", (int)t->id,
-                    t->what ? t->what : "parked", lua_tostring(L, -1));
-    lua_replace(L, -3);
-    lua_pop(L, 1);
-    push_thread(L, S, t);
-    luaL_traceback(L, lua_tothread(L, -1), NULL, 0);
-    lua_remove(L, -2);
-    lua_concat(L, 3);
+  {  /* one buffer: linear in the tasks (100,000 parked is a report) */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "all tasks are asleep - deadlock!");
+    for (i = 1; i <= n; i++) {
+      go_task *t;
+      lua_rawgeti(L, list, i);
+      t = (go_task *)lua_touserdata(L, -1);
+      lua_pop(L, 1);
+      go_push_anchor(L, S, t->ref);
+      push_spawn_site(L, t, lua_gettop(L));
+      lua_pushfstring(L, "\n\ntask %d [%s], spawned at %s:\n", (int)t->id,
+                      t->what ? t->what : "parked", lua_tostring(L, -1));
+      lua_replace(L, -3);
+      lua_pop(L, 1);
+      luaL_addvalue(&b);
+      push_thread(L, S, t);
+      luaL_traceback(L, lua_tothread(L, -1), NULL, 0);
+      lua_remove(L, -2);
+      luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
   }
   lua_remove(L, list);
 }
