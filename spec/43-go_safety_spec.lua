@@ -505,3 +505,32 @@ describe("the deadlock report", function()
     assert.equal(n + 1, count)
   end)
 end)
+
+describe("cancellation through deeply nested scopes", function()
+  -- (it recursed once per nesting level: 3,000 levels overflowed the
+  -- small C stack of the task that called cancel, a segfault; 20,000
+  -- overflow the default one)
+  it("reaches a task 3,000 scopes down from a cancel called on a small task stack", function()
+    local D, depth = 3000, 0
+    local r = table.pack(run(function()
+      local function level(k)
+        depth = k
+        if k == D then go.sleep(100) return end
+        go.scope(function()
+          go.spawn(level, k + 1)
+          go.sleep(100)
+        end)
+      end
+      local top = go.spawn(level, 1)
+      while depth < D do go.sleep(0.001) end
+      local canceller = go.spawn({ stack = 32 * 1024 }, function()
+        top:cancel("stop")
+      end)
+      assert(canceller:join())
+      return top:join()
+    end))
+    assert.is_false(r[2])
+    assert.is_true(go.is_cancelled(r[3]))
+    assert.equal("stop", r[3].reason)
+  end)
+end)
