@@ -534,3 +534,23 @@ describe("cancellation through deeply nested scopes", function()
     assert.equal("stop", r[3].reason)
   end)
 end)
+
+describe("ucoro_go.h's prepare given up (no park)", function()
+  it("leaves no token a late wake-up could end a later park with", function()
+    local capi = require "ucoro_go_testmod"
+    local r = table.pack(run(function()
+      local ch = go.chan()
+      local token
+      local a = go.spawn(function()
+        token = capi.prepare()  -- prepared, then given up: no park
+        return ch:recv()
+      end)
+      go.yield()
+      capi.wake(token)  -- the given-up park's wake-up, late
+      go.yield()
+      ch:send("real")
+      return a:join()
+    end))
+    assert.same({ true, true, "real", true, n = 4 }, r)
+  end)
+end)

@@ -170,6 +170,8 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op) {
   luaL_checkstack(L, 4, NULL);
   if (t->ws != NULL) go_unregister(t);  /* left by an op a memory error
                                          ** ended before its park */
+  t->armed = 0;  /* a C park prepared, then given up: its token must not
+                 ** be this park's (its late wake-up would end it) */
   t->fired = GO_NOT_FIRED;
   return t;
 }
