@@ -201,6 +201,32 @@ describe("tasks", function()
     assert.same({ "parent", "child" }, order)
   end)
 
+  it("join runs a task that has not run yet in the order the drain would: behind the tasks ready before it", function()
+    local order = {}
+    run(function()
+      local a = go.spawn(function() order[#order + 1] = "a" end)
+      local b = go.spawn(function() order[#order + 1] = "b" end)
+      b:join()  -- b is not next: a runs first, as if the joiner parked
+      order[#order + 1] = "joined b"
+      a:join()
+      local c = go.spawn(function() order[#order + 1] = "c" end)
+      c:join()  -- next in the queue: it runs now, in this order either way
+      order[#order + 1] = "joined c"
+    end)
+    assert.same({ "a", "b", "joined b", "c", "joined c" }, order)
+  end)
+
+  it("a loop joining tasks that never park still lets the loop run timers", function()
+    local _, fired = run(function()
+      local fired = false
+      go.spawn(function() go.sleep(0.001) fired = true end)
+      local t0, empty = go.now(), function() end
+      while not fired and go.now() - t0 < 2 do go.spawn(empty):join() end
+      return fired
+    end)
+    assert.is_true(fired)
+  end)
+
   it("join returns true and the results, or false and the error", function()
     assert.same({ true, true, 1, nil, 3, n = 5 }, table.pack(run(function()
       return go.spawn(function() return 1, nil, 3 end):join()
@@ -385,6 +411,33 @@ describe("go.sleep and go.now", function()
     end)
   end)
 
+  it("no timeout fires early: recv, send, join, select's after, waitgroup, cond, go.timeout, a scope's", function()
+    run(function()
+      local d = 0.01
+      local function never_early(name, f)
+        local t0 = uv.hrtime()
+        f()
+        local took = (uv.hrtime() - t0) / 1e9
+        assert(took >= d, ("%s: woke after %.6f s of %.3f"):format(name, took, d))
+      end
+      local ch = go.chan()
+      local sleeper = go.spawn(function() go.sleep(10) end)
+      local wg = go.waitgroup()
+      wg:add(1)
+      never_early("recv", function() assert.same({ nil, false, "timeout" }, { ch:recv(d) }) end)
+      never_early("send", function() assert.same({ false, "timeout" }, { ch:send(1, d) }) end)
+      never_early("join", function() assert.same({ nil, "timeout" }, { sleeper:join(d) }) end)
+      never_early("after", function() assert.equal(2, (go.select(ch:recv_op(), go.after(d)))) end)
+      never_early("waitgroup", function() assert.is_false(wg:wait(d)) end)
+      never_early("cond", function() go.cond():wait(d) end)
+      never_early("go.timeout", function() assert.same({ nil, "timeout" }, { go.timeout(d, function() go.sleep(10) end) }) end)
+      never_early("scope", function()
+        assert.same({ nil, "timeout" }, { go.scope({ timeout = d }, function() go.sleep(10) end) })
+      end)
+      sleeper:cancel()
+    end)
+  end)
+
   it("sleep(0) and negative sleeps only yield", function()
     assert.is_true(run(function() go.sleep(0) go.sleep(-1) end))
   end)
@@ -464,6 +517,25 @@ describe("cancellation", function()
       return got
     end)
     assert.equal("v", v)
+  end)
+
+  it("an error a __close raises as an unjoined task unwinds reaches its scope and go.run", function()
+    -- (joined: spec/43-go_safety_spec.lua)
+    assert.same({ false, "in close" }, { go.run(function()
+      go.scope(function(s)
+        go.spawn(function()
+          local _ <close> = setmetatable({}, { __close = function() error("in close", 0) end })
+          go.sleep(10)
+        end)
+        go.yield()
+        s:cancel("c")
+      end)
+      return "not reached"
+    end) })
+    assert.same({ false, "in close" }, { go.run(function()
+      local _ <close> = setmetatable({}, { __close = function() error("in close", 0) end })
+      error("first", 0)
+    end) })
   end)
 
   it("cancelling a done task is a no-op", function()
