@@ -116,12 +116,17 @@ function Cond:wait(timeout)
   local ch = go.chan(1)
   local waiters = self.waiters
   waiters[#waiters + 1] = ch
-  local _, ok = ch:recv(timeout)
-  if not ok then
+  -- a wait that ends unsignalled (timed out, cancelled) leaves, and one
+  -- signalled too late passes the signal on: none is spent on it
+  local ok
+  local _ <close> = setmetatable({}, { __close = function()
+    if ok then return end
+    if #ch > 0 then return self:signal() end
     for i, w in ipairs(self.waiters) do
       if w == ch then table.remove(self.waiters, i) break end
     end
-  end
+  end })
+  ok = select(2, ch:recv(timeout))
   return ok
 end
 
