@@ -181,7 +181,7 @@ BINDING_INC = -Isrc/core -Isrc/lua $(LUA_CFLAGS)
 CORE_SRC = src/core/ucoro.c src/core/stack.c src/core/lean.c \
            src/core/arch/context.c $(ARCH_SRC)
 BINDING_SRC = src/lua/module.c src/lua/native.c src/lua/bridge.c \
-              src/lua/host.c
+              src/lua/host.c src/lua/export.c
 CORE_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(CORE_SRC))
 BINDING_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(BINDING_SRC))
 
@@ -238,11 +238,12 @@ $(LUA_MODULE): $(CORE_OBJ) $(BINDING_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared $(MODULE_LDFLAGS_$(TARGET_ARCH)) $^ -o $@
 
-$(BUILD)/obj/go/%.o: src/go/% src/go/*.h
+$(BUILD)/obj/go/%.o: src/go/% src/go/*.h src/lua/lua_ucoro_api.h
 	@mkdir -p $(dir $@)
-	$(CC) $(LIB_CFLAGS) -D_GNU_SOURCE -Isrc/go $(LUA_CFLAGS) $(UV_CFLAGS) -c $< -o $@
+	$(CC) $(LIB_CFLAGS) -D_GNU_SOURCE -Isrc/go -Isrc/lua $(LUA_CFLAGS) $(UV_CFLAGS) -c $< -o $@
 
-# ucoro.go's C part uses ucoro only through its Lua functions.
+# ucoro.go's C part uses ucoro only through its Lua functions and the
+# binding's C API (lua_ucoro_api.h, found at run time in the registry).
 $(GO_MODULE): $(GO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared $^ -o $@ $(UV_LIBS)
@@ -401,7 +402,8 @@ install: $(CORE_LIB) $(BINDING_LIB) $(LUA_MODULE) $(GO_MODULE) $(PC_FILES)
 	install -d $(DESTDIR)$(LUA_LMOD)/ucoro/go
 	install -m 644 lua/ucoro/go/io.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go/io.lua
 	install -m 644 lua/ucoro/go/luvit.lua $(DESTDIR)$(LUA_LMOD)/ucoro/go/luvit.lua
-	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h src/go/ucoro_go.h \
+	install -m 644 src/core/ucoro.h src/lua/lua_ucoro.h src/lua/lua_ucoro_api.h \
+	  src/go/ucoro_go.h \
 	  $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(CORE_LIB) $(BINDING_LIB) $(DESTDIR)$(LIBDIR)
 	install -m 644 $(PC_FILES) $(DESTDIR)$(PKGCONFIGDIR)

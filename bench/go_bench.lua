@@ -82,7 +82,9 @@ local work = {
     end
   end,
   ["spawn-go"] = function(n)
-    return go, function() for _ = 1, n do go.spawn(function() end):join() end end
+    -- one function for all, as lua_bench.lua's create does
+    local function empty() end
+    return go, function() for _ = 1, n do go.spawn(empty):join() end end
   end,
 }
 
@@ -117,9 +119,12 @@ if arg[1] == "timers" then  -- TASKS tasks x 10 sleep(0.001): early wakes, laten
     :format(tasks, early, late[#late // 2] * 1e3, late[math.ceil(#late * 0.99)] * 1e3, late[#late] * 1e3))
   return
 end
-if arg[1] == "memory" then  -- TASKS tasks sleeping at once: RSS per task
+if arg[1] == "memory" then  -- TASKS tasks parked at once: RSS per task
+  -- memory [TASKS] [MODE] [sort]: MODE auto/own/lean; sort: each parked
+  -- inside a table.sort comparator
   local tasks = tonumber(arg[2] or "100000")
   local mode = arg[3] or "auto"
+  local in_sort = arg[4] == "sort"
   local function rss()
     for line in io.lines("/proc/self/status") do
       local kb = line:match("^VmRSS:%s+(%d+)")
@@ -132,13 +137,20 @@ if arg[1] == "memory" then  -- TASKS tasks sleeping at once: RSS per task
     collectgarbage() collectgarbage()
     before = rss()
     local hold = go.chan()
-    for _ = 1, tasks do go.spawn(function() hold:recv() end) end
+    local body = function() hold:recv() end
+    if in_sort then
+      body = function()
+        table.sort({ 2, 1 }, function(a, b) hold:recv() return a < b end)
+      end
+    end
+    for _ = 1, tasks do go.spawn(body) end
     go.yield()
     collectgarbage() collectgarbage()
     during = rss()
     hold:close()
   end))
-  print(("%d tasks parked (mode %s): %.2f KB RSS each"):format(tasks, mode, (during - before) / tasks))
+  print(("%d tasks parked%s (mode %s): %.2f KB RSS each"):format(tasks,
+    in_sort and " in a sort comparator" or "", mode, (during - before) / tasks))
   return
 end
 if arg[1] == "list" then

@@ -19,19 +19,29 @@ local function run(f, ...)
   return table.unpack(r, 1, r.n)
 end
 
+-- Changes an op's field i (2: its target, 3: a send's value): a table
+-- op's field, a userdata op's uservalue i - 1 (only the debug library can).
+local SET = [[
+  local function set(op, i, v)
+    if type(op) == "table" then op[i] = v
+    else assert(debug.setuservalue(op, v, i - 1)) end
+  end
+]]
+
 describe("go.select's operations", function()
-  -- an op is a plain table: whoever holds it may change it while the
-  -- select that got it is parked; the select uses what it was given
+  -- whoever holds an op may change it (a table's fields, a userdata's
+  -- uservalues through the debug library) while the select that got it
+  -- is parked; the select uses what it was given
   for _, what in ipairs({ "a table", "another channel", "nil" }) do
     it("are read once: a recv op whose channel is replaced by " .. what ..
        " while parked still receives from its channel", function()
-      child_says("true\t1\tv\ttrue\n", ([[
+      child_says("true\t1\tv\ttrue\n", SET .. ([[
         local go = require "ucoro.go"
         print(go.run(function()
           local ch, other = go.chan(), go.chan()
           local op = ch:recv_op()
           go.spawn(function()
-            op[2] = %s
+            set(op, 2, %s)
             collectgarbage()
             ch:send("v")
           end)
@@ -43,14 +53,15 @@ describe("go.select's operations", function()
   end
 
   it("are read once: a send op whose channel and value are replaced while parked sends its value to its channel", function()
-    child_says("true\t1\tv\n", [[
+    child_says("true\t1\tv\n", SET .. [[
       local go = require "ucoro.go"
       print(go.run(function()
         local ch = go.chan()
         local op = ch:send_op("v")
         local t = go.spawn(function() return go.select(op) end)
         go.yield()
-        op[2], op[3] = {}, "changed"
+        set(op, 2, {})
+        set(op, 3, "changed")
         collectgarbage()
         local v = ch:recv()
         assert(t:join())
@@ -60,15 +71,34 @@ describe("go.select's operations", function()
   end)
 
   it("are read once: a join op whose task is replaced while parked joins its task", function()
-    child_says("true\t1\ttrue\tr\n", [[
+    child_says("true\t1\ttrue\tr\n", SET .. [[
       local go = require "ucoro.go"
       print(go.run(function()
         local t = go.spawn(function() go.sleep(0.01) return "r" end)
         local op = t:join_op()
-        go.spawn(function() op[2] = setmetatable({}, {}) end)
+        go.spawn(function() set(op, 2, setmetatable({}, {})) end)
         return go.select(op)
       end))
     ]])
+  end)
+
+  it("refuse an op whose target was changed before the select: another channel, a foreign userdata, a table", function()
+    run(function()
+      local ch, other = go.chan(1), go.chan(1)
+      other:send(1)
+      for _, v in ipairs({ other, io.stdout, {}, false }) do
+        local op = ch:recv_op()
+        assert(debug.setuservalue(op, v, 1))
+        local ok, err = pcall(go.select, op)
+        assert.is_false(ok)
+        assert.matches("select operation expected", err)
+      end
+      local t = go.spawn(function() end)
+      local op = t:join_op()
+      assert(debug.setuservalue(op, ch, 1))
+      assert.is_false(pcall(go.select, op))
+      t:join()
+    end)
   end)
 
   it("keep what they wait on alive: a done op's scope dropped by its op while parked", function()
@@ -425,5 +455,63 @@ describe("a __close that raises while its task ends", function()
     assert.same({ false, "from __close", n = 2 }, got.a)
     assert.same({ false, "closing after cancelled: stop", n = 2 }, got.b)
     assert.same({ "failed", "failed" }, got.status)
+  end)
+end)
+
+describe("uv.run called inside a task (luv does not refuse a nested run)", function()
+  it("under go.attach runs no other task inside it: the task keeps its identity", function()
+    local uv = require "luv"
+    local log = {}
+    go.attach()
+    go.spawn(function()
+      local me = go.self()
+      go.spawn(function() log[#log + 1] = "other ran" end)
+      uv.run("nowait")
+      log[#log + 1] = "after nested run"
+      log[#log + 1] = go.self() == me and "still itself" or "lost itself"
+      go.sleep(0)
+      log[#log + 1] = "slept"
+    end)
+    uv.run()
+    local errors = go.detach()
+    assert.same({}, errors)
+    assert.same({ "after nested run", "still itself", "other ran", "slept" }, log)
+  end)
+end)
+
+describe("go.cond", function()
+  it("loses no signal to a waiter whose timeout fired just before it", function()
+    local r = table.pack(run(function()
+      local c = go.cond()
+      local w1 = go.spawn(function() return c:wait(0.01) end)
+      local w2 = go.spawn(function() return c:wait(0.5) end)
+      go.spawn(function()  -- keeps the loop away until both timers are due
+        local t0 = go.now()
+        while go.now() - t0 < 0.03 do end
+      end)
+      go.sleep(0.005)  -- due before w1's timeout: runs first once both are
+      c:signal()       -- to w1, first in line: its timeout fired, not yet run
+      return select(2, w1:join()), select(2, w2:join())
+    end))
+    -- exactly one waiter got the one signal (w1: it was first in line)
+    assert.same({ true, true, false, n = 3 }, r)
+  end)
+end)
+
+describe("go.timer", function()
+  it("stopped after its time passed but before its task ran: stop() says true and f never runs", function()
+    local r = table.pack(run(function()
+      local ran = false
+      local tm = go.timer(0.01, function() ran = true end)
+      go.spawn(function()  -- keeps the loop away until both timers are due
+        local t0 = go.now()
+        while go.now() - t0 < 0.03 do end
+      end)
+      go.sleep(0.005)  -- runs before the timer's task once both are due
+      local stopped = tm.stop()
+      go.sleep(0.02)
+      return stopped, ran, tm.stop()
+    end))
+    assert.same({ true, true, false, false, n = 4 }, r)
   end)
 end)

@@ -201,6 +201,32 @@ describe("tasks", function()
     assert.same({ "parent", "child" }, order)
   end)
 
+  it("join runs a task that has not run yet in the order the drain would: behind the tasks ready before it", function()
+    local order = {}
+    run(function()
+      local a = go.spawn(function() order[#order + 1] = "a" end)
+      local b = go.spawn(function() order[#order + 1] = "b" end)
+      b:join()  -- b is not next: a runs first, as if the joiner parked
+      order[#order + 1] = "joined b"
+      a:join()
+      local c = go.spawn(function() order[#order + 1] = "c" end)
+      c:join()  -- next in the queue: it runs now, in this order either way
+      order[#order + 1] = "joined c"
+    end)
+    assert.same({ "a", "b", "joined b", "c", "joined c" }, order)
+  end)
+
+  it("a loop joining tasks that never park still lets the loop run timers", function()
+    local _, fired = run(function()
+      local fired = false
+      go.spawn(function() go.sleep(0.001) fired = true end)
+      local t0, empty = go.now(), function() end
+      while not fired and go.now() - t0 < 2 do go.spawn(empty):join() end
+      return fired
+    end)
+    assert.is_true(fired)
+  end)
+
   it("join returns true and the results, or false and the error", function()
     assert.same({ true, true, 1, nil, 3, n = 5 }, table.pack(run(function()
       return go.spawn(function() return 1, nil, 3 end):join()

@@ -136,7 +136,8 @@ describe("go.dns", function()
     assert.equal("EINVAL: invalid argument", b)
   end)
 
-  it("getaddrinfo, getnameinfo and a connect by name time out while libuv's pool is busy; the abandoned requests finish later", function()
+  it("getaddrinfo, getnameinfo and a connect by name time out while libuv's pool is busy; " ..
+     "the abandoned requests finish later", function()
     local uv = require "luv"
     local pool = tonumber(os.getenv("UV_THREADPOOL_SIZE")) or 4
     local r = run(function()

@@ -1,6 +1,7 @@
 -- The example C host (examples/c_server/line_host.c): a C program that
 -- embeds Lua and ucoro.go and serves a line protocol with straight-line C
--- reads and writes, each parking its task through ucoro_go.h's wait_fd.
+-- reads and writes, each parking its task through ucoro_go.h's wait_fd
+-- (and its work, for a stat(2) on libuv's thread pool).
 -- Driven by socat, and by go.tcp clients where timing matters.
 local go = require "ucoro.go"
 
@@ -55,23 +56,27 @@ local function socat(port, input)
 end
 
 describe("the example C host", function()
-  it("serves 10 socat clients at once, each with straight-line C", function()
+  it("serves 10 socat clients at once, each with straight-line C (a stat on the thread pool among them)", function()
     local r = run(function()
       local host, port = start_host(10)
+      local file = os.tmpname()
+      assert(go.fs.writefile(file, "seven b"))
       local answers = {}
       go.scope(function()
         for i = 1, 10 do
           go.spawn(function()
-            answers[i] = socat(port, ("upper client %d\\nsum %d 1000\\nwhat\\nquit\\n"):format(i, i))
+            answers[i] = socat(port, ("upper client %d\\nsum %d 1000\\nwhat\\nstat %s\\nstat %s.missing\\nquit\\n")
+                                      :format(i, i, file, file))
           end)
         end
       end)
+      os.remove(file)
       return { answers, finish(host) }
     end)
     for i = 1, 10 do
-      assert.equal(("CLIENT %d\n%d\nerror\nbye\n"):format(i, 1000 + i), r[1][i])
+      assert.equal(("CLIENT %d\n%d\nerror\n7\nerror\nbye\n"):format(i, 1000 + i), r[1][i])
     end
-    assert.equal("served 40 lines over 10 connections\n", r[2])
+    assert.equal("served 60 lines over 10 connections\n", r[2])
     assert.equal(0, r[3])
   end)
 

@@ -4,8 +4,9 @@
 ** is a ucoro.go task running serve() below: plain read(2) and write(2) on a
 ** non-blocking socket, and where either would block, ucoro_go.h's wait_fd
 ** parks only that task, on its own stack, inside this C function, while
-** the loop serves the others.  No callbacks, no state machine: the protocol
-** is the code's control flow.
+** the loop serves the others; a blocking call (stat(2)) runs on libuv's
+** thread pool through ucoro_go.h's work, the task parked meanwhile.  No
+** callbacks, no state machine: the protocol is the code's control flow.
 **
 **   line_host [PORT [CLIENTS [IDLE]]]   (PORT 0: any; CLIENTS: stop after
 **       that many connections are served, default 1; IDLE: seconds a
@@ -14,7 +15,8 @@
 ** connections" at the end.  Loopback only.
 **
 ** The protocol: "upper TEXT" -> TEXT in capitals, "sum A B" -> A+B,
-** "quit" -> "bye" and the end; anything else -> "error".  A client silent
+** "stat PATH" -> the file's size in bytes (or "error"), "quit" -> "bye"
+** and the end; anything else -> "error".  A client silent
 ** for IDLE seconds gets "timeout" and is closed.
 */
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -99,6 +102,17 @@ static const char *write_all(lua_State *L, conn *c, const char *s) {
   return NULL;
 }
 
+/* "stat PATH", on a thread of libuv's pool: c is a userdata, not in the
+** task's frames (a lean task's frames move while it is parked). */
+static void stat_job(void *arg) {
+  conn *c = (conn *)arg;
+  struct stat st;
+  if (stat(c->line + 5, &st) == 0)
+    snprintf(c->out, sizeof c->out, "%lld\n", (long long)st.st_size);
+  else
+    snprintf(c->out, sizeof c->out, "error\n");
+}
+
 /* The answer to one request line into out; 0 when it is the last. */
 static int answer(const char *line, char *out, size_t cap) {
   long a, b;
@@ -130,7 +144,16 @@ static int serve(lua_State *L) {
   c->fd = fd;
   c->have = 0;
   while ((err = read_line(L, c, c->line)) == NULL) {
-    int more = answer(c->line, c->out, sizeof c->out);
+    int more = 1;
+    if (strncmp(c->line, "stat ", 5) == 0) {
+      /* a blocking call: the task parks until the pool has run it */
+      if (go->work(L, stat_job, c) == UCORO_GO_CANCELLED) {
+        err = "cancelled";
+        break;
+      }
+    } else {
+      more = answer(c->line, c->out, sizeof c->out);
+    }
     if ((err = write_all(L, c, c->out)) != NULL) break;
     lines_served++;
     if (!more) break;

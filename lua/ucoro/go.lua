@@ -112,33 +112,45 @@ function go.cond()
   return setmetatable({ waiters = {} }, Cond)
 end
 
+-- Takes ch out of c's line: false when it was not in it any more (a
+-- signal or a broadcast took it).
+local function leave(c, ch)
+  for i, w in ipairs(c.waiters) do
+    if w == ch then
+      table.remove(c.waiters, i)
+      return true
+    end
+  end
+  return false
+end
+
 function Cond:wait(timeout)
   local ch = go.chan(1)
   local waiters = self.waiters
   waiters[#waiters + 1] = ch
-  -- a wait that ends unsignalled (timed out, cancelled) leaves, and one
-  -- signalled too late passes the signal on: none is spent on it
-  local ok
+  local returned
+  -- cancelled: out of line; a signal that took it already goes on to
+  -- the next waiter (not lost on a wait that ends)
   local _ <close> = setmetatable({}, { __close = function()
-    if ok then return end
-    if #ch > 0 then return self:signal() end
-    for i, w in ipairs(self.waiters) do
-      if w == ch then table.remove(self.waiters, i) break end
-    end
+    if returned or leave(self, ch) then return end
+    if ch:try_recv() == "signal" then self:signal() end
   end })
-  ok = select(2, ch:recv(timeout))
+  local _, ok = ch:recv(timeout)
+  returned = true
+  -- timed out as a signal or a broadcast took it: it is this waiter's
+  if not ok and not leave(self, ch) then ok = true end
   return ok
 end
 
 function Cond:signal()
   local ch = table.remove(self.waiters, 1)
-  if ch then ch:send(true) end
+  if ch then ch:send("signal") end
 end
 
 function Cond:broadcast()
   local ws = self.waiters
   self.waiters = {}
-  for _, ch in ipairs(ws) do ch:send(true) end
+  for _, ch in ipairs(ws) do ch:send("broadcast") end
 end
 
 --- A ticker: t.c receives the time every s seconds until t:stop().
@@ -163,14 +175,18 @@ function Ticker:stop() self.task:cancel("stopped") end
 --- go.timer(s, f): runs f after s seconds in a task of its own, unless
 -- stopped first; returns the timer (stop() says whether it stopped it).
 function go.timer(s, f)
-  local fired = false
+  local fired, stopped = false, false
   local task = go.spawn({ name = "timer" }, function()
     go.sleep(s)
+    -- (woken by its time, it may run only after a stop(): a cancellation
+    -- is seen at the next park, and there is none before f)
+    if stopped then return end
     fired = true
     return f()
   end)
   return { stop = function()
-    if fired or task:status() == "done" then return false end
+    if fired or stopped or task:status() == "done" then return false end
+    stopped = true
     task:cancel("stopped")
     return true
   end, task = task }

@@ -29,6 +29,7 @@ static ucoro_go_task *current(lua_State *L) {
 
 static unsigned prepare(ucoro_go_task *task) {
   go_task *t = (go_task *)task;
+  if (t == NULL) return 0;  /* (current() found no task) */
   t->token++;
   t->armed = 1;
   t->early = GO_NOT_FIRED;
@@ -37,7 +38,7 @@ static unsigned prepare(ucoro_go_task *task) {
 }
 
 static void wake(ucoro_go_task *task, unsigned token) {
-  go_wake((go_task *)task, token, 1);
+  if (task != NULL) go_wake((go_task *)task, token, 1);
 }
 
 static int code_of(int fired) {

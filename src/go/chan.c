@@ -153,6 +153,7 @@ static int chan_new(lua_State *L) {
   c = (go_chan *)lua_newuserdatauv(L, sizeof *c, 1);
   memset(c, 0, sizeof *c);
   c->cap = (int)cap;
+  c->serial = go_random(go_sched_of(L)) | 1;
   luaL_setmetatable(L, CHAN_MT);
   lua_createtable(L, cap < 64 ? (int)cap : 64, 0);
   lua_setiuservalue(L, -2, 1);
@@ -295,28 +296,41 @@ static int chan_closed(lua_State *L) {
   return 1;
 }
 
-static int new_op(lua_State *L, int kind, int value) {
-  lua_createtable(L, 3, 0);
-  lua_pushinteger(L, kind);
-  lua_rawseti(L, -2, 1);
-  lua_pushvalue(L, 1);
-  lua_rawseti(L, -2, 2);
-  if (value) {
-    lua_pushvalue(L, 2);
-    lua_rawseti(L, -2, 3);
+#define OP_MT "ucoro.go.op"
+
+go_op *go_new_op(lua_State *L, go_sched *S, int kind, int idx) {
+  go_op *op;
+  (void)S;
+  if (idx != 0) idx = lua_absindex(L, idx);
+  op = (go_op *)lua_newuserdatauv(L, sizeof *op, 2);
+  memset(op, 0, sizeof *op);
+  op->tag = GO_OP_TAG;
+  op->kind = kind;
+  luaL_setmetatable(L, OP_MT);
+  if (idx != 0) {  /* a channel or a task: its block, size and serial */
+    op->target = lua_touserdata(L, idx);
+    op->size = lua_rawlen(L, idx);
+    op->serial = kind == GO_OP_JOIN ? ((go_task *)op->target)->serial
+                                    : ((go_chan *)op->target)->serial;
+    lua_pushvalue(L, idx);
+    lua_setiuservalue(L, -2, 1);
   }
-  return 1;
+  return op;
 }
 
 static int chan_recv_op(lua_State *L) {
   check_chan(L, 1);
-  return new_op(L, GO_OP_RECV, 0);
+  go_new_op(L, go_sched_of(L), GO_OP_RECV, 1);
+  return 1;
 }
 
 static int chan_send_op(lua_State *L) {
   check_chan(L, 1);
   lua_settop(L, 2);
-  return new_op(L, GO_OP_SEND, 1);
+  go_new_op(L, go_sched_of(L), GO_OP_SEND, 1);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, -2, 2);
+  return 1;
 }
 
 static int chan_gc(lua_State *L) {
@@ -337,11 +351,7 @@ static int chan_tostring(lua_State *L) {
 static int go_after(lua_State *L) {
   int has;
   uint64_t at = go_deadline(L, 1, &has);
-  lua_createtable(L, 3, 0);
-  lua_pushinteger(L, GO_OP_AFTER);
-  lua_rawseti(L, -2, 1);
-  lua_pushinteger(L, (lua_Integer)at);
-  lua_rawseti(L, -2, 3);
+  go_new_op(L, go_sched_of(L), GO_OP_AFTER, 0)->at = at;
   return 1;
 }
 
@@ -369,39 +379,67 @@ static int op_kind(lua_State *L, int arg) {
   return kind;
 }
 
-/* Reads case k's op (at k->arg, its kind known): its target (a channel,
-** a task or a scope, by kind), checked (a table made by hand must not
-** pass another userdata for a channel) and pushed, a send's value
-** pushed, an after's deadline. */
-static void read_op(lua_State *L, sel_case *k) {
-  go_sched *S = go_sched_of(L);
-  const void *want = k->kind == GO_OP_JOIN ? S->task_mt
-                     : k->kind == GO_OP_DONE ? S->scope_mt : S->chan_mt;
+/* Reads case k's op (at k->arg, its kind known; op: the go_op there, or
+** NULL for a table): its target (a channel, a task or a scope, by kind),
+** checked (a table made by hand must not pass another userdata for a
+** channel; a go_op's, changed by debug.setuservalue, must be the one it
+** was made with: its block, size and serial) and pushed, a send's value
+** pushed, an after's deadline.  want: the metatable of the kind's
+** target. */
+static void read_op(lua_State *L, sel_case *k, const go_op *op,
+                    const void *want) {
   void *p = NULL;
   if (k->kind == GO_OP_AFTER) {
-    lua_rawgeti(L, k->arg, 3);
-    k->at = (uint64_t)lua_tointeger(L, -1);
-    lua_pop(L, 1);
+    if (op != NULL) {
+      k->at = op->at;
+    } else {
+      lua_rawgeti(L, k->arg, 3);
+      k->at = (uint64_t)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
     k->target = NULL;
     k->ti = k->vi = 0;
     return;
   }
-  lua_rawgeti(L, k->arg, 2);
-  p = lua_touserdata(L, -1);
-  if (p == NULL || !lua_getmetatable(L, -1)) {
-    p = NULL;
+  if (op != NULL) {
+    lua_getiuservalue(L, k->arg, 1);
+    p = lua_touserdata(L, -1);
+    if (p != op->target || p == NULL || lua_rawlen(L, -1) != op->size ||
+        (k->kind == GO_OP_JOIN ? ((go_task *)p)->serial
+                               : ((go_chan *)p)->serial) != op->serial)
+      p = NULL;
   } else {
-    if (lua_topointer(L, -1) != want) p = NULL;
-    lua_pop(L, 1);
+    lua_rawgeti(L, k->arg, 2);
+    p = lua_touserdata(L, -1);
+    if (p == NULL || !lua_getmetatable(L, -1)) {
+      p = NULL;
+    } else {
+      if (lua_topointer(L, -1) != want) p = NULL;
+      lua_pop(L, 1);
+    }
   }
   if (p == NULL) luaL_argerror(L, k->arg, "select operation expected");
   k->target = p;
   k->ti = lua_gettop(L);
   k->vi = 0;
   if (k->kind == GO_OP_SEND) {
-    lua_rawgeti(L, k->arg, 3);
+    if (op != NULL) lua_getiuservalue(L, k->arg, 2);
+    else lua_rawgeti(L, k->arg, 3);
     k->vi = lua_gettop(L);
   }
+}
+
+/* The go_op at arg, or NULL (not one: maybe a table op).  Known by its
+** size and tag, which costs less than its metatable: whatever a block
+** that passes names is checked by read_op all the same, and its kind is
+** checked here. */
+static const go_op *to_op(lua_State *L, int arg) {
+  const go_op *op = (const go_op *)lua_touserdata(L, arg);
+  if (op != NULL && lua_rawlen(L, arg) == sizeof(go_op) &&
+      op->tag == GO_OP_TAG && op->kind > GO_OP_DEFAULT &&
+      op->kind < GO_OP_DONE)
+    return op;
+  return NULL;
 }
 
 static int case_ready(sel_case *k, uint64_t now) {
@@ -469,26 +507,33 @@ static int go_select(lua_State *L) {
     luaL_checkstack(L, 2 * n + LUA_MINSTACK, "too many select cases");
   for (i = 1; i <= n; i++) {
     int kind;
-    if (lua_isnil(L, i)) continue;
-    kind = op_kind(L, i);
+    const go_op *op = to_op(L, i);
+    if (op != NULL) {
+      kind = op->kind;
+    } else {
+      if (lua_isnil(L, i)) continue;
+      kind = op_kind(L, i);
+    }
     if (kind == GO_OP_DEFAULT) {
       dflt = i;
       continue;
     }
     cases[m].arg = i;
     cases[m].kind = kind;
-    read_op(L, &cases[m]);
+    read_op(L, &cases[m], op,
+            kind == GO_OP_JOIN ? S->task_mt
+            : kind == GO_OP_DONE ? S->scope_mt : S->chan_mt);
     m++;
   }
-  /* a random order: the first ready one is uniform among the ready */
-  for (i = m - 1; i > 0; i--) {
-    int j = (int)(go_random(S) % (uint64_t)(i + 1));
-    sel_case tmp = cases[i];
-    cases[i] = cases[j];
-    cases[j] = tmp;
+  {  /* one ready case, uniformly at random (reservoir sampling: the
+     ** c-th ready one replaces the choice with probability 1/c) */
+    int c = 0, chosen = -1;
+    for (i = 0; i < m; i++)
+      if (case_ready(&cases[i], now) &&
+          (++c == 1 || go_random(S) % (uint64_t)c == 0))
+        chosen = i;
+    if (chosen >= 0) return commit(L, &cases[chosen]);
   }
-  for (i = 0; i < m; i++)
-    if (case_ready(&cases[i], now)) return commit(L, &cases[i]);
   if (dflt) {
     lua_pushinteger(L, dflt);
     return 1;
@@ -622,5 +667,9 @@ int go_chan_open(lua_State *L) {
   lua_pushcfunction(L, chan_gc);
   lua_setfield(L, -3, "__gc");
   lua_remove(L, -2);
+  luaL_newmetatable(L, OP_MT);  /* select ops (for their name) */
+  lua_pushliteral(L, "select operation");
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
   return 1;
 }

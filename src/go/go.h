@@ -1,10 +1,11 @@
 /*
 ** go.h: the shared types of ucoro.go (tasks, wait queues, scopes, the
-** scheduler).  Each task is a ucoro coroutine, driven only through the
-** binding's Lua-level functions (resume, yield, create, close), so the go
-** layer never sees the binding's internals.  (require loads ucoro/core.so
-** with RTLD_LOCAL: its C symbols are out of this module's reach, its Lua
-** functions are not.)
+** scheduler).  Each task is a ucoro coroutine, driven through the
+** binding's C API (lua_ucoro_api.h: resume on a native stack, park) and
+** its Lua functions (create, close), so the go layer never sees the
+** binding's internals.  (require loads ucoro/core.so with RTLD_LOCAL: its
+** C symbols are out of this module's reach; the API is a table of
+** function pointers in the registry.)
 */
 #ifndef UCORO_GO_H
 #define UCORO_GO_H
@@ -15,14 +16,32 @@
 #include "lauxlib.h"
 #include "uv.h"
 
+#include "lua_ucoro_api.h"
+
 typedef struct go_sched go_sched;
 typedef struct go_task go_task;
 typedef struct go_scope go_scope;
 typedef struct go_chan go_chan;
 
-/* The kinds of select operations (an op is a table {kind, target, value}). */
+/* The kinds of select operations.  An op is a go_op userdata (recv_op,
+** send_op, join_op, go.after), or a table {kind, target, value}
+** (go.default, scope:done_op()). */
 enum { GO_OP_DEFAULT, GO_OP_RECV, GO_OP_SEND, GO_OP_AFTER, GO_OP_JOIN,
        GO_OP_DONE };
+
+/* Uservalue 1: the target (a channel, a task), which keeps it alive;
+** uservalue 2: a send's value.  select trusts the fields below only once
+** uservalue 1 is the very block they name (debug.setuservalue can change
+** it): the same address, size and serial. */
+#define GO_OP_TAG 0x676f6f70u  /* "goop" */
+typedef struct go_op {
+  unsigned tag;        /* GO_OP_TAG */
+  int kind;
+  uint64_t at;         /* after: the deadline (hrtime, ns) */
+  void *target;        /* the target's block (NULL for after) */
+  size_t size;         /* its size */
+  uint64_t serial;     /* its serial (random) */
+} go_op;
 
 /* What a park was ended by: a case index (1-based), or one of these. */
 enum { GO_NOT_FIRED = 0, GO_FIRED_CANCEL = -1, GO_FIRED_YIELD = -2,
@@ -62,38 +81,42 @@ struct go_scope {
   uint64_t deadline;     /* go.timeout: hrtime (ns), 0 if none */
 };
 
-struct go_task {
-  lua_State *co;         /* its coroutine (kept by the threads table) */
+struct go_task {  /* (pointers first, then ints, then flags: no padding) */
+  lua_State *co;         /* its coroutine (the userdata's uservalue 1) */
+  void *hint;            /* the binding's, for resuming co (its API) */
   go_sched *S;
-  int ref;               /* index in the anchors and threads tables */
-  int state, end;
-  int nargs;             /* arguments waiting on co for the first resume */
-  unsigned token;        /* changes at each park: stale wake-ups miss */
-  int fired;             /* what ended the current park */
-  int fired_ok;          /* the fired waiter's ok */
   void *fired_key;       /* the fired waiter (its value's key in the box) */
-  int daemon, cancelled, joined;
-  int nocancel;          /* waiting for its scope's children */
-  int armed;             /* a C park prepared (its token is current) */
-  int early;             /* what woke the prepared park before it began */
   go_scope *timer_scope; /* whose deadline the timer stands for */
   uint64_t id;
-  int spawn_line;         /* the go.spawn call's line (uservalue 5: its function) */
-  go_task *rq_next;      /* ready queue */
+  uint64_t serial;       /* random, for select's ops (go_op) */
+  go_task *rq_next, *rq_prev;  /* ready queue */
   go_task *sib_prev, *sib_next;  /* the spawn scope's children */
   go_scope *spawn;       /* the scope it was spawned into */
   go_scope *scope;       /* innermost scope its body is in now */
   lua_State *nest;       /* generator run through go.coroutine, if any */
   go_waiter w[2];        /* inline waiters for a plain send/recv/join */
   go_waiter *ws;         /* the waiters of this park (w or a select's) */
-  int nws;
   go_wait_queue joiners; /* tasks waiting for this one to end */
   uint64_t deadline;     /* timer: hrtime (ns) */
-  int heap_index;        /* -1 when not in the timer heap */
-  int timer_case;        /* what a timer fire means (a case index) */
   const char *what;      /* what it waits on, for go.tasks() */
   struct io_wait *io;    /* an I/O wait naming it (io.h): cleared with
                          ** its other waits, however its park ends */
+  int ref;               /* index in the anchors table */
+  int state, end;
+  int nargs;             /* arguments waiting on co for the first resume */
+  int nres;              /* ended ok: its results, on co's stack */
+  unsigned token;        /* changes at each park: stale wake-ups miss */
+  int fired;             /* what ended the current park */
+  int fired_ok;          /* the fired waiter's ok */
+  int early;             /* what woke the prepared park before it began */
+  int spawn_line;        /* the go.spawn call's line (uservalue 5: its function) */
+  int nws;
+  int heap_index;        /* -1 when not in the timer heap */
+  int timer_case;        /* what a timer fire means (a case index) */
+  unsigned char daemon, cancelled, joined;
+  unsigned char nocancel;  /* waiting for its scope's children */
+  unsigned char armed;   /* a C park prepared (its token is current) */
+  unsigned char started; /* resumed at least once */
 };
 
 struct go_sched {
@@ -101,9 +124,20 @@ struct go_sched {
   uv_timer_t *timer;     /* one uv timer for the heap; NULL until go.run */
   uint64_t timer_at;     /* when it is armed for (0: not armed) */
   int ref_resume, ref_yield, ref_create, ref_close, ref_anchors, ref_threads;
+  const lua_ucoro_api *api;  /* the binding's C API (set by go.run/attach) */
   int ref_cancelled_mt;  /* metatable of go.Cancelled errors */
+  int ref_task_mt;       /* the task metatable */
+  int last_ref;          /* the anchors table's highest slot used */
+  int *free_refs;        /* its free slots (a userdata, registry ref_free) */
+  int nfree, capfree, ref_free;
   int *luv_mode;         /* luv's "loop running" mode (-1: not running) */
   go_task *rq_head, *rq_tail;
+  go_task *drain_last;   /* the drain running ends after this one... */
+  int drain_done;        /* ...or after the one running now */
+  go_task *joining;      /* run by a join (task_join), not the drain, */
+  go_task *joiner;       /* for this task */
+  int inline_depth;      /* such joins nested */
+  int inline_runs;       /* such joins in this drain */
   go_task *current;      /* the task running now */
   go_task **heap;        /* timer heap, by deadline */
   int nheap, capheap;
@@ -155,6 +189,7 @@ go_task *go_check_task(lua_State *L, int idx);
 void go_tasks_unregister(lua_State *L, go_sched *S);
 
 struct go_chan {
+  uint64_t serial;       /* random, for select's ops (go_op) */
   int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
   int closed;
   go_wait_queue recvq, sendq;
@@ -171,6 +206,8 @@ void go_timer_fire(go_sched *S);
 
 /* chan.c */
 int go_chan_open(lua_State *L);
+/* Pushes a new op of kind on the target at idx (0: none); returns it. */
+go_op *go_new_op(lua_State *L, go_sched *S, int kind, int idx);
 extern const luaL_Reg go_chan_functions[];
 
 /* scope.c */

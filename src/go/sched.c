@@ -7,6 +7,7 @@
 ** libuv callback.  A wake-up marks the task ready and queues it once; a
 ** wake-up for a park that has ended (its token changed) is a no-op.
 */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +26,39 @@ go_sched *go_sched_of(lua_State *L) {
 
 /* ---- anchors: what the scheduler holds strongly, by an integer ---- */
 
+/* The anchors table's free slots are kept in C (an int array in a
+** userdata the registry holds), not in the table as luaL_ref keeps them:
+** a spawn costs one rawseti.  The array has room for every slot ever
+** used, made when the slot is first used, so freeing one never
+** allocates. */
+static void free_grow(lua_State *L, go_sched *S) {
+  int cap, *a;
+  if (S->capfree > INT_MAX / 4) luaL_error(L, "too many tasks");
+  cap = S->capfree ? S->capfree * 2 : 64;
+  luaL_checkstack(L, 2, NULL);
+  a = (int *)lua_newuserdatauv(L, (size_t)cap * sizeof *a, 0);
+  if (S->nfree > 0) memcpy(a, S->free_refs, (size_t)S->nfree * sizeof *a);
+  if (S->ref_free == 0)
+    S->ref_free = luaL_ref(L, LUA_REGISTRYINDEX);
+  else
+    lua_rawseti(L, LUA_REGISTRYINDEX, S->ref_free);  /* the old one goes */
+  S->free_refs = a;
+  S->capfree = cap;
+}
+
 int go_anchor(lua_State *L, go_sched *S, int idx) {
   int ref;
   idx = lua_absindex(L, idx);
+  if (S->nfree > 0) {
+    ref = S->free_refs[--S->nfree];
+  } else {
+    if (S->last_ref == INT_MAX) luaL_error(L, "too many tasks");
+    if (S->last_ref >= S->capfree) free_grow(L, S);
+    ref = ++S->last_ref;
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushvalue(L, idx);
-  ref = luaL_ref(L, -2);
+  lua_rawseti(L, -2, ref);  /* (a memory error: the slot is lost) */
   lua_pop(L, 1);
   return ref;
 }
@@ -42,9 +70,12 @@ void go_push_anchor(lua_State *L, go_sched *S, int ref) {
 }
 
 void go_unanchor(lua_State *L, go_sched *S, int ref) {
+  if (ref <= 0) return;  /* LUA_NOREF, LUA_REFNIL */
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
-  luaL_unref(L, -1, ref);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, ref);  /* (a nil: no allocation) */
   lua_pop(L, 1);
+  if (S->nfree < S->capfree) S->free_refs[S->nfree++] = ref;
 }
 
 uint64_t go_random(go_sched *S) {  /* xorshift64* */
@@ -119,24 +150,29 @@ static void poll_no_more(go_sched *S) {
 static void enqueue(go_sched *S, go_task *t) {
   t->state = GO_READY;
   t->rq_next = NULL;
+  t->rq_prev = S->rq_tail;
   if (S->rq_tail) S->rq_tail->rq_next = t; else S->rq_head = t;
   S->rq_tail = t;
   if (S->in_uv) poll_no_more(S);
+}
+
+/* Takes the ready task t off the ready queue (to run it now, or
+** because it runs on). */
+static void rq_remove(go_sched *S, go_task *t) {
+  if (t == S->drain_last) {  /* the drain ends where it would have */
+    S->drain_last = t->rq_prev;
+    if (S->drain_last == NULL) S->drain_done = 1;
+  }
+  if (t->rq_prev) t->rq_prev->rq_next = t->rq_next; else S->rq_head = t->rq_next;
+  if (t->rq_next) t->rq_next->rq_prev = t->rq_prev; else S->rq_tail = t->rq_prev;
+  t->rq_next = t->rq_prev = NULL;
 }
 
 /* A park that could not yield (inside a finalizer, a metamethod that
 ** cannot yield): t runs on, so it leaves the ready queue a wake-up (its
 ** own go.yield's, or one that came meanwhile) put it on. */
 static void park_failed(go_sched *S, go_task *t) {
-  if (t->state == GO_READY) {
-    go_task **p = &S->rq_head, *prev = NULL;
-    while (*p != NULL && *p != t) { prev = *p; p = &(*p)->rq_next; }
-    if (*p == t) {
-      *p = t->rq_next;
-      if (S->rq_tail == t) S->rq_tail = prev;
-      t->rq_next = NULL;
-    }
-  }
+  if (t->state == GO_READY) rq_remove(S, t);
   t->state = GO_RUNNING;
   go_unregister(t);
 }
@@ -208,12 +244,13 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   if (requeue) go_wake(t, t->token, GO_FIRED_YIELD);
   do {  /* a resume by anyone but the scheduler (ucoro.resume on the
         ** task's coroutine) does not end the park: it parks again */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_yield);
     lua_pushlightuserdata(L, (void *)&go_park_sentinel);
-    status = lua_pcall(L, 1, 0, 0);
-  } while (status == LUA_OK && S->current != t);
+    status = S->api->park(L, 1);
+    if (status > 0) lua_pop(L, status);  /* (that resume's values) */
+  } while (status >= 0 && S->current != t);
   t->what = NULL;
-  if (status != LUA_OK) {  /* no yield possible here: say why */
+  if (status < 0) {  /* no park possible here: say why (on top) */
+    lua_remove(L, -2);  /* the sentinel, not yielded */
     park_failed(S, t);
     if (!raise) return GO_FIRED_ERROR;  /* the error left on top */
     return lua_error(L);
@@ -250,14 +287,17 @@ void go_tasks_unregister(lua_State *L, go_sched *S) {
   lua_pop(L, 1);
 }
 
+/* By the metatable's address (the scheduler: upvalue 1), else by name
+** for the error message. */
 go_task *go_check_task(lua_State *L, int idx) {
+  go_sched *S = go_sched_of(L);
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && S != NULL && lua_getmetatable(L, idx)) {
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    if (mt == S->task_mt) return (go_task *)p;
+  }
   return (go_task *)luaL_checkudata(L, idx, TASK_MT);
-}
-
-static void push_thread(lua_State *L, go_sched *S, go_task *t) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
-  lua_rawgeti(L, -1, t->ref);
-  lua_remove(L, -2);
 }
 
 /* go.spawn([opts,] f, ...): a new task, queued (it runs at the next
@@ -282,7 +322,8 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   t->heap_index = -1;
   t->S = S;
   t->ref = LUA_NOREF;
-  luaL_setmetatable(L, TASK_MT);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_task_mt);
+  lua_setmetatable(L, -2);
   /* the coroutine: ucoro.create(f, stack); without a stack option a
   ** plain thread does (ucoro.resume gives it a native stack as needed) */
   if (hasstack) {
@@ -310,18 +351,18 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
       lua_setiuservalue(L, -3, 5);
     }
   }
-  if (!lua_checkstack(t->co, nargs + LUA_MINSTACK))
+  /* (a new thread has 2 * LUA_MINSTACK slots, its function in one) */
+  if (nargs + 1 >= LUA_MINSTACK &&
+      !lua_checkstack(t->co, nargs + LUA_MINSTACK))
     luaL_error(L, "go.spawn: too many arguments");
   lua_rotate(L, first + 1, 2);  /* the arguments on top */
   lua_xmove(L, t->co, nargs);
   t->nargs = nargs;
-  /* now: ..., task, thread; hold both */
-  t->ref = go_anchor(L, S, -2);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
-  lua_pushvalue(L, -2);
-  lua_rawseti(L, -2, t->ref);
-  lua_pop(L, 2);
+  /* now: ..., task, thread; the task (its uservalue 1 the thread) held */
+  lua_pop(L, 1);
+  t->ref = go_anchor(L, S, -1);
   t->id = ++S->next_id;
+  t->serial = go_random(S) | 1;
   t->daemon = daemon;
   t->spawn = t->scope = scope;
   t->sib_next = scope->children;
@@ -352,24 +393,26 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
                        int base) {
   go_waiter *w;
   int n = lua_gettop(L) - base;
+  /* (the results may have filled the stack: room for what follows) */
+  luaL_checkstack(L, LUA_MINSTACK, "too many results");
   go_unregister(t);  /* (its frames closed from outside while parked) */
-  go_push_anchor(L, S, t->ref);  /* the task's userdata */
-  if (ok) {
-    int i;
-    lua_createtable(L, n, 1);
-    for (i = 1; i <= n; i++) {
-      lua_pushvalue(L, base + i);
-      lua_rawseti(L, -2, i);
-    }
-    lua_pushinteger(L, n);
-    lua_setfield(L, -2, "n");
-    lua_setiuservalue(L, -2, 2);
+  if (ok && (n == 0 || lua_checkstack(t->co, n))) {
+    /* the results wait on the dead thread's stack, which the task holds
+    ** anyway: no table for them */
+    if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
+    if (n != 0) lua_xmove(L, t->co, n);
+    t->nres = n;
     t->end = GO_END_OK;
   } else {
+    if (ok) {  /* (never: they were on that stack a moment ago) */
+      lua_settop(L, base);
+      lua_pushliteral(L, "too many results");
+    }
+    go_push_anchor(L, S, t->ref);
     /* as ucoro.close: the pending __close of its frames run now; an
     ** error of theirs replaces the task's, as coroutine.close's does */
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
-    push_thread(L, S, t);
+    lua_getiuservalue(L, -2, 1);
     lua_call(L, 1, 2);
     if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
     else lua_pop(L, 1);
@@ -383,9 +426,13 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
         t->end = GO_END_CANCELLED;
       lua_pop(L, 2);
     }
+    lua_pop(L, 1);
+    ok = 0;
   }
-  lua_pop(L, 1);
   t->state = GO_DONE;
+  /* run by its joiner's join, which returns its outcome (unless the
+  ** joiner was cancelled meanwhile: then its scope gets an error) */
+  if (S->joining == t && !go_is_cancelled(S->joiner)) t->joined = 1;
   while ((w = t->joiners.head) != NULL) {
     go_task *j = w->task;
     go_queue_remove(&t->joiners, w);
@@ -395,10 +442,6 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     go_wake(j, j->token, w->index);
   }
   go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_threads);
-  lua_pushnil(L);
-  lua_rawseti(L, -2, t->ref);
-  lua_pop(L, 1);
   go_unanchor(L, S, t->ref);
   t->ref = LUA_NOREF;
   S->ntasks--;
@@ -406,44 +449,46 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
 
 /* Runs t until it parks, yields or ends. */
 static void run_task(lua_State *L, go_sched *S, go_task *t) {
-  int base = lua_gettop(L), n = t->nargs;
-  lua_Debug ar;
+  int base = lua_gettop(L), n = t->nargs, status, nres;
   luaL_checkstack(L, n + 3, NULL);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_resume);
-  push_thread(L, S, t);
   if (n > 0) {
     lua_xmove(t->co, L, n);
     t->nargs = 0;
   }
   t->state = GO_RUNNING;
+  t->started = 1;
   S->current = t;
-  lua_call(L, n + 1, LUA_MULTRET);
+  status = S->api->resume(S->api, L, t->co, n, &nres, &t->hint);
   S->current = NULL;
-  if (!lua_toboolean(L, base + 1)) {
-    task_ended(L, S, t, 0, base + 1);
-  } else if ((t->state == GO_PARKED || t->state == GO_READY) &&
-             lua_gettop(L) == base + 2 &&
-             lua_touserdata(L, base + 2) == &go_park_sentinel) {
-    /* parked */
-  } else if (lua_status(t->co) == LUA_OK && !lua_getstack(t->co, 0, &ar)) {
-    task_ended(L, S, t, 1, base + 1);
-  } else {  /* a plain coroutine.yield in the task: as go.yield */
-    t->state = GO_RUNNING;
-    enqueue(S, t);
+  if (status == LUA_YIELD) {
+    if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
+        lua_touserdata(L, base + 1) == &go_park_sentinel) {
+      /* parked */
+    } else {  /* a plain coroutine.yield in the task: as go.yield */
+      t->state = GO_RUNNING;
+      enqueue(S, t);
+    }
+  } else {
+    task_ended(L, S, t, status == LUA_OK, base);
   }
   lua_settop(L, base);
 }
 
 /* Runs the tasks ready when it began. */
 static void drain(lua_State *L, go_sched *S) {
-  go_task *last = S->rq_tail, *t;
+  go_task *t;
+  S->drain_last = S->rq_tail;
+  S->drain_done = 0;
+  S->inline_runs = 0;
   do {
     t = S->rq_head;
     S->rq_head = t->rq_next;
     if (S->rq_head == NULL) S->rq_tail = NULL;
+    else S->rq_head->rq_prev = NULL;
     t->rq_next = NULL;
     run_task(L, S, t);
-  } while (t != last && S->rq_head != NULL);
+  } while (t != S->drain_last && !S->drain_done && S->rq_head != NULL);
+  S->drain_last = NULL;
 }
 
 /* ---- the loop ---- */
@@ -451,6 +496,7 @@ static void drain(lua_State *L, go_sched *S) {
 static void on_timer_closed(uv_handle_t *h) { free(h); }
 
 static void push_spawn_site(lua_State *L, go_task *t, int idx);
+static int push_results(lua_State *L, go_task *t, int idx);
 
 /* The deadlock report: each parked task with its traceback. */
 static void push_deadlock(lua_State *L, go_sched *S, go_scope *root);
@@ -511,9 +557,7 @@ static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
                     t->what ? t->what : "parked", lua_tostring(L, -1));
     lua_replace(L, -3);
     lua_pop(L, 1);
-    push_thread(L, S, t);
-    luaL_traceback(L, lua_tothread(L, -1), NULL, 0);
-    lua_remove(L, -2);
+    luaL_traceback(L, t->co, NULL, 0);  /* (t anchored, its thread held) */
     lua_concat(L, 3);
   }
   lua_remove(L, list);
@@ -546,6 +590,20 @@ static int run_protected(lua_State *L) {
   return 2;
 }
 
+/* The binding's C API (lua_ucoro_api.h), which ucoro.core, loaded before
+** this module, keeps in the registry. */
+static void need_api(lua_State *L, go_sched *S) {
+  const lua_ucoro_api *api;
+  if (S->api != NULL) return;
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_UCORO_API_KEY);
+  api = (const lua_ucoro_api *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (api == NULL || api->version != LUA_UCORO_API_VERSION)
+    luaL_error(L, "ucoro.go: ucoro.core's C API (version %d) not found",
+               LUA_UCORO_API_VERSION);
+  S->api = api;
+}
+
 /* go.run(main, ...): runs main as the root task, and the loop until no
 ** task but daemons is left; true, main's results / false, error. */
 static int go_run(lua_State *L) {
@@ -559,6 +617,7 @@ static int go_run(lua_State *L) {
     return luaL_error(L, "go.run: the Lua state is closing");
   if (S->running)
     return luaL_error(L, "go.run: already running (inside go.run or a task)");
+  need_api(L, S);
   if (loop_running(S))
     return luaL_error(L, "go.run: the luv loop is running (inside a luv "
                       "callback or uv.run)");
@@ -615,22 +674,7 @@ static int go_run(lua_State *L) {
     lua_remove(L, -2);
     return 2;
   }
-  lua_getiuservalue(L, -1, 2);
-  if (t->end != GO_END_OK) {
-    lua_pushboolean(L, 0);
-    lua_insert(L, -2);
-    return 2;
-  }
-  {
-    int i, n;
-    lua_getfield(L, -1, "n");
-    n = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    luaL_checkstack(L, n + 1, "too many results");
-    lua_pushboolean(L, 1);
-    for (i = 1; i <= n; i++) lua_rawgeti(L, -1 - i, i);
-    return n + 1;
-  }
+  return push_results(L, t, lua_gettop(L));
 }
 
 static int go_self(lua_State *L) {
@@ -761,9 +805,19 @@ static void attached_drain(go_sched *S) {
   lua_settop(L, top);
 }
 
+/* A task runs the loop itself (uv.run inside a task: luv does not refuse
+** a nested run): no drain inside it, nor a busy loop; the tasks ready run
+** once it returns to the outer loop. */
+static int inside_task(go_sched *S) {
+  if (S->current == NULL) return 0;
+  uv_idle_stop(S->idle);
+  return 1;
+}
+
 /* Before poll: run what is ready; poll must not block while tasks are. */
 static void on_prepare(uv_prepare_t *h) {
   go_sched *S = (go_sched *)h->data;
+  if (inside_task(S)) return;
   attached_drain(S);
   if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
   else uv_idle_stop(S->idle);
@@ -772,6 +826,7 @@ static void on_prepare(uv_prepare_t *h) {
 /* After poll: run what I/O and timers made ready. */
 static void on_check(uv_check_t *h) {
   go_sched *S = (go_sched *)h->data;
+  if (inside_task(S)) return;
   attached_drain(S);
   if (S->rq_head != NULL) uv_idle_start(S->idle, on_idle);
 }
@@ -785,6 +840,7 @@ static int go_attach(lua_State *L) {
   go_scope *root;
   if (S->gone) return luaL_error(L, "go.attach: the Lua state is closing");
   if (S->running) return luaL_error(L, "go.attach: already running");
+  need_api(L, S);
   /* what may raise (memory) first: an error must not leave handles in
   ** the loop, nor the scheduler half attached */
   root = go_new_scope(L, S, NULL);
@@ -873,23 +929,25 @@ const luaL_Reg go_sched_functions[] = {
 
 /* ---- task methods ---- */
 
+/* Pushes t's outcome: true, its results (kept on its dead thread's
+** stack) / false, its error.  idx: t's userdata. */
 static int push_results(lua_State *L, go_task *t, int idx) {
-  lua_getiuservalue(L, idx, 2);
+  int n = t->nres;
   if (t->end != GO_END_OK) {
     lua_pushboolean(L, 0);
-    lua_insert(L, -2);
+    lua_getiuservalue(L, idx, 2);
     return 2;
-  } else {
-    int i, n;
-    lua_getfield(L, -1, "n");
-    n = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    luaL_checkstack(L, n + 1, "too many results");
-    lua_pushboolean(L, 1);
-    for (i = 1; i <= n; i++) lua_rawgeti(L, -1 - i, i);
-    lua_remove(L, -(n + 2));
-    return n + 1;
   }
+  luaL_checkstack(L, n + 1, "too many results");
+  lua_pushboolean(L, 1);
+  if (n > 0) {
+    lua_State *co = t->co;  /* (held by the task's userdata) */
+    int i;
+    if (!lua_checkstack(co, n)) return luaL_error(L, "too many results");
+    for (i = 1; i <= n; i++) lua_pushvalue(co, i);
+    lua_xmove(co, L, n);
+  }
+  return n + 1;
 }
 
 int go_task_results(lua_State *L, go_task *t, int idx) {
@@ -905,6 +963,27 @@ static int task_join(lua_State *L) {
   if (t->state == GO_DONE) return go_task_results(L, t, 1);
   me = go_current(L, S, "join");
   if (me == t) return luaL_error(L, "join: a task cannot join itself");
+  if (t == S->rq_head && !t->started && !has && S->inline_depth < 8 &&
+      S->inline_runs < 16 && !go_is_cancelled(me)) {
+    /* never run, and next in the ready queue: it runs now, on the
+    ** joiner's stack, as it would once the joiner parked; a task that
+    ** never parks then costs no park of its joiner */
+    go_task *joining = S->joining, *joiner = S->joiner;
+    S->inline_runs++;  /* (a loop of such joins still parks now and then:
+                       ** the drain ends, the loop gets its turn) */
+    luaL_checkstack(L, t->nargs + 3, NULL);  /* run_task's, before any change */
+    rq_remove(S, t);
+    S->inline_depth++;
+    S->joining = t;
+    S->joiner = me;
+    run_task(L, S, t);
+    S->joining = joining;
+    S->joiner = joiner;
+    S->inline_depth--;
+    S->current = me;
+    if (t->state == GO_DONE && !go_is_cancelled(me))
+      return go_task_results(L, t, 1);
+  }
   if (has && !go_timer_add(S, me, at, 2))
     return luaL_error(L, "not enough memory");
   me->ws = me->w;
@@ -994,11 +1073,7 @@ static int task_spawned_at(lua_State *L) {
 
 static int task_join_op(lua_State *L) {
   go_check_task(L, 1);
-  lua_createtable(L, 2, 0);
-  lua_pushinteger(L, GO_OP_JOIN);
-  lua_rawseti(L, -2, 1);
-  lua_pushvalue(L, 1);
-  lua_rawseti(L, -2, 2);
+  go_new_op(L, go_sched_of(L), GO_OP_JOIN, 1);
   return 1;
 }
 
@@ -1030,6 +1105,9 @@ static const luaL_Reg task_methods[] = {
 int go_task_open(lua_State *L) {
   luaL_newmetatable(L, TASK_MT);
   ((go_sched *)lua_touserdata(L, -2))->task_mt = lua_topointer(L, -1);
+  lua_pushvalue(L, -1);
+  ((go_sched *)lua_touserdata(L, -3))->ref_task_mt =
+      luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   lua_pushvalue(L, -3);
   luaL_setfuncs(L, task_methods, 1);

@@ -176,6 +176,7 @@ go_scope *go_new_scope(lua_State *L, go_sched *S, go_task *owner) {
 ** are cancelled once the others have ended. */
 static void scope_wait(lua_State *L, go_sched *S, go_scope *s, go_task *t) {
   int saved = t->nocancel;
+  luaL_checkstack(L, 4, NULL);  /* (f's results may have filled it) */
   if (go_is_cancelled(t)) go_cancel_scope(S, s);
   t->nocancel = 1;
   while (s->all > 0) {

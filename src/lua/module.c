@@ -11,6 +11,7 @@
 #include "compat.h"
 
 #include "lua_ucoro.h"
+#include "lua_ucoro_api.h"
 #include "bridge.h"
 #include "native.h"
 
@@ -505,6 +506,7 @@ LUA_UCORO_API int luaopen_ucoro_core(lua_State *L) {
   native_push_config(L);
   luaL_setfuncs(L, functions, 2);
   bridge_open(L);  /* adds call */
+  lua_ucoro_export(L);  /* lua_ucoro_api.h, for other C modules */
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, co_install, 1);
   lua_setfield(L, -2, "install");
