@@ -153,6 +153,8 @@ static void outside_a_task_every_call_is_notask(void **state) {
   pool_job j = {1, 0, 0, 0};
   int fds[2];
   assert_null(go->current(L));
+  assert_int_equal(go->prepare(go->current(L)), 0);  /* NULL: no token */
+  go->wake(NULL, 1);                                  /* a no-op */
   assert_int_equal(go->sleep(L, 1), UCORO_GO_NOTASK);
   assert_int_equal(go->cancelled(L), UCORO_GO_NOTASK);
   assert_int_equal(go->park(L, NULL, 1), UCORO_GO_NOTASK);
