@@ -52,7 +52,8 @@ describe("go.select's operations", function()
     end)
   end
 
-  it("are read once: a send op whose channel and value are replaced while parked sends its value to its channel", function()
+  it("are read once: a send op whose channel and value are replaced while parked"
+     .. " sends its value to its channel", function()
     child_says("true\t1\tv\n", SET .. [[
       local go = require "ucoro.go"
       print(go.run(function()
@@ -513,5 +514,74 @@ describe("go.timer", function()
       return stopped, ran, tm.stop()
     end))
     assert.same({ true, true, false, false, n = 4 }, r)
+  end)
+end)
+
+describe("the deadlock report", function()
+  -- (it was built by concatenating onto the report so far: quadratic,
+  -- 0.66 s for 4,000 tasks, minutes for 100,000; now one buffer)
+  it("lists each of many parked tasks once", function()
+    local n = os.getenv("UCORO_TEST_QUICK") and 2000 or 20000
+    local ok, err = go.run(function()
+      local ch = go.chan()
+      for _ = 1, n do go.spawn(function() ch:recv() end) end
+      ch:recv()
+    end)
+    assert.is_false(ok)
+    local count, ids = 0, {}
+    for id in err:gmatch("\n\ntask (%d+) %[recv%]") do
+      if not ids[id] then count = count + 1 end
+      ids[id] = true
+    end
+    assert.equal(n + 1, count)
+  end)
+end)
+
+describe("cancellation through deeply nested scopes", function()
+  -- (it recursed once per nesting level: 3,000 levels overflowed the
+  -- small C stack of the task that called cancel, a segfault; 20,000
+  -- overflow the default one)
+  it("reaches a task 3,000 scopes down from a cancel called on a small task stack", function()
+    local D, depth = 3000, 0
+    local r = table.pack(run(function()
+      local function level(k)
+        depth = k
+        if k == D then go.sleep(100) return end
+        go.scope(function()
+          go.spawn(level, k + 1)
+          go.sleep(100)
+        end)
+      end
+      local top = go.spawn(level, 1)
+      while depth < D do go.sleep(0.001) end
+      local canceller = go.spawn({ stack = 32 * 1024 }, function()
+        top:cancel("stop")
+      end)
+      assert(canceller:join())
+      return top:join()
+    end))
+    assert.is_false(r[2])
+    assert.is_true(go.is_cancelled(r[3]))
+    assert.equal("stop", r[3].reason)
+  end)
+end)
+
+describe("ucoro_go.h's prepare given up (no park)", function()
+  it("leaves no token a late wake-up could end a later park with", function()
+    local capi = require "ucoro_go_testmod"
+    local r = table.pack(run(function()
+      local ch = go.chan()
+      local token
+      local a = go.spawn(function()
+        token = capi.prepare()  -- prepared, then given up: no park
+        return ch:recv()
+      end)
+      go.yield()
+      capi.wake(token)  -- the given-up park's wake-up, late
+      go.yield()
+      ch:send("real")
+      return a:join()
+    end))
+    assert.same({ true, true, "real", true, n = 4 }, r)
   end)
 end)

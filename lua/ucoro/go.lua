@@ -112,34 +112,45 @@ function go.cond()
   return setmetatable({ waiters = {} }, Cond)
 end
 
+-- Takes ch out of c's line: false when it was not in it any more (a
+-- signal or a broadcast took it).
+local function leave(c, ch)
+  for i, w in ipairs(c.waiters) do
+    if w == ch then
+      table.remove(c.waiters, i)
+      return true
+    end
+  end
+  return false
+end
+
 function Cond:wait(timeout)
   local ch = go.chan(1)
   local waiters = self.waiters
   waiters[#waiters + 1] = ch
+  local returned
+  -- cancelled: out of line; a signal that took it already goes on to
+  -- the next waiter (not lost on a wait that ends)
+  local _ <close> = setmetatable({}, { __close = function()
+    if returned or leave(self, ch) then return end
+    if ch:try_recv() == "signal" then self:signal() end
+  end })
   local _, ok = ch:recv(timeout)
-  if not ok then
-    for i, w in ipairs(self.waiters) do
-      if w == ch then
-        table.remove(self.waiters, i)
-        return false
-      end
-    end
-    -- not in line any more: a signal or broadcast took this waiter as
-    -- its timeout passed; it is this waiter's (no other gets it)
-    return true
-  end
+  returned = true
+  -- timed out as a signal or a broadcast took it: it is this waiter's
+  if not ok and not leave(self, ch) then ok = true end
   return ok
 end
 
 function Cond:signal()
   local ch = table.remove(self.waiters, 1)
-  if ch then ch:send(true) end
+  if ch then ch:send("signal") end
 end
 
 function Cond:broadcast()
   local ws = self.waiters
   self.waiters = {}
-  for _, ch in ipairs(ws) do ch:send(true) end
+  for _, ch in ipairs(ws) do ch:send("broadcast") end
 end
 
 --- A ticker: t.c receives the time every s seconds until t:stop().

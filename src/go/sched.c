@@ -206,6 +206,8 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op) {
   luaL_checkstack(L, 4, NULL);
   if (t->ws != NULL) go_unregister(t);  /* left by an op a memory error
                                          ** ended before its park */
+  t->armed = 0;  /* a C park prepared, then given up: its token must not
+                 ** be this park's (its late wake-up would end it) */
   t->fired = GO_NOT_FIRED;
   return t;
 }
@@ -530,7 +532,7 @@ static int run_loop(lua_State *L, go_sched *S, go_scope *root) {
 }
 
 static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
-  int list, i, n = 0;
+  int list, n = 0;
   (void)root;
   lua_newtable(L);  /* the parked tasks */
   list = lua_gettop(L);
@@ -545,20 +547,27 @@ static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  lua_pushliteral(L, "all tasks are asleep - deadlock!");
-  for (i = 1; i <= n; i++) {
-    go_task *t;
-    lua_rawgeti(L, list, i);
-    t = (go_task *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    go_push_anchor(L, S, t->ref);
-    push_spawn_site(L, t, lua_gettop(L));
-    lua_pushfstring(L, "\n\ntask %d [%s], spawned at %s:\n", (int)t->id,
-                    t->what ? t->what : "parked", lua_tostring(L, -1));
-    lua_replace(L, -3);
-    lua_pop(L, 1);
-    luaL_traceback(L, t->co, NULL, 0);  /* (t anchored, its thread held) */
-    lua_concat(L, 3);
+  {  /* one buffer: linear in the tasks (100,000 parked is a report) */
+    luaL_Buffer b;
+    int i;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "all tasks are asleep - deadlock!");
+    for (i = 1; i <= n; i++) {
+      go_task *t;
+      lua_rawgeti(L, list, i);
+      t = (go_task *)lua_touserdata(L, -1);
+      lua_pop(L, 1);
+      go_push_anchor(L, S, t->ref);
+      push_spawn_site(L, t, lua_gettop(L));
+      lua_pushfstring(L, "\n\ntask %d [%s], spawned at %s:\n", (int)t->id,
+                      t->what ? t->what : "parked", lua_tostring(L, -1));
+      lua_replace(L, -3);
+      lua_pop(L, 1);
+      luaL_addvalue(&b);
+      luaL_traceback(L, t->co, NULL, 0);  /* (t anchored, its thread held) */
+      luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
   }
   lua_remove(L, list);
 }

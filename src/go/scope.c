@@ -62,21 +62,42 @@ static void recheck(go_task *t) {
     go_wake(t, t->token, GO_FIRED_CANCEL);
 }
 
-static void visit_children(go_scope *s);
+/* Rechecks every task below scope top: its children, the tasks in the
+** scopes they opened, and so on, depth first.  Without recursion: scopes
+** nest as deep as tasks do (each task a scope inside the last), and a
+** cancel may run on a task's stack.  A scope s below top is in the chain
+** of scopes its owner opened (innermost first, s->parent outward, up to
+** the owner's spawn scope), which is how the walk climbs back. */
+static void visit_children(go_scope *top) {
+  go_scope *s = top;
+  go_task *c = s->children;
+  for (;;) {
+    if (c != NULL) {
+      recheck(c);
+      if (c->scope != NULL && c->scope != c->spawn) {  /* c's own scopes */
+        s = c->scope;
+        c = s->children;
+      } else {
+        c = c->sib_next;
+      }
+      continue;
+    }
+    if (s == top) return;
+    if (s->parent != s->owner->spawn) {  /* the owner's next scope out */
+      s = s->parent;
+      c = s->children;
+    } else {  /* the owner's scopes done: its next sibling */
+      c = s->owner->sib_next;
+      s = s->owner->spawn;
+    }
+  }
+}
 
 /* The children of the scopes t opened, below `until`. */
 static void visit_task(go_task *t, go_scope *until) {
   go_scope *s;
   for (s = t->scope; s != NULL && s != until; s = s->parent)
     visit_children(s);
-}
-
-static void visit_children(go_scope *s) {
-  go_task *c;
-  for (c = s->children; c != NULL; c = c->sib_next) {
-    recheck(c);
-    visit_task(c, c->spawn);
-  }
 }
 
 static void wake_all(go_wait_queue *q) {

@@ -45,12 +45,13 @@ typedef struct ucoro_go_api {
   int version;
   /* The task whose code runs on L now, or NULL. */
   ucoro_go_task *(*current)(lua_State *L);
-  /* Starts a park of t (the current task): its token. */
+  /* Starts a park of t (the current task): its token (0 for a NULL t). */
   unsigned (*prepare)(ucoro_go_task *t);
   /* Parks t until wake(t, token), the timeout (seconds; negative: none),
   ** or cancellation. */
   int (*park)(lua_State *L, ucoro_go_task *t, double timeout);
-  /* Queues t's wake-up (from a libuv callback, on the loop's thread). */
+  /* Queues t's wake-up (from a libuv callback, on the loop's thread); a
+  ** NULL t is a no-op. */
   void (*wake)(ucoro_go_task *t, unsigned token);
   /* Parks the current task for the given seconds (never fewer). */
   int (*sleep)(lua_State *L, double seconds);

@@ -102,7 +102,11 @@ static budget the_budget;
 static lua_State *new_state(void) {
   lua_State *L;
   memset(&the_budget, 0, sizeof the_budget);
+#if LUA_VERSION_NUM >= 505  /* 5.5 takes the hash seed */
+  L = lua_newstate(budget_alloc, &the_budget, luaL_makeseed(NULL));
+#else
   L = lua_newstate(budget_alloc, &the_budget);
+#endif
   if (L == NULL) return NULL;
   luaL_openlibs(L);
   luaL_requiref(L, "ucoro", luaopen_ucoro_core, 1);

@@ -153,6 +153,8 @@ static void outside_a_task_every_call_is_notask(void **state) {
   pool_job j = {1, 0, 0, 0};
   int fds[2];
   assert_null(go->current(L));
+  assert_int_equal(go->prepare(go->current(L)), 0);  /* NULL: no token */
+  go->wake(NULL, 1);                                  /* a no-op */
   assert_int_equal(go->sleep(L, 1), UCORO_GO_NOTASK);
   assert_int_equal(go->cancelled(L), UCORO_GO_NOTASK);
   assert_int_equal(go->park(L, NULL, 1), UCORO_GO_NOTASK);
@@ -306,7 +308,7 @@ static int c_early_stale_double(lua_State *L) {
   /* stale: the token of a park that timed out */
   old = go->prepare(t);
   rec.code[1] = go->park(L, t, 0.001);
-  token = go->prepare(t);
+  (void)go->prepare(t);
   go->wake(t, old);
   rec.code[2] = go->park(L, t, 0.005);
   /* stale: the token of a park that was woken; then a double wake-up */
