@@ -19,8 +19,9 @@
 
 #define NATIVE_MT "ucoro.native"
 
-/* The Lua API calls of every round trip, called through the GOT rather
-** than the PLT: one jump less each (GCC's noplt, x86-64 PIC only). */
+/* The Lua API calls of the round trips, create and resume, called
+** through the GOT rather than the PLT: one jump less each (GCC's noplt,
+** x86-64 PIC only; -fno-plt would do it for every call). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
     defined(__PIC__)
 #define NATIVE_NOPLT __attribute__((noplt))
@@ -30,6 +31,21 @@ LUA_API void (lua_xmove)(lua_State *from, lua_State *to, int n) NATIVE_NOPLT;
 LUA_API int (lua_isyieldable)(lua_State *L) NATIVE_NOPLT;
 LUA_API int (lua_checkstack)(lua_State *L, int n) NATIVE_NOPLT;
 LUA_API int (lua_gc)(lua_State *L, int what, ...) NATIVE_NOPLT;
+LUA_API int (lua_status)(lua_State *L) NATIVE_NOPLT;
+LUA_API int (lua_getstack)(lua_State *L, int level, lua_Debug *ar) NATIVE_NOPLT;
+LUA_API lua_State *(lua_tothread)(lua_State *L, int idx) NATIVE_NOPLT;
+LUA_API int (lua_pushthread)(lua_State *L) NATIVE_NOPLT;
+LUA_API int (lua_rawget)(lua_State *L, int idx) NATIVE_NOPLT;
+LUA_API void (lua_settop)(lua_State *L, int idx) NATIVE_NOPLT;
+LUA_API void (lua_rotate)(lua_State *L, int idx, int n) NATIVE_NOPLT;
+LUA_API void (lua_pushboolean)(lua_State *L, int b) NATIVE_NOPLT;
+LUA_API lua_State *(lua_newthread)(lua_State *L) NATIVE_NOPLT;
+LUA_API void (lua_pushvalue)(lua_State *L, int idx) NATIVE_NOPLT;
+LUA_API int (lua_type)(lua_State *L, int idx) NATIVE_NOPLT;
+LUA_API int (lua_resume)(lua_State *L, lua_State *from, int narg,
+                        int *nres) NATIVE_NOPLT;
+LUA_API int (lua_yieldk)(lua_State *L, int nresults, lua_KContext ctx,
+                        lua_KFunction k) NATIVE_NOPLT;
 #endif
 
 struct native_config;
