@@ -52,7 +52,8 @@ describe("go.select's operations", function()
     end)
   end
 
-  it("are read once: a send op whose channel and value are replaced while parked sends its value to its channel", function()
+  it("are read once: a send op whose channel and value are replaced while parked"
+     .. " sends its value to its channel", function()
     child_says("true\t1\tv\n", SET .. [[
       local go = require "ucoro.go"
       print(go.run(function()

@@ -532,7 +532,7 @@ static int run_loop(lua_State *L, go_sched *S, go_scope *root) {
 }
 
 static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
-  int list, i, n = 0;
+  int list, n = 0;
   (void)root;
   lua_newtable(L);  /* the parked tasks */
   list = lua_gettop(L);
@@ -549,6 +549,7 @@ static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
   lua_pop(L, 1);
   {  /* one buffer: linear in the tasks (100,000 parked is a report) */
     luaL_Buffer b;
+    int i;
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "all tasks are asleep - deadlock!");
     for (i = 1; i <= n; i++) {

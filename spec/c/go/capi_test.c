@@ -308,7 +308,7 @@ static int c_early_stale_double(lua_State *L) {
   /* stale: the token of a park that timed out */
   old = go->prepare(t);
   rec.code[1] = go->park(L, t, 0.001);
-  token = go->prepare(t);
+  (void)go->prepare(t);
   go->wake(t, old);
   rec.code[2] = go->park(L, t, 0.005);
   go->wake(t, token);  /* the token of the park that just timed out */
