@@ -13,6 +13,9 @@ end
 describe("go.run", function()
   it("returns true and the main task's results", function()
     assert.same({ true, "x", 2 }, { run(function(a) return a, 2 end, "x") })
+    -- every argument and result, nils too
+    assert.same({ true, nil, "b", nil, n = 4 },
+      table.pack(go.run(function(...) return ... end, nil, "b", nil)))
   end)
 
   it("returns false and the error of the main task", function()

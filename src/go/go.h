@@ -109,7 +109,7 @@ struct go_task {  /* (pointers first, then ints, then flags: no padding) */
   int fired;             /* what ended the current park */
   int fired_ok;          /* the fired waiter's ok */
   int early;             /* what woke the prepared park before it began */
-  int spawn_line;        /* the go.spawn call's line (uservalue 5: its function) */
+  int spawn_line;        /* the go.spawn call's line (uservalue 3: its function) */
   int nws;
   int heap_index;        /* -1 when not in the timer heap */
   int timer_case;        /* what a timer fire means (a case index) */
@@ -123,7 +123,7 @@ struct go_sched {
   uv_loop_t *loop;
   uv_timer_t *timer;     /* one uv timer for the heap; NULL until go.run */
   uint64_t timer_at;     /* when it is armed for (0: not armed) */
-  int ref_resume, ref_yield, ref_create, ref_close, ref_anchors, ref_threads;
+  int ref_resume, ref_yield, ref_create, ref_close, ref_anchors;
   const lua_ucoro_api *api;  /* the binding's C API (set by go.run/attach) */
   int ref_cancelled_mt;  /* metatable of go.Cancelled errors */
   int ref_task_mt;       /* the task metatable */

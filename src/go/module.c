@@ -121,8 +121,6 @@ GO_API int luaopen_ucoro_go_core(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   lua_newtable(L);
   S->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_newtable(L);
-  S->ref_threads = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_createtable(L, 0, 2);  /* go.Cancelled */
   lua_pushcfunction(L, cancelled_tostring);
   lua_setfield(L, -2, "__tostring");

@@ -319,7 +319,10 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   }
   luaL_checktype(L, first, LUA_TFUNCTION);
   nargs = lua_gettop(L) - first;
-  t = (go_task *)lua_newuserdatauv(L, sizeof(go_task), 5);
+  /* uservalues: 1 the thread, 2 the error (before the end: the cancel
+  ** reason, which the end no longer needs), 3 the spawning function, 4 the
+  ** name (only a named task has a fourth: a missing one reads as nil) */
+  t = (go_task *)lua_newuserdatauv(L, sizeof(go_task), hasname ? 4 : 3);
   memset(t, 0, sizeof *t);
   t->heap_index = -1;
   t->S = S;
@@ -350,7 +353,7 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
     lua_Debug ar;
     if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "fl", &ar)) {
       t->spawn_line = ar.currentline;
-      lua_setiuservalue(L, -3, 5);
+      lua_setiuservalue(L, -3, 3);
     }
   }
   /* (a new thread has 2 * LUA_MINSTACK slots, its function in one) */
@@ -1015,7 +1018,7 @@ static int task_cancel(lua_State *L) {
   go_task *t = go_check_task(L, 1);
   if (t->state == GO_DONE || t->cancelled) return 0;
   lua_settop(L, 2);
-  lua_setiuservalue(L, 1, 3);
+  lua_setiuservalue(L, 1, 2);  /* (the error's slot: it ends no task) */
   go_cancel_task(S, t);
   return 0;
 }
@@ -1065,7 +1068,7 @@ static int task_traceback(lua_State *L) {
 /* Pushes "file:line" of t's go.spawn call (t's userdata at idx), or "?". */
 static void push_spawn_site(lua_State *L, go_task *t, int idx) {
   lua_Debug ar;
-  if (lua_getiuservalue(L, idx, 5) == LUA_TFUNCTION &&
+  if (lua_getiuservalue(L, idx, 3) == LUA_TFUNCTION &&
       lua_getinfo(L, ">S", &ar))
     lua_pushfstring(L, "%s:%d", ar.short_src, t->spawn_line);
   else {

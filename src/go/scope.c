@@ -42,7 +42,7 @@ void go_push_reason(lua_State *L, go_task *t) {
   }
   if (t->cancelled || s == NULL || s != t->spawn) {
     go_push_anchor(L, S, t->ref);
-    lua_getiuservalue(L, -1, 3);
+    lua_getiuservalue(L, -1, 2);  /* (t:cancel's reason) */
     lua_remove(L, -2);
     return;
   }

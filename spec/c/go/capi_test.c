@@ -311,6 +311,7 @@ static int c_early_stale_double(lua_State *L) {
   (void)go->prepare(t);
   go->wake(t, old);
   rec.code[2] = go->park(L, t, 0.005);
+  go->wake(t, token);  /* the token of the park that just timed out */
   /* stale: the token of a park that was woken; then a double wake-up */
   old = go->prepare(t);
   go->wake(t, old);
