@@ -363,8 +363,10 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   if (nargs + 1 >= LUA_MINSTACK &&
       !lua_checkstack(t->co, nargs + LUA_MINSTACK))
     luaL_error(L, "go.spawn: too many arguments");
-  lua_rotate(L, first + 1, 2);  /* the arguments on top */
-  lua_xmove(L, t->co, nargs);
+  if (nargs > 0) {
+    lua_rotate(L, first + 1, 2);  /* the arguments on top */
+    lua_xmove(L, t->co, nargs);
+  }
   t->nargs = nargs;
   /* now: ..., task, thread; the task (its uservalue 1 the thread) held */
   lua_pop(L, 1);
