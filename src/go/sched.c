@@ -291,8 +291,7 @@ void go_tasks_unregister(lua_State *L, go_sched *S) {
 
 /* By the metatable's address (the scheduler: upvalue 1), else by name
 ** for the error message. */
-go_task *go_check_task(lua_State *L, int idx) {
-  go_sched *S = go_sched_of(L);
+static go_task *check_task(lua_State *L, go_sched *S, int idx) {
   void *p = lua_touserdata(L, idx);
   if (p != NULL && S != NULL && lua_getmetatable(L, idx)) {
     const void *mt = lua_topointer(L, -1);
@@ -300,6 +299,10 @@ go_task *go_check_task(lua_State *L, int idx) {
     if (mt == S->task_mt) return (go_task *)p;
   }
   return (go_task *)luaL_checkudata(L, idx, TASK_MT);
+}
+
+go_task *go_check_task(lua_State *L, int idx) {
+  return check_task(L, go_sched_of(L), idx);
 }
 
 /* go.spawn([opts,] f, ...): a new task, queued (it runs at the next
@@ -360,8 +363,10 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   if (nargs + 1 >= LUA_MINSTACK &&
       !lua_checkstack(t->co, nargs + LUA_MINSTACK))
     luaL_error(L, "go.spawn: too many arguments");
-  lua_rotate(L, first + 1, 2);  /* the arguments on top */
-  lua_xmove(L, t->co, nargs);
+  if (nargs > 0) {
+    lua_rotate(L, first + 1, 2);  /* the arguments on top */
+    lua_xmove(L, t->co, nargs);
+  }
   t->nargs = nargs;
   /* now: ..., task, thread; the task (its uservalue 1 the thread) held */
   lua_pop(L, 1);
@@ -452,10 +457,10 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   S->ntasks--;
 }
 
-/* Runs t until it parks, yields or ends. */
+/* Runs t until it parks, yields or ends.  The caller made room on L for
+** t's arguments and 3 more (before taking t off the ready queue). */
 static void run_task(lua_State *L, go_sched *S, go_task *t) {
   int base = lua_gettop(L), n = t->nargs, status, nres;
-  luaL_checkstack(L, n + 3, NULL);
   if (n > 0) {
     lua_xmove(t->co, L, n);
     t->nargs = 0;
@@ -487,6 +492,7 @@ static void drain(lua_State *L, go_sched *S) {
   S->inline_runs = 0;
   do {
     t = S->rq_head;
+    luaL_checkstack(L, t->nargs + 3, NULL);  /* run_task's */
     S->rq_head = t->rq_next;
     if (S->rq_head == NULL) S->rq_tail = NULL;
     else S->rq_head->rq_prev = NULL;
@@ -969,7 +975,7 @@ int go_task_results(lua_State *L, go_task *t, int idx) {
 
 static int task_join(lua_State *L) {
   go_sched *S = go_sched_of(L);
-  go_task *t = go_check_task(L, 1), *me;
+  go_task *t = check_task(L, S, 1), *me;
   int has, fired;
   uint64_t at = go_deadline(L, 2, &has);
   if (t->state == GO_DONE) return go_task_results(L, t, 1);
