@@ -585,3 +585,62 @@ describe("ucoro_go.h's prepare given up (no park)", function()
     assert.same({ true, true, "real", true, n = 4 }, r)
   end)
 end)
+
+describe("uservalues replaced by the debug library (debug.setuservalue)", function()
+  -- C keeps a channel's values, a scope's errors and a task's thread in
+  -- uservalues: a replaced one is never read as what it was (a channel
+  -- or scope read a number as a table and crashed; a task's thread was
+  -- collected while the scheduler still resumed it)
+  for _, v in ipairs({ "nil", "42", "{}" }) do
+    it("a channel's values (" .. v .. "): sends and receives go on", function()
+      child_says("true\t1\ttrue\t1\n", ([[
+        local go = require "ucoro.go"
+        print(go.run(function()
+          local ch = go.chan(2)
+          debug.setuservalue(ch, %s, 1)
+          collectgarbage()
+          go.spawn(function() ch:send(1) end)
+          local r, ok = ch:recv()
+          ch:send(1)
+          debug.setuservalue(ch, %s, 1)
+          return r, ok, ch:try_recv() and 1 or 1
+        end))
+      ]]):format(v, v))
+    end)
+
+    it("a scope's errors (" .. v .. "): a child's error still reaches it", function()
+      child_says("false\tboom\n", ([[
+        local go = require "ucoro.go"
+        print(go.run(function()
+          return go.scope(function(sc)
+            debug.setuservalue(sc, %s, 1)
+            collectgarbage()
+            go.spawn(function() go.sleep(0.001) error("boom", 0) end)
+          end)
+        end))
+      ]]):format(v))
+    end)
+
+    it("a task's thread (" .. v .. "), parked and ended: the task runs, join says what it can", function()
+      child_says("true\tran\tfalse\n", ([[
+        local go = require "ucoro.go"
+        local function churn()
+          for _ = 1, 3 do collectgarbage() end
+          local s = {} for i = 1, 1e4 do s[i] = coroutine.create(print) end
+        end
+        print(go.run(function()
+          local ran
+          local t = go.spawn(function(...) go.yield() ran = "ran" return ... end, 1, 2)
+          debug.setuservalue(t, %s, 1)
+          churn()
+          local ok = pcall(t.join, t)
+          local u = go.spawn(function() return 1, 2 end)
+          go.yield() go.yield()
+          debug.setuservalue(u, %s, 1)
+          churn()
+          return ran, (pcall(u.join, u))
+        end))
+      ]]):format(v, v))
+    end)
+  end
+end)

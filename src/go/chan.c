@@ -168,7 +168,7 @@ static int chan_send(lua_State *L) {
   uint64_t at = go_deadline(L, 3, &has);
   go_task *t;
   lua_settop(L, 3);
-  lua_getiuservalue(L, 1, 1);  /* box at 4 */
+  go_push_uvtable(L, 1, 1);  /* box at 4 */
   if (send_now(L, c, 4, 2)) {
     lua_pushboolean(L, 1);
     return 1;
@@ -211,7 +211,7 @@ static int chan_recv(lua_State *L) {
   uint64_t at = go_deadline(L, 2, &has);
   go_task *t;
   lua_settop(L, 2);
-  lua_getiuservalue(L, 1, 1);  /* box at 3 */
+  go_push_uvtable(L, 1, 1);  /* box at 3 */
   r = recv_now(L, c, 3);
   if (r > 0) {
     lua_pushboolean(L, 1);
@@ -247,7 +247,7 @@ static int chan_recv(lua_State *L) {
 static int chan_try_send(lua_State *L) {
   go_chan *c = check_chan(L, 1);
   lua_settop(L, 2);
-  lua_getiuservalue(L, 1, 1);
+  go_push_uvtable(L, 1, 1);
   lua_pushboolean(L, send_now(L, c, 3, 2));
   return 1;
 }
@@ -257,7 +257,7 @@ static int chan_try_recv(lua_State *L) {
   go_chan *c = check_chan(L, 1);
   int r;
   lua_settop(L, 1);
-  lua_getiuservalue(L, 1, 1);
+  go_push_uvtable(L, 1, 1);
   r = recv_now(L, c, 2);
   if (r > 0) {
     lua_pushboolean(L, 1);
@@ -455,7 +455,7 @@ static int case_ready(sel_case *k, uint64_t now) {
 
 /* Pushes the box of case k's channel (its op's target). */
 static int push_box(lua_State *L, sel_case *k) {
-  lua_getiuservalue(L, k->ti, 1);
+  go_push_uvtable(L, k->ti, 1);
   return lua_gettop(L);
 }
 

@@ -102,6 +102,8 @@ struct go_task {  /* (pointers first, then ints, then flags: no padding) */
   struct io_wait *io;    /* an I/O wait naming it (io.h): cleared with
                          ** its other waits, however its park ends */
   int ref;               /* index in the anchors table */
+  int coref;             /* its thread's, while it lives: uservalue 1
+                         ** (which Lua code can replace) is not relied on */
   int state, end;
   int nargs;             /* arguments waiting on co for the first resume */
   int nres;              /* ended ok: its results, on co's stack */
@@ -176,6 +178,14 @@ extern const void *go_capi;
 void go_push_anchor(lua_State *L, go_sched *S, int ref);
 int go_anchor(lua_State *L, go_sched *S, int idx);
 void go_unanchor(lua_State *L, go_sched *S, int ref);
+
+/* Pushes the table in uservalue n of the userdata at idx.  Lua code can
+** replace a uservalue (debug.setuservalue): what is not a table is
+** replaced by a new, empty one, never read as a table. */
+void go_renew_uvtable(lua_State *L, int idx, int n);
+#define go_push_uvtable(L, idx, n) \
+  ((void)(lua_getiuservalue((L), (idx), (n)) == LUA_TTABLE || \
+          (go_renew_uvtable((L), (idx), (n)), 0)))
 uint64_t go_random(go_sched *S);
 uint64_t go_deadline(lua_State *L, int arg, int *has);
 void go_queue_push(go_wait_queue *q, go_waiter *w);

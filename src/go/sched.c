@@ -69,6 +69,14 @@ void go_push_anchor(lua_State *L, go_sched *S, int ref) {
   lua_remove(L, -2);
 }
 
+void go_renew_uvtable(lua_State *L, int idx, int n) {
+  if (idx < 0) idx += lua_gettop(L);  /* (given before the push) */
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, idx, n);
+}
+
 void go_unanchor(lua_State *L, go_sched *S, int ref) {
   if (ref <= 0) return;  /* LUA_NOREF, LUA_REFNIL */
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
@@ -329,7 +337,7 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   memset(t, 0, sizeof *t);
   t->heap_index = -1;
   t->S = S;
-  t->ref = LUA_NOREF;
+  t->ref = t->coref = LUA_NOREF;
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_task_mt);
   lua_setmetatable(L, -2);
   /* the coroutine: ucoro.create(f, stack); without a stack option a
@@ -368,7 +376,8 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
     lua_xmove(L, t->co, nargs);
   }
   t->nargs = nargs;
-  /* now: ..., task, thread; the task (its uservalue 1 the thread) held */
+  /* now: ..., task, thread; both held while the task lives */
+  t->coref = go_anchor(L, S, -1);
   lua_pop(L, 1);
   t->ref = go_anchor(L, S, -1);
   t->id = ++S->next_id;
@@ -422,7 +431,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     /* as ucoro.close: the pending __close of its frames run now; an
     ** error of theirs replaces the task's, as coroutine.close's does */
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
-    lua_getiuservalue(L, -2, 1);
+    go_push_anchor(L, S, t->coref);
     lua_call(L, 1, 2);
     if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
     else lua_pop(L, 1);
@@ -453,7 +462,8 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   }
   go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
   go_unanchor(L, S, t->ref);
-  t->ref = LUA_NOREF;
+  go_unanchor(L, S, t->coref);
+  t->ref = t->coref = LUA_NOREF;
   S->ntasks--;
 }
 
@@ -687,7 +697,7 @@ static int go_run(lua_State *L) {
   t = (go_task *)lua_touserdata(L, -1);
   if (root->failed) {  /* the first error kept by the root scope */
     lua_pushboolean(L, 0);
-    lua_getiuservalue(L, 1, 1);
+    go_push_uvtable(L, 1, 1);
     lua_rawgeti(L, -1, 1);
     lua_remove(L, -2);
     return 2;
@@ -815,7 +825,7 @@ static void attached_drain(go_sched *S) {
   if (status != LUA_OK) {  /* kept with the tasks' errors */
     S->current = NULL;
     go_push_anchor(L, S, S->root->ref);
-    lua_getiuservalue(L, -1, 1);
+    go_push_uvtable(L, -1, 1);
     lua_pushvalue(L, -3);
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
     S->root->failed = 1;
@@ -925,7 +935,7 @@ static int go_detach(lua_State *L) {
   lua_pushnil(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, S);
   go_push_anchor(L, S, root->ref);
-  lua_getiuservalue(L, -1, 1);
+  go_push_uvtable(L, -1, 1);
   go_unanchor(L, S, root->ref);
   root->ref = LUA_NOREF;
   return 1;
@@ -959,8 +969,13 @@ static int push_results(lua_State *L, go_task *t, int idx) {
   luaL_checkstack(L, n + 1, "too many results");
   lua_pushboolean(L, 1);
   if (n > 0) {
-    lua_State *co = t->co;  /* (held by the task's userdata) */
+    lua_State *co = t->co;
     int i;
+    /* held by the task's uservalue 1 unless Lua code replaced it */
+    if (lua_getiuservalue(L, idx, 1) != LUA_TTHREAD ||
+        lua_tothread(L, -1) != co)
+      return luaL_error(L, "the task's results are gone (its thread replaced)");
+    lua_pop(L, 1);
     if (!lua_checkstack(co, n)) return luaL_error(L, "too many results");
     for (i = 1; i <= n; i++) lua_pushvalue(co, i);
     lua_xmove(co, L, n);

@@ -163,7 +163,7 @@ void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t,
   if (err_idx != 0 && t->end == GO_END_ERROR && !t->joined) {
     /* nobody waits for it: the scope gets the error, siblings stop */
     go_push_anchor(L, S, s->ref);
-    lua_getiuservalue(L, -1, 1);
+    go_push_uvtable(L, -1, 1);
     lua_pushvalue(L, err_idx);
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
     lua_pop(L, 1);
@@ -263,7 +263,7 @@ static int run_scope(lua_State *L, const char *op, int shield,
     }
     if (!own) {  /* the body's error comes first */
       lua_Integer i;
-      lua_getiuservalue(L, 1, 1);
+      go_push_uvtable(L, 1, 1);
       for (i = (lua_Integer)lua_rawlen(L, -1); i >= 1; i--) {
         lua_rawgeti(L, -1, i);
         lua_rawseti(L, -2, i + 1);
@@ -279,7 +279,7 @@ static int run_scope(lua_State *L, const char *op, int shield,
   t->scope = s->parent;
   go_unanchor(L, S, s->ref);
   s->ref = LUA_NOREF;
-  lua_getiuservalue(L, 1, 1);
+  go_push_uvtable(L, 1, 1);
   lua_rawgeti(L, -1, 1);  /* the first error */
   if (s->failed || (supervise && !lua_isnil(L, -1))) return lua_error(L);
   lua_pop(L, 2);
@@ -377,7 +377,7 @@ static int scope_done_op(lua_State *L) {
 
 static int scope_errors(lua_State *L) {
   check_scope(L);
-  lua_getiuservalue(L, 1, 1);
+  go_push_uvtable(L, 1, 1);
   return 1;
 }
 
