@@ -25,30 +25,7 @@
 #include "lualib.h"
 
 #include "lua_ucoro.h"
-
-/* Counts the requests that need memory (new blocks, growing ones); from
-** the fail_at-th on it refuses fail_count of them (0: all).  Frees and
-** shrinks always work. */
-typedef struct budget {
-  long requests, fail_at, fail_count, refused;
-} budget;
-
-static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  budget *b = ud;
-  if (nsize == 0) {
-    free(ptr);
-    return NULL;
-  }
-  if (ptr == NULL || nsize > osize) {
-    b->requests++;
-    if (b->fail_at > 0 && b->requests >= b->fail_at &&
-        (b->fail_count == 0 || b->refused < b->fail_count)) {
-      b->refused++;
-      return NULL;
-    }
-  }
-  return realloc(ptr, nsize);
-}
+#include "budget_alloc.h"
 
 /* Returns a function that runs the scenario: "done", or raises. */
 static const char scenario_source[] =
