@@ -190,7 +190,7 @@ GO_SRC = src/go/sched.c src/go/timer.c src/go/chan.c src/go/scope.c \
          src/go/capi.c src/go/module.c \
          src/go/io_wait.c src/go/io_stream.c src/go/io_fs.c \
          src/go/io_dns.c src/go/io_udp.c src/go/io_process.c \
-         src/go/io_module.c
+         src/go/io_module.c src/go/luv_walk.c
 GO_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(GO_SRC))
 UV_CFLAGS := $(shell pkg-config --cflags libuv 2>/dev/null)
 UV_LIBS := $(or $(shell pkg-config --libs libuv 2>/dev/null),-luv)

@@ -51,7 +51,7 @@ build = {
         "src/go/scope.c", "src/go/capi.c", "src/go/module.c",
         "src/go/io_wait.c", "src/go/io_stream.c", "src/go/io_fs.c",
         "src/go/io_dns.c", "src/go/io_udp.c", "src/go/io_process.c",
-        "src/go/io_module.c",
+        "src/go/io_module.c", "src/go/luv_walk.c",
       },
       defines = { "_GNU_SOURCE" },
       incdirs = { "src/go", "src/lua", "$(LIBUV_INCDIR)" },

@@ -644,3 +644,38 @@ describe("uservalues replaced by the debug library (debug.setuservalue)", functi
     end)
   end
 end)
+
+describe("luv's uv.walk while ucoro.go's handles are on the loop", function()
+  -- luv takes every handle's data for its own (an assert, or a crash on
+  -- ours): the walk sees luv's handles only, in a task and after go.run
+  it("lists luv's handles only, which it may close, with go's timers, streams and UDP open", function()
+    child_says("2\ttcp\ttimer\n0\n", [[
+      local uv = require "luv"
+      local go = require "ucoro.go"
+      local function walk()
+        local names = {}
+        uv.walk(function(h)
+          names[#names + 1] = tostring(h):match("^uv_(%a+)")
+          if not h:is_closing() then h:close() end
+        end)
+        table.sort(names)
+        return #names, table.unpack(names)
+      end
+      local t, s = uv.new_timer(), uv.new_tcp()
+      print(select(2, go.run(function()
+        local server = go.tcp.listen("127.0.0.1", 0, function() end)
+        local udp = go.udp.bind("127.0.0.1", 0)
+        local sleeper = go.spawn(function() go.sleep(10) end)
+        local ch = go.chan()
+        local receiver = go.spawn(function() ch:recv(5) end)
+        go.yield()
+        local r = table.pack(walk())
+        server:close() udp:close()
+        sleeper:cancel() receiver:cancel()
+        return table.unpack(r, 1, r.n)
+      end)))
+      uv.run()
+      print((walk()))
+    ]])
+  end)
+end)

@@ -183,6 +183,10 @@ void go_unanchor(lua_State *L, go_sched *S, int ref);
 ** replace a uservalue (debug.setuservalue): what is not a table is
 ** replaced by a new, empty one, never read as a table. */
 void go_renew_uvtable(lua_State *L, int idx, int n);
+
+/* Replaces uv.walk in luv's module table (at luv) with one that skips
+** ucoro.go's handles (luv_walk.c). */
+void go_luv_walk_install(lua_State *L, int luv, uv_loop_t *loop);
 #define go_push_uvtable(L, idx, n) \
   ((void)(lua_getiuservalue((L), (idx), (n)) == LUA_TTABLE || \
           (go_renew_uvtable((L), (idx), (n)), 0)))

@@ -102,6 +102,9 @@ GO_API int luaopen_ucoro_go_core(lua_State *L) {
   lua_pop(L, 1);
   if (ctx == NULL || ctx->loop == NULL)
     return luaL_error(L, "ucoro.go: luv's loop not found");
+  lua_getfield(L, LUA_REGISTRYINDEX, "ucoro.go: luv");
+  go_luv_walk_install(L, lua_gettop(L), ctx->loop);
+  lua_pop(L, 1);
   S = (go_sched *)lua_newuserdatauv(L, sizeof *S, 0);
   memset(S, 0, sizeof *S);
   lua_createtable(L, 0, 1);
