@@ -29,6 +29,14 @@ local function start_host(clients, idle)
     end
     file = "valgrind"
   end
+  -- (RUNNER: the emulator that runs another architecture's build)
+  local runner = {}
+  for word in (os.getenv("RUNNER") or ""):gmatch("%S+") do runner[#runner + 1] = word end
+  if #runner > 0 then
+    table.insert(args, 1, file)
+    for i = #runner, 2, -1 do table.insert(args, 1, runner[i]) end
+    file = runner[1]
+  end
   local p = assert(go.process.spawn(file, { args = args, env = host_env() }))
   local line = p.stdout:read("l", 30)
   local port = tonumber(line and line:match("^listening on (%d+)$"))

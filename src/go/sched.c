@@ -1136,11 +1136,13 @@ static const luaL_Reg task_methods[] = {
 
 /* The task metatable (upvalue 1: the scheduler, at the stack top). */
 int go_task_open(lua_State *L) {
+  go_sched *S = (go_sched *)lua_touserdata(L, -1);
   luaL_newmetatable(L, TASK_MT);
-  ((go_sched *)lua_touserdata(L, -2))->task_mt = lua_topointer(L, -1);
+  S->task_mt = lua_topointer(L, -1);
   lua_pushvalue(L, -1);
-  ((go_sched *)lua_touserdata(L, -3))->ref_task_mt =
-      luaL_ref(L, LUA_REGISTRYINDEX);
+  /* (not in one expression with the look-up: luaL_ref pops, and the
+  ** order of an assignment's operands is unspecified; clang differs) */
+  S->ref_task_mt = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   lua_pushvalue(L, -3);
   luaL_setfuncs(L, task_methods, 1);
