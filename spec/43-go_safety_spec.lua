@@ -322,6 +322,92 @@ describe("a parked task's coroutine closed by another task (ucoro.close)", funct
   end)
 end)
 
+describe("values handed between tasks (a parked sender's frame, a parked receiver's thread)", function()
+  -- an unbuffered hand-off keeps a parked sender's value in its frame and
+  -- pushes a value for a parked receiver onto the receiver's thread: what
+  -- holds them is that thread, which a closed coroutine no longer is
+  it("a sender whose coroutine was closed while parked: its value is not received, the task ends", function()
+    child_says("nil\tfalse\tempty\nfalse\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      go.run(function()
+        local ch, th = go.chan()
+        local a = go.spawn(function()
+          th = coroutine.running()
+          ch:send({ "lost" })
+        end)
+        go.yield()
+        ucoro.close(th)
+        for _ = 1, 3 do collectgarbage() end
+        print(ch:try_recv())
+        print(a:join())
+      end)
+    ]])
+  end)
+
+  it("a receiver in a generator (go.coroutine) whose task's coroutine was closed:"
+     .. " the generator's thread is collected, a send finds no receiver", function()
+    child_says("false\nfalse\tcannot resume dead coroutine\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      go.run(function()
+        local ch, th = go.chan()
+        local a = go.spawn(function()
+          th = coroutine.running()
+          local gen = go.coroutine.wrap(function() return ch:recv() end)
+          return gen()
+        end)
+        go.yield()
+        ucoro.close(th)
+        th = nil
+        for _ = 1, 3 do collectgarbage() end
+        local s = {} for i = 1, 1e4 do s[i] = coroutine.create(print) end
+        print(ch:try_send("lost"))
+        print(a:join())
+      end)
+    ]])
+  end)
+
+  it("a value handed to a parked receiver lives until it is received, through full collections", function()
+    local got = {}
+    run(function()
+      local ch = go.chan()
+      local collected = false
+      local r = go.spawn(function()
+        local v, ok = ch:recv()
+        got = { type(v), v and v[1], ok, collected }
+        local w = select(2, go.select(ch:recv_op()))
+        got[5] = w and w[1]
+        got[6] = collected
+      end)
+      go.yield()
+      ch:send(setmetatable({ "first" }, { __gc = function() collected = true end }))
+      for _ = 1, 3 do collectgarbage() end  -- r woken, not run yet
+      go.yield()
+      ch:send(setmetatable({ "second" }, { __gc = function() collected = true end }))
+      for _ = 1, 3 do collectgarbage() end
+      r:join()
+    end)
+    assert.same({ "table", "first", true, false, "second", false }, got)
+  end)
+
+  it("a parked sender's value lives in its frame until it is received", function()
+    local got
+    run(function()
+      local ch = go.chan()
+      local collected = false
+      go.spawn(function()
+        ch:send(setmetatable({ "kept" }, { __gc = function() collected = true end }))
+      end)
+      go.yield()
+      for _ = 1, 3 do collectgarbage() end
+      local v = ch:recv()
+      got = { v[1], collected }
+    end)
+    assert.same({ "kept", false }, got)
+  end)
+end)
+
 describe("a task parked in ucoro_go.h closed by another task", function()
   it("in work: the close waits for the pool thread, which never writes into collected memory", function()
     child_says("false\tcannot resume dead coroutine\n", [[

@@ -1,14 +1,16 @@
 /*
 ** chan.c: Go's channels and select.
 **
-** A channel's values live in its box (its uservalue table): buffered ones
-** at 1..cap (a ring), a parked sender's under its waiter's address, and a
-** value handed to a parked receiver under the receiver's waiter's.  A
-** partner that finds a waiter completes the operation for both (direct
-** hand-off), marks the waiter and wakes its task; the task reads the box
-** when it runs.  Waiters of a select whose other case already fired are
-** skipped (the task unregisters them when it runs).
+** A channel's buffered values live in its box (its uservalue table, at
+** 1..cap: a ring).  An unbuffered hand-off uses no box: a parked sender's
+** value stays in its own frame, and a value for a parked receiver is
+** pushed onto the receiver's thread, above its frame, where the thread
+** keeps it until it runs (go.h: go_waiter).  A partner that finds a
+** waiter completes the operation for both (direct hand-off), marks the
+** waiter and wakes its task.  Waiters of a select whose other case already
+** fired are skipped (the task unregisters them when it runs).
 */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,30 +21,75 @@
 
 #define CHAN_MT "ucoro.go.chan"
 
-/* For the methods (upvalue 1: the scheduler): the metatable compared by
-** address, not looked up by name. */
+/* A channel is known by its block: its size, and its address mixed with
+** a secret of the process (no other userdata has it; a metatable
+** compared instead costs ~75 instructions an operation, and the
+** metatable can be given to any userdata by debug.setmetatable). */
+static uv_once_t secret_once = UV_ONCE_INIT;
+static uint64_t secret;
+
+static void secret_init(void) {
+  uint64_t s = 0;
+  if (uv_random(NULL, NULL, &s, sizeof s, 0, NULL) != 0 || s == 0)
+    s = uv_hrtime() ^ (uint64_t)(uintptr_t)&s ^ 0x9E3779B97F4A7C15ULL;
+  secret = s;
+}
+
+#define CHAN_CHECK(c) (secret ^ (uint64_t)(uintptr_t)(c))
+
+/* The channel at idx, or NULL. */
+static go_chan *to_chan(lua_State *L, int idx) {
+  go_chan *c = (go_chan *)lua_touserdata(L, idx);
+  if (c != NULL && lua_rawlen(L, idx) == sizeof *c &&
+      c->check == CHAN_CHECK(c))
+    return c;
+  return NULL;
+}
+
 static go_chan *check_chan(lua_State *L, int idx) {
-  go_sched *S = go_sched_of(L);
-  void *p = lua_touserdata(L, idx);
-  if (p != NULL && lua_getmetatable(L, idx)) {
-    const void *mt = lua_topointer(L, -1);
-    lua_pop(L, 1);
-    if (mt == S->chan_mt) return (go_chan *)p;
-  }
-  return (go_chan *)luaL_checkudata(L, idx, CHAN_MT);
+  go_chan *c = to_chan(L, idx);
+  if (c == NULL) luaL_typeerror(L, idx, CHAN_MT);
+  return c;
 }
 
-static go_chan *check_chan_slow(lua_State *L, int idx) {
-  return (go_chan *)luaL_checkudata(L, idx, CHAN_MT);
+/* What a waiter w is to a partner now. */
+enum { GONE = 0, PARTNER = 1, PARKING = -1, DROPPED = -2 };
+
+/* Its task is parked and not woken yet (else GONE: off the queue), not
+** the task running (PARKING: its park is still being made, and a
+** finalizer it runs is not its partner: stays queued), its frame intact
+** (else DROPPED: a coroutine closed while parked (ucoro.close) has none,
+** nor has a generator's (go.coroutine) once its task's frames, which hold
+** it, are gone; woken, to end).  take: 0 for a close, which needs no
+** frame and wakes also a task that is parking. */
+static int partner(go_waiter *w, int take) {
+  go_task *t = w->task;
+  lua_Debug ar;
+  if (t->state != GO_PARKED || t->fired != GO_NOT_FIRED) return GONE;
+  if (!take) return PARTNER;
+  if (t == t->S->current) return PARKING;
+  if (w->L != t->co && !lua_getstack(t->co, 0, &ar)) return DROPPED;
+  return lua_gettop(w->L) == w->top ? PARTNER : DROPPED;
 }
 
-/* The first waiter of q whose park is still waiting, off the queue. */
-static go_waiter *take_waiter(go_wait_queue *q) {
-  go_waiter *w;
-  while ((w = q->head) != NULL) {
+static void complete(go_waiter *w, int ok) {
+  go_task *t = w->task;
+  w->ok = ok;
+  t->fired_ok = ok;
+  go_wake(t, t->token, w->index);
+}
+
+/* The first partner on q, off the queue; waiters whose park ended leave
+** the queue on the way, those of a task parking now stay. */
+static go_waiter *take_waiter(go_wait_queue *q, int take) {
+  go_waiter *w = q->head, *next;
+  for (; w != NULL; w = next) {
+    int p = partner(w, take);
+    next = w->next;
+    if (p == PARKING) continue;
     go_queue_remove(q, w);
-    if (w->task->state == GO_PARKED && w->task->fired == GO_NOT_FIRED)
-      return w;
+    if (p == PARTNER) return w;
+    if (p == DROPPED) complete(w, 0);
   }
   return NULL;
 }
@@ -50,64 +97,90 @@ static go_waiter *take_waiter(go_wait_queue *q) {
 static int has_waiter(go_wait_queue *q) {
   go_waiter *w;
   for (w = q->head; w != NULL; w = w->next)
-    if (w->task->state == GO_PARKED && w->task->fired == GO_NOT_FIRED)
-      return 1;
+    if (partner(w, 1) == PARTNER) return 1;
   return 0;
 }
 
-static void complete(go_waiter *w, int ok) {
-  go_task *t = w->task;
-  w->ok = ok;
-  t->fired_ok = ok;
-  t->fired_key = w;
-  go_wake(t, t->token, w->index);
+/* Pushes the value of the parked sender w. */
+static void push_sent(lua_State *L, go_waiter *w) {
+  lua_pushvalue(w->L, w->vi);  /* (its frame has room: go_current) */
+  lua_xmove(w->L, L, 1);
 }
 
-/* Receives without parking; box at bi.  1: the value pushed; 0: closed
-** and empty; -1: would block. */
-static int recv_now(lua_State *L, go_chan *c, int bi) {
-  go_waiter *w = take_waiter(&c->sendq);
-  if (w != NULL) {
-    if (c->cap > 0) {  /* full: the head out, the sender's value in */
-      lua_rawgeti(L, bi, c->head + 1);
-      lua_rawgetp(L, bi, w);
-      lua_rawseti(L, bi, c->head + 1);
-      c->head = (c->head + 1) % c->cap;
-    } else {
-      lua_rawgetp(L, bi, w);
-    }
-    lua_pushnil(L);
-    lua_rawsetp(L, bi, w);
+/* Moves the top of L to the parked receiver w. */
+static void hand(lua_State *L, go_waiter *w) {
+  lua_xmove(L, w->L, 1);
+}
+
+/* Pushes the box of the channel at ci (buffered). */
+static int push_box(lua_State *L, int ci) {
+  go_push_uvtable(L, ci, 1);
+  return lua_gettop(L);
+}
+
+/* The ring's head pushed and taken out (box at bi). */
+static void ring_take(lua_State *L, go_chan *c, int bi) {
+  lua_rawgeti(L, bi, c->head + 1);
+  lua_pushnil(L);
+  lua_rawseti(L, bi, c->head + 1);
+  c->head = (c->head + 1) % c->cap;
+  c->count--;
+}
+
+/* The top of L appended to the ring (box at bi; not full). */
+static void ring_put(lua_State *L, go_chan *c, int bi) {
+  lua_rawseti(L, bi, (lua_Integer)(((long long)c->head + c->count) % c->cap) + 1);
+  c->count++;
+}
+
+/* Receives without parking (the channel at ci).  1: the value pushed; 0:
+** closed and empty; -1: would block. */
+static int recv_now(lua_State *L, go_chan *c, int ci) {
+  go_waiter *w;
+  int bi;
+  if (c->count == 0) {  /* (unbuffered: always) */
+    if ((w = take_waiter(&c->sendq, 1)) == NULL) return c->closed ? 0 : -1;
+    push_sent(L, w);
     complete(w, 1);
     return 1;
   }
-  if (c->count > 0) {
-    lua_rawgeti(L, bi, c->head + 1);
-    lua_pushnil(L);
-    lua_rawseti(L, bi, c->head + 1);
-    c->head = (c->head + 1) % c->cap;
-    c->count--;
-    return 1;
+  bi = push_box(L, ci);
+  ring_take(L, c, bi);
+  if ((w = take_waiter(&c->sendq, 1)) != NULL) {  /* its value in */
+    push_sent(L, w);
+    ring_put(L, c, bi);
+    complete(w, 1);
   }
-  return c->closed ? 0 : -1;
+  lua_remove(L, bi);
+  return 1;
 }
 
-/* Sends the value at vi without parking; box at bi.  1: sent; 0: would
-** block.  Raises on a closed channel. */
-static int send_now(lua_State *L, go_chan *c, int bi, int vi) {
+/* Sends the value at vi without parking (the channel at ci).  1: sent;
+** 0: would block.  Raises on a closed channel. */
+static int send_now(lua_State *L, go_chan *c, int ci, int vi) {
   go_waiter *w;
+  int bi;
   if (c->closed) return luaL_error(L, "send on closed channel");
-  w = take_waiter(&c->recvq);
-  if (w != NULL) {
-    lua_pushvalue(L, vi);
-    lua_rawsetp(L, bi, w);
+  if ((w = take_waiter(&c->recvq, 1)) != NULL) {
+    if (c->count == 0) {  /* (unbuffered: always) */
+      lua_pushvalue(L, vi);
+    } else {  /* (a receiver queued while its task parked: the oldest
+              ** value is its, this one goes in) */
+      bi = push_box(L, ci);
+      ring_take(L, c, bi);
+      lua_pushvalue(L, vi);
+      ring_put(L, c, bi);
+      lua_remove(L, bi);
+    }
+    hand(L, w);
     complete(w, 1);
     return 1;
   }
   if (c->count < c->cap) {
+    bi = push_box(L, ci);
     lua_pushvalue(L, vi);
-    lua_rawseti(L, bi, (lua_Integer)(((long long)c->head + c->count) % c->cap) + 1);
-    c->count++;
+    ring_put(L, c, bi);
+    lua_pop(L, 1);
     return 1;
   }
   return 0;
@@ -121,27 +194,23 @@ static int send_ready(go_chan *c) {
   return c->closed || c->count < c->cap || has_waiter(&c->recvq);
 }
 
-/* The value a completed park received (its waiter w): pushed. */
-static void take_handed(lua_State *L, int bi, void *w) {
-  lua_rawgetp(L, bi, w);
-  lua_pushnil(L);
-  lua_rawsetp(L, bi, w);
-}
-
 static void push_closed(lua_State *L) {
   lua_pushnil(L);
   lua_pushboolean(L, 0);
   lua_pushliteral(L, "closed");
 }
 
-static void setup_waiter(go_task *t, go_waiter *w, go_chan *c, int index,
-                         int send) {
+/* w waits on c, on L (vi: a send's value), whose frame ends at top. */
+static void setup_waiter(lua_State *L, go_task *t, go_waiter *w, go_chan *c,
+                         int index, int vi, int top) {
   w->task = t;
   w->chan = c;
+  w->L = L;
+  w->top = top;
+  w->vi = vi;
   w->index = index;
-  w->send = send;
   w->ok = 0;
-  go_queue_push(send ? &c->sendq : &c->recvq, w);
+  go_queue_push(vi ? &c->sendq : &c->recvq, w);
 }
 
 /* go.chan([cap]) */
@@ -153,46 +222,40 @@ static int chan_new(lua_State *L) {
   c = (go_chan *)lua_newuserdatauv(L, sizeof *c, 1);
   memset(c, 0, sizeof *c);
   c->cap = (int)cap;
-  c->serial = go_random(go_sched_of(L)) | 1;
+  c->S = go_sched_of(L);
+  c->serial = go_random(c->S) | 1;
+  c->check = CHAN_CHECK(c);
   luaL_setmetatable(L, CHAN_MT);
-  lua_createtable(L, cap < 64 ? (int)cap : 64, 0);
-  lua_setiuservalue(L, -2, 1);
+  if (cap > 0) {  /* (an unbuffered channel's box is never used) */
+    lua_createtable(L, cap < 64 ? (int)cap : 64, 0);
+    lua_setiuservalue(L, -2, 1);
+  }
   return 1;
 }
 
+/* An optional timeout at arg (none when the call has fewer arguments). */
+#define DEADLINE(L, arg, has) \
+  (lua_gettop(L) < (arg) ? (*(has) = 0, (uint64_t)0) \
+                         : go_deadline((L), (arg), (has)))
+
 /* ch:send(v [, timeout]) -> true | false, "timeout"; raises on closed. */
 static int chan_send(lua_State *L) {
-  go_sched *S = go_sched_of(L);
   go_chan *c = check_chan(L, 1);
   int has, fired;
-  uint64_t at = go_deadline(L, 3, &has);
+  uint64_t at = DEADLINE(L, 3, &has);
   go_task *t;
-  lua_settop(L, 3);
-  go_push_uvtable(L, 1, 1);  /* box at 4 */
-  if (send_now(L, c, 4, 2)) {
+  if (lua_gettop(L) < 2) lua_settop(L, 2);
+  if (send_now(L, c, 1, 2)) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  t = go_current(L, S, "send");
-  /* the value in the box before the waits (the box may grow: a memory
-  ** error must not leave a wait registered) */
-  lua_pushvalue(L, 2);
-  lua_rawsetp(L, 4, &t->w[0]);
-  if (has && !go_timer_add(S, t, at, 2)) {
-    lua_pushnil(L);
-    lua_rawsetp(L, 4, &t->w[0]);
+  t = go_current(L, c->S, "send");
+  if (has && !go_timer_add(c->S, t, at, 2))
     return luaL_error(L, "not enough memory");
-  }
   t->ws = t->w;
   t->nws = 1;
-  setup_waiter(t, &t->w[0], c, 1, 1);
-  fired = go_park_code(L, S, t, "send");
-  if (fired != 1 || !t->w[0].ok) {  /* not taken: drop the value */
-    lua_pushnil(L);
-    lua_rawsetp(L, 4, &t->w[0]);
-  }
-  if (fired == GO_FIRED_ERROR) return lua_error(L);
-  if (fired == GO_FIRED_CANCEL) return go_raise_cancelled(L, t);
+  setup_waiter(L, t, &t->w[0], c, 1, 2, lua_gettop(L));
+  fired = go_park(L, c->S, t, "send");
   if (fired == 2) {
     lua_pushboolean(L, 0);
     lua_pushliteral(L, "timeout");
@@ -205,14 +268,11 @@ static int chan_send(lua_State *L) {
 
 /* ch:recv([timeout]) -> v, true | nil, false, "closed" | "timeout" */
 static int chan_recv(lua_State *L) {
-  go_sched *S = go_sched_of(L);
   go_chan *c = check_chan(L, 1);
   int has, fired, r;
-  uint64_t at = go_deadline(L, 2, &has);
+  uint64_t at = DEADLINE(L, 2, &has);
   go_task *t;
-  lua_settop(L, 2);
-  go_push_uvtable(L, 1, 1);  /* box at 3 */
-  r = recv_now(L, c, 3);
+  r = recv_now(L, c, 1);
   if (r > 0) {
     lua_pushboolean(L, 1);
     return 2;
@@ -221,13 +281,13 @@ static int chan_recv(lua_State *L) {
     push_closed(L);
     return 3;
   }
-  t = go_current(L, S, "recv");
-  if (has && !go_timer_add(S, t, at, 2))
+  t = go_current(L, c->S, "recv");
+  if (has && !go_timer_add(c->S, t, at, 2))
     return luaL_error(L, "not enough memory");
   t->ws = t->w;
   t->nws = 1;
-  setup_waiter(t, &t->w[0], c, 1, 0);
-  fired = go_park(L, S, t, "recv");
+  setup_waiter(L, t, &t->w[0], c, 1, 0, lua_gettop(L));
+  fired = go_park(L, c->S, t, "recv");
   if (fired == 2) {
     lua_pushnil(L);
     lua_pushboolean(L, 0);
@@ -238,8 +298,7 @@ static int chan_recv(lua_State *L) {
     push_closed(L);
     return 3;
   }
-  take_handed(L, 3, &t->w[0]);
-  lua_pushboolean(L, 1);
+  lua_pushboolean(L, 1);  /* (the value handed is on top) */
   return 2;
 }
 
@@ -247,8 +306,7 @@ static int chan_recv(lua_State *L) {
 static int chan_try_send(lua_State *L) {
   go_chan *c = check_chan(L, 1);
   lua_settop(L, 2);
-  go_push_uvtable(L, 1, 1);
-  lua_pushboolean(L, send_now(L, c, 3, 2));
+  lua_pushboolean(L, send_now(L, c, 1, 2));
   return 1;
 }
 
@@ -257,8 +315,7 @@ static int chan_try_recv(lua_State *L) {
   go_chan *c = check_chan(L, 1);
   int r;
   lua_settop(L, 1);
-  go_push_uvtable(L, 1, 1);
-  r = recv_now(L, c, 2);
+  r = recv_now(L, c, 1);
   if (r > 0) {
     lua_pushboolean(L, 1);
     return 2;
@@ -276,13 +333,13 @@ static int chan_close(lua_State *L) {
   go_waiter *w;
   if (c->closed) return luaL_error(L, "close of closed channel");
   c->closed = 1;
-  while ((w = take_waiter(&c->recvq)) != NULL) complete(w, 0);
-  while ((w = take_waiter(&c->sendq)) != NULL) complete(w, 0);
+  while ((w = take_waiter(&c->recvq, 0)) != NULL) complete(w, 0);
+  while ((w = take_waiter(&c->sendq, 0)) != NULL) complete(w, 0);
   return 0;
 }
 
 static int chan_len(lua_State *L) {
-  lua_pushinteger(L, check_chan_slow(L, 1)->count);
+  lua_pushinteger(L, check_chan(L, 1)->count);
   return 1;
 }
 
@@ -334,14 +391,15 @@ static int chan_send_op(lua_State *L) {
 }
 
 static int chan_gc(lua_State *L) {
-  go_chan *c = (go_chan *)lua_touserdata(L, 1);
+  go_chan *c = to_chan(L, 1);  /* (a metatable is given by debug too) */
+  if (c == NULL) return 0;
   go_queue_drop(&c->recvq);
   go_queue_drop(&c->sendq);
   return 0;
 }
 
 static int chan_tostring(lua_State *L) {
-  go_chan *c = check_chan_slow(L, 1);
+  go_chan *c = check_chan(L, 1);
   lua_pushfstring(L, "channel (%d/%d%s)", c->count, c->cap,
                   c->closed ? ", closed" : "");
   return 1;
@@ -364,7 +422,6 @@ static int go_after(lua_State *L) {
 typedef struct sel_case {
   int arg, kind, ti, vi;
   void *target;
-  void *w;
   uint64_t at;  /* an after op's deadline */
 } sel_case;
 
@@ -385,7 +442,7 @@ static int op_kind(lua_State *L, int arg) {
 ** channel; a go_op's, changed by debug.setuservalue, must be the one it
 ** was made with: its block, size and serial) and pushed, a send's value
 ** pushed, an after's deadline.  want: the metatable of the kind's
-** target. */
+** target (NULL: a channel, known by its block). */
 static void read_op(lua_State *L, sel_case *k, const go_op *op,
                     const void *want) {
   void *p = NULL;
@@ -408,6 +465,9 @@ static void read_op(lua_State *L, sel_case *k, const go_op *op,
         (k->kind == GO_OP_JOIN ? ((go_task *)p)->serial
                                : ((go_chan *)p)->serial) != op->serial)
       p = NULL;
+  } else if (want == NULL) {  /* a channel */
+    lua_rawgeti(L, k->arg, 2);
+    p = to_chan(L, -1);
   } else {
     lua_rawgeti(L, k->arg, 2);
     p = lua_touserdata(L, -1);
@@ -453,33 +513,17 @@ static int case_ready(sel_case *k, uint64_t now) {
   }
 }
 
-/* Pushes the box of case k's channel (its op's target). */
-static int push_box(lua_State *L, sel_case *k) {
-  go_push_uvtable(L, k->ti, 1);
-  return lua_gettop(L);
-}
-
 /* Commits case k, ready now; pushes its index and results. */
 static int commit(lua_State *L, sel_case *k) {
-  int base = lua_gettop(L), bi;
+  int base = lua_gettop(L);
   lua_pushinteger(L, k->arg);
   switch (k->kind) {
     case GO_OP_RECV:
-      bi = push_box(L, k);
-      if (recv_now(L, (go_chan *)k->target, bi) > 0) {
-        lua_remove(L, bi);
-        lua_pushboolean(L, 1);
-      } else {
-        lua_pop(L, 1);
-        push_closed(L);
-      }
+      if (recv_now(L, (go_chan *)k->target, k->ti) > 0) lua_pushboolean(L, 1);
+      else push_closed(L);
       break;
     case GO_OP_SEND:  /* closed: ready, to raise (Go's panic) */
-      if (((go_chan *)k->target)->closed)
-        return luaL_error(L, "send on closed channel");
-      bi = push_box(L, k);
-      send_now(L, (go_chan *)k->target, bi, k->vi);
-      lua_settop(L, base + 1);
+      send_now(L, (go_chan *)k->target, k->ti, k->vi);
       break;
     case GO_OP_JOIN:
       go_task_results(L, (go_task *)k->target, k->ti);
@@ -498,6 +542,7 @@ static int commit(lua_State *L, sel_case *k) {
 static int go_select(lua_State *L) {
   go_sched *S = go_sched_of(L);
   int n = lua_gettop(L), i, m = 0, dflt = 0, nw = 0, fired, timer_case = 0;
+  int top;
   uint64_t now = uv_hrtime(), at = 0;
   sel_case stack_cases[16], *cases = stack_cases;
   go_task *t;
@@ -522,7 +567,7 @@ static int go_select(lua_State *L) {
     cases[m].kind = kind;
     read_op(L, &cases[m], op,
             kind == GO_OP_JOIN ? S->task_mt
-            : kind == GO_OP_DONE ? S->scope_mt : S->chan_mt);
+            : kind == GO_OP_DONE ? S->scope_mt : NULL);
     m++;
   }
   {  /* one ready case, uniformly at random (reservoir sampling: the
@@ -539,7 +584,7 @@ static int go_select(lua_State *L) {
     return 1;
   }
   t = go_current(L, S, "go.select");
-  luaL_checkstack(L, 8, NULL);
+  luaL_checkstack(L, 8, NULL);  /* (a value handed, the results) */
   for (i = 0; i < m; i++)
     if (cases[i].kind != GO_OP_AFTER) nw++;
   if (nw > 0) {
@@ -547,21 +592,8 @@ static int go_select(lua_State *L) {
     if (t->ws == NULL) return luaL_error(L, "not enough memory");
     t->nws = 0;  /* (the task owns ws: freed however this ends) */
   }
-  /* the values to send in the boxes before any wait is registered (a box
-  ** may grow: a memory error must not leave a wait behind) */
   nw = 0;
-  for (i = 0; i < m; i++) {
-    sel_case *k = &cases[i];
-    if (k->kind == GO_OP_AFTER) continue;
-    k->w = &t->ws[nw++];
-    if (k->kind == GO_OP_SEND) {
-      int bi = push_box(L, k);
-      lua_pushvalue(L, k->vi);
-      lua_rawsetp(L, bi, k->w);
-      lua_pop(L, 1);
-    }
-  }
-  nw = 0;
+  top = lua_gettop(L);
   for (i = 0; i < m; i++) {
     sel_case *k = &cases[i];
     if (k->kind == GO_OP_AFTER) {
@@ -571,13 +603,12 @@ static int go_select(lua_State *L) {
       w->task = t;
       w->chan = NULL;
       w->index = k->arg;
-      w->send = 0;
       go_queue_push(k->kind == GO_OP_JOIN
                         ? &((go_task *)k->target)->joiners
                         : &((go_scope *)k->target)->done_waiters, w);
     } else {
-      go_waiter *w = &t->ws[nw++];
-      setup_waiter(t, w, (go_chan *)k->target, k->arg, k->kind == GO_OP_SEND);
+      setup_waiter(L, t, &t->ws[nw++], (go_chan *)k->target, k->arg,
+                   k->vi, top);
     }
     t->nws = nw;
   }
@@ -586,35 +617,20 @@ static int go_select(lua_State *L) {
     return luaL_error(L, "not enough memory");
   }
   if (m == 0) t->what = NULL;  /* select{}: waits forever */
-  fired = go_park_code(L, S, t, "select");
-  for (i = 0; i < m; i++) {  /* values not taken leave the boxes */
-    sel_case *k = &cases[i];
-    if (k->kind == GO_OP_SEND) {
-      int bi = push_box(L, k);
-      lua_pushnil(L);
-      lua_rawsetp(L, bi, k->w);
-      lua_pop(L, 1);
-    }
-  }
-  if (fired == GO_FIRED_ERROR) return lua_error(L);
-  if (fired == GO_FIRED_CANCEL) return go_raise_cancelled(L, t);
+  fired = go_park(L, S, t, "select");
   for (i = 0; i < m; i++) {
     sel_case *k = &cases[i];
     if (k->arg != fired) continue;
     lua_pushinteger(L, fired);
     switch (k->kind) {
-      case GO_OP_RECV: {
-        int bi = push_box(L, k);
+      case GO_OP_RECV:
         if (!t->fired_ok) {
-          lua_pop(L, 1);
           push_closed(L);
           return 4;
         }
-        take_handed(L, bi, t->fired_key);
-        lua_remove(L, bi);
+        lua_pushvalue(L, top + 1);  /* the value handed */
         lua_pushboolean(L, 1);
         return 3;
-      }
       case GO_OP_SEND:
         if (!t->fired_ok) return luaL_error(L, "send on closed channel");
         return 1;
@@ -653,6 +669,7 @@ const luaL_Reg go_chan_functions[] = {
 /* The channel metatable (the scheduler at the stack top); leaves the
 ** methods table on the stack, for the facade. */
 int go_chan_open(lua_State *L) {
+  uv_once(&secret_once, secret_init);
   luaL_newmetatable(L, CHAN_MT);
   ((go_sched *)lua_touserdata(L, -2))->chan_mt = lua_topointer(L, -1);
   lua_newtable(L);

@@ -49,14 +49,19 @@ enum { GO_NOT_FIRED = 0, GO_FIRED_CANCEL = -1, GO_FIRED_YIELD = -2,
 
 /* A task waiting on a channel (Go's sudog).  It lives in its task (or in
 ** an array the task owns for a select), never on a C stack: a lean
-** coroutine's stack is copied away while it is parked. */
+** coroutine's stack is copied away while it is parked.  A channel's
+** waiter names the thread that parked and its frame's top then: a
+** sender's value stays in that frame (at vi), and a value handed to a
+** receiver is pushed there (at top + 1), where the thread keeps it. */
 typedef struct go_waiter {
   struct go_waiter *prev, *next;
   go_task *task;
   struct go_wait_queue *q;  /* the queue it is on; NULL when on none */
   go_chan *chan;       /* a channel case's channel */
+  lua_State *L;        /* a channel case's: the parked thread */
+  int top;             /* its stack top when it parked */
+  int vi;              /* a send's value, on L */
   int index;           /* the case it stands for */
-  int send;            /* 1: waits to send (its value in the chan's box) */
   int ok;              /* set by the partner: 1 done, 0 channel closed */
 } go_waiter;
 
@@ -85,7 +90,6 @@ struct go_task {  /* (pointers first, then ints, then flags: no padding) */
   lua_State *co;         /* its coroutine (the userdata's uservalue 1) */
   void *hint;            /* the binding's, for resuming co (its API) */
   go_sched *S;
-  void *fired_key;       /* the fired waiter (its value's key in the box) */
   go_scope *timer_scope; /* whose deadline the timer stands for */
   uint64_t id;
   uint64_t serial;       /* random, for select's ops (go_op) */
@@ -204,6 +208,8 @@ void go_tasks_unregister(lua_State *L, go_sched *S);
 
 struct go_chan {
   uint64_t serial;       /* random, for select's ops (go_op) */
+  uint64_t check;        /* its address mixed with a secret (chan.c) */
+  go_sched *S;
   int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
   int closed;
   go_wait_queue recvq, sendq;
