@@ -249,7 +249,7 @@ static int chan_send(lua_State *L) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  t = go_current(L, c->S, "send");
+  t = go_current_in_call(L, c->S, "send");
   if (has && !go_timer_add(c->S, t, at, 2))
     return luaL_error(L, "not enough memory");
   t->ws = t->w;
@@ -281,7 +281,7 @@ static int chan_recv(lua_State *L) {
     push_closed(L);
     return 3;
   }
-  t = go_current(L, c->S, "recv");
+  t = go_current_in_call(L, c->S, "recv");
   if (has && !go_timer_add(c->S, t, at, 2))
     return luaL_error(L, "not enough memory");
   t->ws = t->w;

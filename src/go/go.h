@@ -172,6 +172,10 @@ extern const char go_park_sentinel;
 /* sched.c */
 go_sched *go_sched_of(lua_State *L);  /* upvalue 1 */
 go_task *go_current(lua_State *L, go_sched *S, const char *op);
+/* As go_current, without the room it makes for 4 more values: for a C
+** function called from Lua (given LUA_MINSTACK slots) that has used
+** fewer than LUA_MINSTACK - 4 of them. */
+go_task *go_current_in_call(lua_State *L, go_sched *S, const char *op);
 void go_wake(go_task *t, unsigned token, int fired);
 int go_park(lua_State *L, go_sched *S, go_task *t, const char *what);
 /* As go_park, but returns GO_FIRED_CANCEL, or GO_FIRED_ERROR with the

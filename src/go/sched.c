@@ -201,6 +201,11 @@ void go_wake(go_task *t, unsigned token, int fired) {
 
 /* The task whose code calls; raises where no park is possible. */
 go_task *go_current(lua_State *L, go_sched *S, const char *op) {
+  luaL_checkstack(L, 4, NULL);
+  return go_current_in_call(L, S, op);
+}
+
+go_task *go_current_in_call(lua_State *L, go_sched *S, const char *op) {
   go_task *t = S->current;
   if (t == NULL)
     luaL_error(L, "%s: not inside a task (blocking calls need go.run)", op);
@@ -211,7 +216,6 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op) {
                                ** the park's waits are in place */
     luaL_error(L, "%s: blocking call while its task parks (in a finalizer?)",
                op);
-  luaL_checkstack(L, 4, NULL);
   if (t->ws != NULL) go_unregister(t);  /* left by an op a memory error
                                          ** ended before its park */
   t->armed = 0;  /* a C park prepared, then given up: its token must not
@@ -234,8 +238,9 @@ int go_raise_cancelled(lua_State *L, go_task *t) {
 ** when t is cancelled, before or during the park. */
 static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
                 int requeue, int raise) {
-  int status;
-  go_scope_deadline(S, t);  /* may cancel, or arm the timer */
+  int status, nest;
+  if (t->scope != t->spawn)  /* (none but in its own scopes) */
+    go_scope_deadline(S, t);  /* may cancel, or arm the timer */
   if (go_is_cancelled(t)) {
     go_unregister(t);
     t->armed = 0;
@@ -252,20 +257,31 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   t->state = GO_PARKED;
   t->what = what;
   if (requeue) go_wake(t, t->token, GO_FIRED_YIELD);
+  /* A park yields nothing to the scheduler, which knows it by the task's
+  ** state; a generator's (go.coroutine) yields the sentinel to the
+  ** task's code that resumed it, which parks in turn. */
+  nest = L != t->co;
   do {  /* a resume by anyone but the scheduler (ucoro.resume on the
         ** task's coroutine) does not end the park: it parks again */
-    lua_pushlightuserdata(L, (void *)&go_park_sentinel);
-    status = S->api->park(L, 1);
+    if (nest) lua_pushlightuserdata(L, (void *)&go_park_sentinel);
+    status = S->api->park(L, nest);
     if (status > 0) lua_pop(L, status);  /* (that resume's values) */
   } while (status >= 0 && S->current != t);
   t->what = NULL;
   if (status < 0) {  /* no park possible here: say why (on top) */
-    lua_remove(L, -2);  /* the sentinel, not yielded */
+    if (nest) lua_remove(L, -2);  /* the sentinel, not yielded */
     park_failed(S, t);
     if (!raise) return GO_FIRED_ERROR;  /* the error left on top */
     return lua_error(L);
   }
-  go_unregister(t);
+  if (t->nws == 1 && t->ws == t->w && t->w[0].q == NULL &&
+      t->heap_index < 0 && t->io == NULL) {  /* (go_unregister's work,
+                                             ** for a plain wait ended) */
+    t->ws = NULL;
+    t->nws = 0;
+  } else {
+    go_unregister(t);
+  }
   if (t->fired == GO_FIRED_DEADLINE) go_cancel_scope(S, t->timer_scope);
   if ((t->fired == GO_FIRED_CANCEL || t->fired == GO_FIRED_DEADLINE) &&
       go_is_cancelled(t))
@@ -481,9 +497,13 @@ static void run_task(lua_State *L, go_sched *S, go_task *t) {
   status = S->api->resume(S->api, L, t->co, n, &nres, &t->hint);
   S->current = NULL;
   if (status == LUA_YIELD) {
-    if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
-        lua_touserdata(L, base + 1) == &go_park_sentinel) {
-      /* parked */
+    /* parked (its state says so: no code of the task runs while it is
+    ** parked but its park's, which yields nothing, or the sentinel when
+    ** the park came through a generator) */
+    if ((t->state == GO_PARKED || t->state == GO_READY) &&
+        (nres == 0 || (nres == 1 &&
+                       lua_touserdata(L, base + 1) == &go_park_sentinel))) {
+      if (nres == 0) return;
     } else {  /* a plain coroutine.yield in the task: as go.yield */
       t->state = GO_RUNNING;
       enqueue(S, t);
@@ -502,7 +522,8 @@ static void drain(lua_State *L, go_sched *S) {
   S->inline_runs = 0;
   do {
     t = S->rq_head;
-    luaL_checkstack(L, t->nargs + 3, NULL);  /* run_task's */
+    if (t->nargs > 0)  /* (a resume makes room for what it returns) */
+      luaL_checkstack(L, t->nargs + 3, NULL);  /* run_task's */
     S->rq_head = t->rq_next;
     if (S->rq_head == NULL) S->rq_tail = NULL;
     else S->rq_head->rq_prev = NULL;
