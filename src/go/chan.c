@@ -72,11 +72,12 @@ static int partner(go_waiter *w, int take) {
   return lua_gettop(w->L) == w->top ? PARTNER : DROPPED;
 }
 
+/* Ends the park of w's task (parked, not woken yet: partner()). */
 static void complete(go_waiter *w, int ok) {
   go_task *t = w->task;
   w->ok = ok;
   t->fired_ok = ok;
-  go_wake(t, t->token, w->index);
+  go_fire(t, w->index);
 }
 
 /* The first partner on q, off the queue; waiters whose park ended leave
@@ -101,9 +102,11 @@ static int has_waiter(go_wait_queue *q) {
   return 0;
 }
 
-/* Pushes the value of the parked sender w. */
+/* Pushes the value of the parked sender w (moved off its frame when on
+** top: its park is ending, and its frame needs it no more). */
 static void push_sent(lua_State *L, go_waiter *w) {
-  lua_pushvalue(w->L, w->vi);  /* (its frame has room: go_current) */
+  if (w->vi != w->top)
+    lua_pushvalue(w->L, w->vi);  /* (its frame has room: go_current) */
   lua_xmove(w->L, L, 1);
 }
 
@@ -156,14 +159,15 @@ static int recv_now(lua_State *L, go_chan *c, int ci) {
 }
 
 /* Sends the value at vi without parking (the channel at ci).  1: sent;
-** 0: would block.  Raises on a closed channel. */
-static int send_now(lua_State *L, go_chan *c, int ci, int vi) {
+** 0: would block.  Raises on a closed channel.  top: vi is the top, and
+** the caller needs it no more (it may move to a receiver). */
+static int send_now(lua_State *L, go_chan *c, int ci, int vi, int top) {
   go_waiter *w;
   int bi;
   if (c->closed) return luaL_error(L, "send on closed channel");
   if ((w = take_waiter(&c->recvq, 1)) != NULL) {
     if (c->count == 0) {  /* (unbuffered: always) */
-      lua_pushvalue(L, vi);
+      if (!top) lua_pushvalue(L, vi);
     } else {  /* (a receiver queued while its task parked: the oldest
               ** value is its, this one goes in) */
       bi = push_box(L, ci);
@@ -233,19 +237,14 @@ static int chan_new(lua_State *L) {
   return 1;
 }
 
-/* An optional timeout at arg (none when the call has fewer arguments). */
-#define DEADLINE(L, arg, has) \
-  (lua_gettop(L) < (arg) ? (*(has) = 0, (uint64_t)0) \
-                         : go_deadline((L), (arg), (has)))
-
 /* ch:send(v [, timeout]) -> true | false, "timeout"; raises on closed. */
 static int chan_send(lua_State *L) {
   go_chan *c = check_chan(L, 1);
-  int has, fired;
-  uint64_t at = DEADLINE(L, 3, &has);
+  int top = lua_gettop(L), has = 0, fired;
+  uint64_t at = top >= 3 ? go_deadline(L, 3, &has) : 0;
   go_task *t;
-  if (lua_gettop(L) < 2) lua_settop(L, 2);
-  if (send_now(L, c, 1, 2)) {
+  if (top < 2) lua_settop(L, top = 2);
+  if (send_now(L, c, 1, 2, top == 2)) {
     lua_pushboolean(L, 1);
     return 1;
   }
@@ -254,7 +253,7 @@ static int chan_send(lua_State *L) {
     return luaL_error(L, "not enough memory");
   t->ws = t->w;
   t->nws = 1;
-  setup_waiter(L, t, &t->w[0], c, 1, 2, lua_gettop(L));
+  setup_waiter(L, t, &t->w[0], c, 1, 2, top);
   fired = go_park(L, c->S, t, "send");
   if (fired == 2) {
     lua_pushboolean(L, 0);
@@ -269,8 +268,8 @@ static int chan_send(lua_State *L) {
 /* ch:recv([timeout]) -> v, true | nil, false, "closed" | "timeout" */
 static int chan_recv(lua_State *L) {
   go_chan *c = check_chan(L, 1);
-  int has, fired, r;
-  uint64_t at = DEADLINE(L, 2, &has);
+  int top = lua_gettop(L), has = 0, fired, r;
+  uint64_t at = top >= 2 ? go_deadline(L, 2, &has) : 0;
   go_task *t;
   r = recv_now(L, c, 1);
   if (r > 0) {
@@ -286,7 +285,7 @@ static int chan_recv(lua_State *L) {
     return luaL_error(L, "not enough memory");
   t->ws = t->w;
   t->nws = 1;
-  setup_waiter(L, t, &t->w[0], c, 1, 0, lua_gettop(L));
+  setup_waiter(L, t, &t->w[0], c, 1, 0, top);
   fired = go_park(L, c->S, t, "recv");
   if (fired == 2) {
     lua_pushnil(L);
@@ -306,7 +305,7 @@ static int chan_recv(lua_State *L) {
 static int chan_try_send(lua_State *L) {
   go_chan *c = check_chan(L, 1);
   lua_settop(L, 2);
-  lua_pushboolean(L, send_now(L, c, 1, 2));
+  lua_pushboolean(L, send_now(L, c, 1, 2, 1));
   return 1;
 }
 
@@ -444,7 +443,7 @@ static int op_kind(lua_State *L, int arg) {
 ** pushed, an after's deadline.  want: the metatable of the kind's
 ** target (NULL: a channel, known by its block). */
 static void read_op(lua_State *L, sel_case *k, const go_op *op,
-                    const void *want) {
+                    const void *want, int *top) {
   void *p = NULL;
   if (k->kind == GO_OP_AFTER) {
     if (op != NULL) {
@@ -480,12 +479,12 @@ static void read_op(lua_State *L, sel_case *k, const go_op *op,
   }
   if (p == NULL) luaL_argerror(L, k->arg, "select operation expected");
   k->target = p;
-  k->ti = lua_gettop(L);
+  k->ti = ++*top;
   k->vi = 0;
   if (k->kind == GO_OP_SEND) {
     if (op != NULL) lua_getiuservalue(L, k->arg, 2);
     else lua_rawgeti(L, k->arg, 3);
-    k->vi = lua_gettop(L);
+    k->vi = ++*top;
   }
 }
 
@@ -523,7 +522,7 @@ static int commit(lua_State *L, sel_case *k) {
       else push_closed(L);
       break;
     case GO_OP_SEND:  /* closed: ready, to raise (Go's panic) */
-      send_now(L, (go_chan *)k->target, k->ti, k->vi);
+      send_now(L, (go_chan *)k->target, k->ti, k->vi, 0);
       break;
     case GO_OP_JOIN:
       go_task_results(L, (go_task *)k->target, k->ti);
@@ -540,13 +539,16 @@ static int commit(lua_State *L, sel_case *k) {
 ** disabled cases; go.default makes it not wait.  Among ready ops, one is
 ** chosen uniformly at random (go.seed). */
 static int go_select(lua_State *L) {
-  go_sched *S = go_sched_of(L);
+  go_sched *S = NULL;  /* (known from a target, else looked up) */
   int n = lua_gettop(L), i, m = 0, dflt = 0, nw = 0, fired, timer_case = 0;
-  int top;
-  uint64_t now = uv_hrtime(), at = 0;
+  int top = n;
+  uint64_t now = 0, at = 0;  /* (now: read once an after op needs it) */
   sel_case stack_cases[16], *cases = stack_cases;
   go_task *t;
-  if (n > 16) cases = (sel_case *)lua_newuserdatauv(L, (size_t)n * sizeof *cases, 0);
+  if (n > 16) {
+    cases = (sel_case *)lua_newuserdatauv(L, (size_t)n * sizeof *cases, 0);
+    top++;
+  }
   /* room for each case's target and value, and what commit pushes */
   if (n > LUA_MINSTACK / 4)
     luaL_checkstack(L, 2 * n + LUA_MINSTACK, "too many select cases");
@@ -565,11 +567,19 @@ static int go_select(lua_State *L) {
     }
     cases[m].arg = i;
     cases[m].kind = kind;
+    if ((kind == GO_OP_JOIN || kind == GO_OP_DONE) && S == NULL)
+      S = go_sched_of(L);
     read_op(L, &cases[m], op,
             kind == GO_OP_JOIN ? S->task_mt
-            : kind == GO_OP_DONE ? S->scope_mt : NULL);
+            : kind == GO_OP_DONE ? S->scope_mt : NULL, &top);
+    if (kind == GO_OP_AFTER) {
+      if (now == 0) now = uv_hrtime();
+    } else if (S == NULL) {  /* a channel's */
+      S = ((go_chan *)cases[m].target)->S;
+    }
     m++;
   }
+  if (S == NULL) S = go_sched_of(L);
   {  /* one ready case, uniformly at random (reservoir sampling: the
      ** c-th ready one replaces the choice with probability 1/c) */
     int c = 0, chosen = -1;
@@ -593,7 +603,6 @@ static int go_select(lua_State *L) {
     t->nws = 0;  /* (the task owns ws: freed however this ends) */
   }
   nw = 0;
-  top = lua_gettop(L);
   for (i = 0; i < m; i++) {
     sel_case *k = &cases[i];
     if (k->kind == GO_OP_AFTER) {

@@ -177,6 +177,7 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op);
 ** fewer than LUA_MINSTACK - 4 of them. */
 go_task *go_current_in_call(lua_State *L, go_sched *S, const char *op);
 void go_wake(go_task *t, unsigned token, int fired);
+void go_fire(go_task *t, int fired);
 int go_park(lua_State *L, go_sched *S, go_task *t, const char *what);
 /* As go_park, but returns GO_FIRED_CANCEL, or GO_FIRED_ERROR with the
 ** error on top, instead of raising (the caller cleans up, then raises). */

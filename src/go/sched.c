@@ -199,6 +199,13 @@ void go_wake(go_task *t, unsigned token, int fired) {
   enqueue(t->S, t);
 }
 
+/* Ends t's park with fired: t is parked and nothing ended its park yet
+** (go_wake's checks, done by the caller). */
+void go_fire(go_task *t, int fired) {
+  t->fired = fired;
+  enqueue(t->S, t);
+}
+
 /* The task whose code calls; raises where no park is possible. */
 go_task *go_current(lua_State *L, go_sched *S, const char *op) {
   luaL_checkstack(L, 4, NULL);
