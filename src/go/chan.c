@@ -46,7 +46,7 @@ static go_chan *to_chan(lua_State *L, int idx) {
   return NULL;
 }
 
-static go_chan *check_chan(lua_State *L, int idx) {
+static inline go_chan *check_chan(lua_State *L, int idx) {
   go_chan *c = to_chan(L, idx);
   if (c == NULL) luaL_typeerror(L, idx, CHAN_MT);
   return c;

@@ -201,8 +201,20 @@ void go_luv_walk_install(lua_State *L, int luv, uv_loop_t *loop);
           (go_renew_uvtable((L), (idx), (n)), 0)))
 uint64_t go_random(go_sched *S);
 uint64_t go_deadline(lua_State *L, int arg, int *has);
-void go_queue_push(go_wait_queue *q, go_waiter *w);
-void go_queue_remove(go_wait_queue *q, go_waiter *w);
+/* (inline: every channel operation takes a waiter off or puts one on) */
+static inline void go_queue_push(go_wait_queue *q, go_waiter *w) {
+  w->q = q;
+  w->next = NULL;
+  w->prev = q->tail;
+  if (q->tail) q->tail->next = w; else q->head = w;
+  q->tail = w;
+}
+static inline void go_queue_remove(go_wait_queue *q, go_waiter *w) {
+  if (w->prev) w->prev->next = w->next; else q->head = w->next;
+  if (w->next) w->next->prev = w->prev; else q->tail = w->prev;
+  w->prev = w->next = NULL;
+  w->q = NULL;
+}
 void go_queue_drop(go_wait_queue *q);
 void go_unregister(go_task *t);
 int go_task_open(lua_State *L);

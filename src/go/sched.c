@@ -106,20 +106,7 @@ uint64_t go_deadline(lua_State *L, int arg, int *has) {
 
 /* ---- wait queues ---- */
 
-void go_queue_push(go_wait_queue *q, go_waiter *w) {
-  w->q = q;
-  w->next = NULL;
-  w->prev = q->tail;
-  if (q->tail) q->tail->next = w; else q->head = w;
-  q->tail = w;
-}
-
-void go_queue_remove(go_wait_queue *q, go_waiter *w) {
-  if (w->prev) w->prev->next = w->next; else q->head = w->next;
-  if (w->next) w->next->prev = w->prev; else q->tail = w->prev;
-  w->prev = w->next = NULL;
-  w->q = NULL;
-}
+/* (go_queue_push and go_queue_remove: go.h) */
 
 /* Empties q, whose owner is being collected: a waiter left on it belongs
 ** to a task whose coroutine was closed while parked (by ucoro.close, by
@@ -493,7 +480,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
 /* Runs t until it parks, yields or ends.  The caller made room on L for
 ** t's arguments and 3 more (before taking t off the ready queue). */
 static void run_task(lua_State *L, go_sched *S, go_task *t) {
-  int base = lua_gettop(L), n = t->nargs, status, nres;
+  int base, n = t->nargs, status, nres;
   if (n > 0) {
     lua_xmove(t->co, L, n);
     t->nargs = 0;
@@ -503,14 +490,18 @@ static void run_task(lua_State *L, go_sched *S, go_task *t) {
   S->current = t;
   status = S->api->resume(S->api, L, t->co, n, &nres, &t->hint);
   S->current = NULL;
+  if (status == LUA_YIELD && nres == 0 &&
+      (t->state == GO_PARKED || t->state == GO_READY))
+    return;  /* parked (the common case: nothing on L) */
+  /* below what it returned, or its error */
+  base = lua_gettop(L) - (status == LUA_OK || status == LUA_YIELD ? nres : 1);
   if (status == LUA_YIELD) {
     /* parked (its state says so: no code of the task runs while it is
     ** parked but its park's, which yields nothing, or the sentinel when
     ** the park came through a generator) */
-    if ((t->state == GO_PARKED || t->state == GO_READY) &&
-        (nres == 0 || (nres == 1 &&
-                       lua_touserdata(L, base + 1) == &go_park_sentinel))) {
-      if (nres == 0) return;
+    if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
+        lua_touserdata(L, base + 1) == &go_park_sentinel) {
+      /* parked through a generator */
     } else {  /* a plain coroutine.yield in the task: as go.yield */
       t->state = GO_RUNNING;
       enqueue(S, t);
