@@ -23,6 +23,14 @@ typedef struct io_wait { go_task *t; unsigned token; } io_wait;
 ** timeout, a cancellation) it is abandoned: its completion frees it. */
 typedef struct io_req { io_wait w; int done, abandoned; } io_req;
 
+/* The most one libuv buffer carries.  uv_buf_t's length is an unsigned
+** int on Unix: longer data is cut into buffers of this size (a length
+** passed whole would be truncated modulo 4 GiB).  16 MiB: each buffer is
+** a copy, which malloc then reuses from its heap instead of mapping
+** fresh pages each time. */
+#define IO_MAX_BUF ((size_t)1 << 24)
+#define IO_BUF_LEN(n) ((unsigned)((n) < IO_MAX_BUF ? (n) : IO_MAX_BUF))
+
 /* io_wait.c */
 int io_wait_req(lua_State *L, go_sched *S, io_req *q, uv_req_t *req,
                 int has, uint64_t at, const char *what);

@@ -184,22 +184,23 @@ static int file_write(lua_State *L) {
   if (fl->fd < 0) return io_fail_msg(L, "closed");
   while (done < len || len == 0) {
     fs_req *f = new_req(L, S, "fs.write", 4);
+    unsigned chunk = IO_BUF_LEN(len - done);
     uv_buf_t b;
     ssize_t r;
-    f->buf = (char *)malloc(len - done + 1);  /* outlives an abandon */
+    f->buf = (char *)malloc((size_t)chunk + 1);  /* outlives an abandon */
     if (f->buf == NULL) {
       free(f);
       return luaL_error(L, "not enough memory");
     }
-    memcpy(f->buf, data + done, len - done);
-    b = uv_buf_init(f->buf, (unsigned)(len - done));
+    memcpy(f->buf, data + done, chunk);
+    b = uv_buf_init(f->buf, chunk);
     r = wait_req(L, S, f,
                  uv_fs_write(S->loop, &f->req, fl->fd, &b, 1,
                              off < 0 ? -1 : off + (int64_t)done, on_fs),
                  "fs.write");
     free_req(f);
     if (r < 0) return fail_path(L, (int)r, NULL);
-    if (len == 0) break;
+    if (len == 0 || r == 0) break;  /* 0: the file takes no more */
     done += (size_t)r;
   }
   lua_pushinteger(L, (lua_Integer)done);

@@ -11,6 +11,7 @@
 ** when it can, else is queued, and parks while libuv's queue is above the
 ** write high-water mark.
 */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,24 +331,25 @@ static int stream_write(lua_State *L) {
     return 1;
   }
   if (uv_stream_get_write_queue_size(&s->u.s) == 0) {
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    uv_buf_t b = uv_buf_init((char *)data, IO_BUF_LEN(len));
     int r = uv_try_write(&s->u.s, &b, 1);
     if (r >= 0) done = (size_t)r;
     else if (r != UV_EAGAIN && r != UV_ENOSYS) return io_fail(L, s->werr = r);
   }
-  if (done < len) {  /* the rest is copied and queued */
-    size_t rest = len - done;
-    uv_write_t *req = (uv_write_t *)malloc(sizeof *req + rest);
+  while (done < len) {  /* the rest is copied and queued, a buffer a request */
+    unsigned chunk = IO_BUF_LEN(len - done);
+    uv_write_t *req = (uv_write_t *)malloc(sizeof *req + chunk);
     uv_buf_t b;
     int r;
     if (req == NULL) return luaL_error(L, "not enough memory");
-    memcpy((char *)(req + 1), data + done, rest);
-    b = uv_buf_init((char *)(req + 1), (unsigned)rest);
+    memcpy((char *)(req + 1), data + done, chunk);
+    b = uv_buf_init((char *)(req + 1), chunk);
     r = uv_write(req, &s->u.s, &b, 1, on_write);
     if (r < 0) {
       free(req);
       return io_fail(L, s->werr = r);
     }
+    done += chunk;
   }
   for (;;) {
     go_task *t;
@@ -693,10 +695,11 @@ static int stream_nodelay(lua_State *L) {
 
 static int stream_keepalive(lua_State *L) {
   stream_ud *ud = check_ud(L);
-  unsigned delay = (unsigned)luaL_optinteger(L, 3, 60);
+  lua_Integer delay = luaL_optinteger(L, 3, 60);
+  luaL_argcheck(L, delay >= 0 && delay <= INT_MAX, 3, "delay out of range");
   if (check_tcp(L) == NULL) return 2;
   return result(L, uv_tcp_keepalive(&ud->s->u.tcp, lua_toboolean(L, 2),
-                                    delay));
+                                    (unsigned)delay));
 }
 
 /* s:buffered(): bytes of input buffered, bytes in libuv's write queue,

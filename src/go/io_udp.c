@@ -183,6 +183,7 @@ static int udp_send(lua_State *L) {
   struct sockaddr_storage addr;
   uv_buf_t b;
   if (ud->u == NULL) return io_fail_msg(L, "closed");
+  if (len > IO_MAX_BUF) return io_fail(L, UV_EMSGSIZE);  /* never truncated */
   memset(&addr, 0, sizeof addr);
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)
