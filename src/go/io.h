@@ -41,6 +41,10 @@ void io_wake(io_wait *w);
 int io_fail(lua_State *L, int uverr);
 int io_fail_msg(lua_State *L, const char *msg);
 int io_push_addr(lua_State *L, const struct sockaddr *sa);
+lua_Integer io_check_range(lua_State *L, int idx, int arg, lua_Integer lo,
+                           lua_Integer hi, const char *what);
+lua_Integer io_opt_field(lua_State *L, int opts, const char *name,
+                         lua_Integer dflt, lua_Integer lo, lua_Integer hi);
 int io_check_port(lua_State *L, int arg, lua_Integer dflt);
 int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
                int socktype, struct sockaddr_storage *out, int has,

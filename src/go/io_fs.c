@@ -126,7 +126,8 @@ static int fs_open(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
   int flags = open_flags(L, luaL_optstring(L, 2, "r"));
-  int mode = (int)luaL_optinteger(L, 3, 0644);
+  int mode = lua_isnoneornil(L, 3) ? 0644
+             : (int)io_check_range(L, 3, 3, 0, 07777, "mode");
   go_file *fl;
   fs_req *f;
   ssize_t r;
@@ -342,7 +343,8 @@ static int fs_readdir(lua_State *L) {
 static int fs_mkdir(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
-  int mode = (int)luaL_optinteger(L, 2, 0755);
+  int mode = lua_isnoneornil(L, 2) ? 0755
+             : (int)io_check_range(L, 2, 2, 0, 07777, "mode");
   fs_req *f = new_req(L, S, "fs.mkdir", 3);
   return ok_or_fail(L, f, wait_req(L, S, f,
                     uv_fs_mkdir(S->loop, &f->req, path, mode, on_fs), "fs.mkdir"), path);

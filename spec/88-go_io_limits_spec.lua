@@ -1,9 +1,12 @@
--- ucoro.go's writes of more than 4 GiB in one call: libuv's buffers hold
--- an unsigned int length, so each call must cut its data into buffers
--- that fit, and a datagram too large for one must fail, never go out
--- truncated.  Each case needs a 4 GiB string (and as much again where
--- the data is copied): they run on 64-bit native builds, without a
--- sanitizer or Valgrind.
+-- ucoro.go's I/O given numbers beyond what libuv's and the system's C
+-- types hold: a cast would keep the low bits, another value (a file
+-- descriptor 2^32 is 0, standard input), so each argument is checked.
+-- Writes of more than 4 GiB in one call: libuv's buffers hold an
+-- unsigned int length, so each call cuts its data into buffers that
+-- fit, and a datagram too large for one fails, never goes out truncated.
+-- Those cases need a 4 GiB string (and as much again where the data is
+-- copied): they run on 64-bit native builds, without a sanitizer or
+-- Valgrind.
 local go = require "ucoro.go"
 local helpers = require "helpers"
 
@@ -63,5 +66,36 @@ describe("writes of more than 4 GiB", function()
       return { ok, err and err:match("^EMSGSIZE") ~= nil, data, why }
     end)
     assert.same({ nil, true, nil, "timeout" }, r)
+  end)
+end)
+
+describe("integer arguments out of their C type's range raise", function()
+  local ENV = { "PATH=" .. os.getenv("PATH") }
+  local function raises(pattern, f)
+    local ok, err = pcall(f)
+    assert.is_false(ok)
+    assert.matches(pattern, tostring(err))
+  end
+
+  it("file descriptors, signals, modes, backlogs, queues, high-water marks", function()
+    run(function()
+      raises("fd out of range", function() go.pipe.open(2 ^ 32) end)
+      raises("fd out of range", function() go.pipe.open(-2 ^ 32) end)
+      raises("fd out of range", function() go.tty.open(2 ^ 32 + 1) end)
+      local dir = os.tmpname()
+      raises("mode out of range", function() go.fs.open(dir, "w", 2 ^ 32 + 420) end)
+      raises("mode out of range", function() go.fs.mkdir(dir .. ".d", -1) end)
+      os.remove(dir)
+      raises("backlog out of range", function() go.tcp.bind("127.0.0.1", 0, { backlog = 2 ^ 32 + 5 }) end)
+      raises("backlog out of range", function() go.pipe.bind(dir .. ".sock", { backlog = -1 }) end)
+      raises("queue out of range", function() go.udp.bind("127.0.0.1", 0, { queue = 2 ^ 32 + 4 }) end)
+      raises("read_hwm out of range", function() go.tcp.bind("127.0.0.1", 0, { read_hwm = -1 }) end)
+      raises("write_hwm out of range", function() go.tcp.bind("127.0.0.1", 0, { write_hwm = -1 }) end)
+      raises("max_line out of range", function() go.tcp.bind("127.0.0.1", 0, { max_line = -1 }) end)
+      local p = assert(go.process.spawn("sleep", { args = { "10" }, env = ENV, stdout = "null" }))
+      raises("signal out of range", function() p:kill(2 ^ 32 + 9) end)
+      assert.is_true(p:kill("sigterm"))
+      p:wait()
+    end)
   end)
 end)
