@@ -549,12 +549,36 @@ static int go_select(lua_State *L) {
     cases = (sel_case *)lua_newuserdatauv(L, (size_t)n * sizeof *cases, 0);
     top++;
   }
-  /* room for each case's target and value, and what commit pushes */
-  if (n > LUA_MINSTACK / 4)
+  /* room for each case's target and value, and what commit pushes (4;
+  ** a join's results make their own): a C function has LUA_MINSTACK */
+  if (2 * n + 4 > LUA_MINSTACK)
     luaL_checkstack(L, 2 * n + LUA_MINSTACK, "too many select cases");
   for (i = 1; i <= n; i++) {
     int kind;
+    const void *want;
     const go_op *op = to_op(L, i);
+    if (op != NULL && op->kind <= GO_OP_SEND) {  /* a channel's op (the
+      ** common case: read_op's steps for it, inline) */
+      sel_case *k = &cases[m];
+      go_chan *c;
+      lua_getiuservalue(L, i, 1);
+      c = (go_chan *)lua_touserdata(L, -1);
+      if (c != op->target || c == NULL || lua_rawlen(L, -1) != op->size ||
+          c->serial != op->serial)
+        luaL_argerror(L, i, "select operation expected");
+      k->arg = i;
+      k->kind = op->kind;
+      k->target = c;
+      k->ti = ++top;
+      k->vi = 0;
+      if (op->kind == GO_OP_SEND) {
+        lua_getiuservalue(L, i, 2);
+        k->vi = ++top;
+      }
+      if (S == NULL) S = c->S;
+      m++;
+      continue;
+    }
     if (op != NULL) {
       kind = op->kind;
     } else {
@@ -567,11 +591,12 @@ static int go_select(lua_State *L) {
     }
     cases[m].arg = i;
     cases[m].kind = kind;
-    if ((kind == GO_OP_JOIN || kind == GO_OP_DONE) && S == NULL)
-      S = go_sched_of(L);
-    read_op(L, &cases[m], op,
-            kind == GO_OP_JOIN ? S->task_mt
-            : kind == GO_OP_DONE ? S->scope_mt : NULL, &top);
+    want = NULL;  /* (a channel) */
+    if (kind == GO_OP_JOIN || kind == GO_OP_DONE) {
+      if (S == NULL) S = go_sched_of(L);
+      want = kind == GO_OP_JOIN ? S->task_mt : S->scope_mt;
+    }
+    read_op(L, &cases[m], op, want, &top);
     if (kind == GO_OP_AFTER) {
       if (now == 0) now = uv_hrtime();
     } else if (S == NULL) {  /* a channel's */
