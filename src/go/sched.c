@@ -46,21 +46,41 @@ static void free_grow(lua_State *L, go_sched *S) {
   S->capfree = cap;
 }
 
+/* Makes sure n slots can be taken without raising. */
+static void reserve_refs(lua_State *L, go_sched *S, int n) {
+  if (S->nfree >= n) return;
+  if (S->last_ref > INT_MAX - n) luaL_error(L, "too many tasks");
+  while (S->last_ref + n > S->capfree) free_grow(L, S);
+}
+
+static int take_ref(go_sched *S) {  /* (reserved) */
+  return S->nfree > 0 ? S->free_refs[--S->nfree] : ++S->last_ref;
+}
+
 int go_anchor(lua_State *L, go_sched *S, int idx) {
   int ref;
   idx = lua_absindex(L, idx);
-  if (S->nfree > 0) {
-    ref = S->free_refs[--S->nfree];
-  } else {
-    if (S->last_ref == INT_MAX) luaL_error(L, "too many tasks");
-    if (S->last_ref >= S->capfree) free_grow(L, S);
-    ref = ++S->last_ref;
-  }
+  reserve_refs(L, S, 1);
+  ref = take_ref(S);
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushvalue(L, idx);
   lua_rawseti(L, -2, ref);  /* (a memory error: the slot is lost) */
   lua_pop(L, 1);
   return ref;
+}
+
+/* Anchors a new task (below the top) and its thread (on top): one
+** look-up of the anchors table for both. */
+static void anchor_task(lua_State *L, go_sched *S, go_task *t) {
+  reserve_refs(L, S, 2);
+  t->ref = take_ref(S);
+  t->coref = take_ref(S);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  lua_pushvalue(L, -3);
+  lua_rawseti(L, -2, t->ref);  /* (a memory error: the slots are lost) */
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, t->coref);
+  lua_pop(L, 1);
 }
 
 void go_push_anchor(lua_State *L, go_sched *S, int ref) {
@@ -77,13 +97,17 @@ void go_renew_uvtable(lua_State *L, int idx, int n) {
   lua_setiuservalue(L, idx, n);
 }
 
+static void free_ref(go_sched *S, int ref) {
+  if (S->nfree < S->capfree) S->free_refs[S->nfree++] = ref;
+}
+
 void go_unanchor(lua_State *L, go_sched *S, int ref) {
   if (ref <= 0) return;  /* LUA_NOREF, LUA_REFNIL */
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushnil(L);
   lua_rawseti(L, -2, ref);  /* (a nil: no allocation) */
   lua_pop(L, 1);
-  if (S->nfree < S->capfree) S->free_refs[S->nfree++] = ref;
+  free_ref(S, ref);
 }
 
 uint64_t go_random(go_sched *S) {  /* xorshift64* */
@@ -330,7 +354,8 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   }
   luaL_checktype(L, first, LUA_TFUNCTION);
   nargs = lua_gettop(L) - first;
-  /* uservalues: 1 the thread, 2 the error (before the end: the cancel
+  /* uservalues: 1 the thread once it ended with results (the anchors
+  ** hold it while the task lives), 2 the error (before the end: the cancel
   ** reason, which the end no longer needs), 3 the spawning function, 4 the
   ** name (only a named task has a fourth: a missing one reads as nil) */
   t = (go_task *)lua_newuserdatauv(L, sizeof(go_task), hasname ? 4 : 3);
@@ -353,8 +378,6 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
     lua_pushvalue(L, first);
     lua_xmove(L, t->co, 1);
   }
-  lua_pushvalue(L, -1);
-  lua_setiuservalue(L, -3, 1);
   if (hasname) {
     lua_getfield(L, base, "name");
     lua_setiuservalue(L, -3, 4);
@@ -377,9 +400,8 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   }
   t->nargs = nargs;
   /* now: ..., task, thread; both held while the task lives */
-  t->coref = go_anchor(L, S, -1);
+  anchor_task(L, S, t);
   lua_pop(L, 1);
-  t->ref = go_anchor(L, S, -1);
   t->id = ++S->next_id;
   t->serial = go_random(S) | 1;
   t->daemon = daemon;
@@ -412,14 +434,23 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
                        int base) {
   go_waiter *w;
   int n = lua_gettop(L) - base;
-  /* (the results may have filled the stack: room for what follows) */
-  luaL_checkstack(L, LUA_MINSTACK, "too many results");
+  /* (the results may have filled the stack: room for what follows; with
+  ** none, the 3 slots run_task's caller made room for are enough) */
+  if (n != 0 || !ok) luaL_checkstack(L, LUA_MINSTACK, "too many results");
   go_unregister(t);  /* (its frames closed from outside while parked) */
   if (ok && (n == 0 || lua_checkstack(t->co, n))) {
-    /* the results wait on the dead thread's stack, which the task holds
-    ** anyway: no table for them */
+    /* the results wait on the dead thread's stack, which the task's
+    ** uservalue 1 holds from now on (the anchors did until now): no
+    ** table for them */
     if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
-    if (n != 0) lua_xmove(L, t->co, n);
+    if (n != 0) {
+      lua_xmove(L, t->co, n);
+      lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+      lua_rawgeti(L, -1, t->ref);
+      lua_rawgeti(L, -2, t->coref);
+      lua_setiuservalue(L, -2, 1);
+      lua_settop(L, base);
+    }
     t->nres = n;
     t->end = GO_END_OK;
   } else {
@@ -461,8 +492,15 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     go_wake(j, j->token, w->index);
   }
   go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
-  go_unanchor(L, S, t->ref);
-  go_unanchor(L, S, t->coref);
+  /* both anchors go with one look-up of the table */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, t->ref);  /* (nils: no allocation) */
+  lua_pushnil(L);
+  lua_rawseti(L, -2, t->coref);
+  lua_pop(L, 1);
+  free_ref(S, t->coref);
+  free_ref(S, t->ref);
   t->ref = t->coref = LUA_NOREF;
   S->ntasks--;
 }
