@@ -69,8 +69,8 @@ int go_anchor(lua_State *L, go_sched *S, int idx) {
   return ref;
 }
 
-/* Anchors a new task (below the top) and its thread (on top): one
-** look-up of the anchors table for both. */
+/* Anchors a new task (below the top) and its thread (on top, popped):
+** one look-up of the anchors table for both. */
 static void anchor_task(lua_State *L, go_sched *S, go_task *t) {
   reserve_refs(L, S, 2);
   t->ref = take_ref(S);
@@ -80,7 +80,7 @@ static void anchor_task(lua_State *L, go_sched *S, go_task *t) {
   lua_rawseti(L, -2, t->ref);  /* (a memory error: the slots are lost) */
   lua_pushvalue(L, -2);
   lua_rawseti(L, -2, t->coref);
-  lua_pop(L, 1);
+  lua_pop(L, 2);
 }
 
 void go_push_anchor(lua_State *L, go_sched *S, int ref) {
@@ -342,7 +342,8 @@ go_task *go_check_task(lua_State *L, int idx) {
 static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   int first = base, nargs, daemon = 0, hasname = 0, hasstack = 0;
   go_task *t;
-  if (lua_type(L, base) == LUA_TTABLE) {
+  int type = lua_type(L, base);
+  if (type == LUA_TTABLE) {
     first = base + 1;
     lua_getfield(L, base, "daemon");
     daemon = lua_toboolean(L, -1);
@@ -351,8 +352,9 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
     lua_pop(L, 1);
     hasstack = lua_getfield(L, base, "stack") != LUA_TNIL;
     lua_pop(L, 1);
+    type = lua_type(L, first);
   }
-  luaL_checktype(L, first, LUA_TFUNCTION);
+  if (type != LUA_TFUNCTION) luaL_checktype(L, first, LUA_TFUNCTION);
   nargs = lua_gettop(L) - first;
   /* uservalues: 1 the thread once it ended with results (the anchors
   ** hold it while the task lives), 2 the error (before the end: the cancel
@@ -401,7 +403,6 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   t->nargs = nargs;
   /* now: ..., task, thread; both held while the task lives */
   anchor_task(L, S, t);
-  lua_pop(L, 1);
   t->id = ++S->next_id;
   t->serial = go_random(S) | 1;
   t->daemon = daemon;
@@ -482,7 +483,10 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   t->state = GO_DONE;
   /* run by its joiner's join, which returns its outcome (unless the
   ** joiner was cancelled meanwhile: then its scope gets an error) */
-  if (S->joining == t && !go_is_cancelled(S->joiner)) t->joined = 1;
+  if (S->joining == t) {
+    S->joiner_cancelled = go_is_cancelled(S->joiner);
+    if (!S->joiner_cancelled) t->joined = 1;
+  }
   while ((w = t->joiners.head) != NULL) {
     go_task *j = w->task;
     go_queue_remove(&t->joiners, w);
@@ -1042,7 +1046,9 @@ static int task_join(lua_State *L) {
     go_task *joining = S->joining, *joiner = S->joiner;
     S->inline_runs++;  /* (a loop of such joins still parks now and then:
                        ** the drain ends, the loop gets its turn) */
-    luaL_checkstack(L, t->nargs + 3, NULL);  /* run_task's, before any change */
+    if (t->nargs > 1)  /* run_task's room, before any change (go_current
+                       ** made room for 4) */
+      luaL_checkstack(L, t->nargs + 3, NULL);
     rq_remove(S, t);
     S->inline_depth++;
     S->joining = t;
@@ -1052,7 +1058,7 @@ static int task_join(lua_State *L) {
     S->joiner = joiner;
     S->inline_depth--;
     S->current = me;
-    if (t->state == GO_DONE && !go_is_cancelled(me))
+    if (t->state == GO_DONE && !S->joiner_cancelled)  /* (its end saw) */
       return go_task_results(L, t, 1);
   }
   if (has && !go_timer_add(S, me, at, 2))
