@@ -132,6 +132,7 @@ struct go_sched {
   int last_ref;          /* the anchors table's highest slot used */
   int *free_refs;        /* its free slots (a userdata, registry ref_free) */
   int nfree, capfree, ref_free;
+  int spare_ref, spare_coref;  /* the last ended task's slots (or 0) */
   int *luv_mode;         /* luv's "loop running" mode (-1: not running) */
   go_task *rq_head, *rq_tail;
   go_task *drain_last;   /* the drain running ends after this one... */

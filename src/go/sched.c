@@ -70,11 +70,19 @@ int go_anchor(lua_State *L, go_sched *S, int idx) {
 }
 
 /* Anchors a new task (below the top) and its thread (on top, popped):
-** one look-up of the anchors table for both. */
+** one look-up of the anchors table for both.  The slots of the task that
+** ended last are taken first: overwritten, never cleared (a loop of
+** spawn and join clears no slot). */
 static void anchor_task(lua_State *L, go_sched *S, go_task *t) {
-  reserve_refs(L, S, 2);
-  t->ref = take_ref(S);
-  t->coref = take_ref(S);
+  if (S->spare_ref != 0) {
+    t->ref = S->spare_ref;
+    t->coref = S->spare_coref;
+    S->spare_ref = S->spare_coref = 0;
+  } else {
+    reserve_refs(L, S, 2);
+    t->ref = take_ref(S);
+    t->coref = take_ref(S);
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushvalue(L, -3);
   lua_rawseti(L, -2, t->ref);  /* (a memory error: the slots are lost) */
@@ -99,6 +107,22 @@ void go_renew_uvtable(lua_State *L, int idx, int n) {
 
 static void free_ref(go_sched *S, int ref) {
   if (S->nfree < S->capfree) S->free_refs[S->nfree++] = ref;
+}
+
+/* Clears the slots of the task that ended last (which still hold it and
+** its thread: at most one ended task is held so, until the next spawn
+** takes them, the next end, or the end of go.run or go.attach). */
+static void clear_spare(lua_State *L, go_sched *S) {
+  if (S->spare_ref == 0) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, S->spare_ref);  /* (nils: no allocation) */
+  lua_pushnil(L);
+  lua_rawseti(L, -2, S->spare_coref);
+  lua_pop(L, 1);
+  free_ref(S, S->spare_coref);
+  free_ref(S, S->spare_ref);
+  S->spare_ref = S->spare_coref = 0;
 }
 
 void go_unanchor(lua_State *L, go_sched *S, int ref) {
@@ -496,15 +520,10 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     go_wake(j, j->token, w->index);
   }
   go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
-  /* both anchors go with one look-up of the table */
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
-  lua_pushnil(L);
-  lua_rawseti(L, -2, t->ref);  /* (nils: no allocation) */
-  lua_pushnil(L);
-  lua_rawseti(L, -2, t->coref);
-  lua_pop(L, 1);
-  free_ref(S, t->coref);
-  free_ref(S, t->ref);
+  /* its slots are cleared by the next end, or taken by the next spawn */
+  clear_spare(L, S);
+  S->spare_ref = t->ref;
+  S->spare_coref = t->coref;
   t->ref = t->coref = LUA_NOREF;
   S->ntasks--;
 }
@@ -719,6 +738,7 @@ static int go_run(lua_State *L) {
   lua_pushboolean(L, 0);
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   S->current = NULL;  /* also when the loop raised */
+  clear_spare(L, S);  /* (no ended task held once go.run returns) */
   if (root->all == 0) {  /* tasks stuck for good keep their scope */
     go_unanchor(L, S, root->ref);
     root->ref = LUA_NOREF;
@@ -834,7 +854,8 @@ static int go_tasks(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
-    if (luaL_testudata(L, -1, TASK_MT) != NULL) {
+    go_task *t = (go_task *)luaL_testudata(L, -1, TASK_MT);
+    if (t != NULL && t->state != GO_DONE) {  /* (not the last ended) */
       lua_pushvalue(L, -1);
       lua_rawseti(L, -5, ++n);
     }
@@ -976,6 +997,7 @@ static int go_detach(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   lua_pushnil(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, S);
+  clear_spare(L, S);
   go_push_anchor(L, S, root->ref);
   go_push_uvtable(L, -1, 1);
   go_unanchor(L, S, root->ref);
