@@ -135,6 +135,10 @@ describe("go.tcp", function()
       assert.equal(select(2, c:sockname()), p2)
       assert.is_true(c:nodelay(true))
       assert.is_true(c:keepalive(true, 10))
+      -- a delay that does not fit the socket option raises (it was cut
+      -- to its low 32 bits: 2^32 + 10 became 10)
+      assert.error_matches(function() c:keepalive(true, 2 ^ 32 + 10) end, "delay out of range")
+      assert.error_matches(function() c:keepalive(true, -1) end, "delay out of range")
     end)
   end)
 

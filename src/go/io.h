@@ -23,6 +23,14 @@ typedef struct io_wait { go_task *t; unsigned token; } io_wait;
 ** timeout, a cancellation) it is abandoned: its completion frees it. */
 typedef struct io_req { io_wait w; int done, abandoned; } io_req;
 
+/* The most one libuv buffer carries.  uv_buf_t's length is an unsigned
+** int on Unix: longer data is cut into buffers of this size (a length
+** passed whole would be truncated modulo 4 GiB).  16 MiB: each buffer is
+** a copy, which malloc then reuses from its heap instead of mapping
+** fresh pages each time. */
+#define IO_MAX_BUF ((size_t)1 << 24)
+#define IO_BUF_LEN(n) ((unsigned)((n) < IO_MAX_BUF ? (n) : IO_MAX_BUF))
+
 /* io_wait.c */
 int io_wait_req(lua_State *L, go_sched *S, io_req *q, uv_req_t *req,
                 int has, uint64_t at, const char *what);
@@ -33,6 +41,10 @@ void io_wake(io_wait *w);
 int io_fail(lua_State *L, int uverr);
 int io_fail_msg(lua_State *L, const char *msg);
 int io_push_addr(lua_State *L, const struct sockaddr *sa);
+lua_Integer io_check_range(lua_State *L, int idx, int arg, lua_Integer lo,
+                           lua_Integer hi, const char *what);
+lua_Integer io_opt_field(lua_State *L, int opts, const char *name,
+                         lua_Integer dflt, lua_Integer lo, lua_Integer hi);
 int io_check_port(lua_State *L, int arg, lua_Integer dflt);
 int io_resolve(lua_State *L, go_sched *S, const char *host, int port,
                int socktype, struct sockaddr_storage *out, int has,

@@ -126,7 +126,8 @@ static int fs_open(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
   int flags = open_flags(L, luaL_optstring(L, 2, "r"));
-  int mode = (int)luaL_optinteger(L, 3, 0644);
+  int mode = lua_isnoneornil(L, 3) ? 0644
+             : (int)io_check_range(L, 3, 3, 0, 07777, "mode");
   go_file *fl;
   fs_req *f;
   ssize_t r;
@@ -184,22 +185,23 @@ static int file_write(lua_State *L) {
   if (fl->fd < 0) return io_fail_msg(L, "closed");
   while (done < len || len == 0) {
     fs_req *f = new_req(L, S, "fs.write", 4);
+    unsigned chunk = IO_BUF_LEN(len - done);
     uv_buf_t b;
     ssize_t r;
-    f->buf = (char *)malloc(len - done + 1);  /* outlives an abandon */
+    f->buf = (char *)malloc((size_t)chunk + 1);  /* outlives an abandon */
     if (f->buf == NULL) {
       free(f);
       return luaL_error(L, "not enough memory");
     }
-    memcpy(f->buf, data + done, len - done);
-    b = uv_buf_init(f->buf, (unsigned)(len - done));
+    memcpy(f->buf, data + done, chunk);
+    b = uv_buf_init(f->buf, chunk);
     r = wait_req(L, S, f,
                  uv_fs_write(S->loop, &f->req, fl->fd, &b, 1,
                              off < 0 ? -1 : off + (int64_t)done, on_fs),
                  "fs.write");
     free_req(f);
     if (r < 0) return fail_path(L, (int)r, NULL);
-    if (len == 0) break;
+    if (len == 0 || r == 0) break;  /* 0: the file takes no more */
     done += (size_t)r;
   }
   lua_pushinteger(L, (lua_Integer)done);
@@ -341,7 +343,8 @@ static int fs_readdir(lua_State *L) {
 static int fs_mkdir(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
-  int mode = (int)luaL_optinteger(L, 2, 0755);
+  int mode = lua_isnoneornil(L, 2) ? 0755
+             : (int)io_check_range(L, 2, 2, 0, 07777, "mode");
   fs_req *f = new_req(L, S, "fs.mkdir", 3);
   return ok_or_fail(L, f, wait_req(L, S, f,
                     uv_fs_mkdir(S->loop, &f->req, path, mode, on_fs), "fs.mkdir"), path);

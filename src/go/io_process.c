@@ -7,6 +7,7 @@
 ** running keeps running, its exit status unread): no handle of ours is
 ** left open for luv's loop to find at the end.
 */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -191,7 +192,8 @@ static int signal_number(lua_State *L, int idx, int dflt) {
   const char *s;
   int i;
   if (lua_isnoneornil(L, idx)) return dflt;
-  if (lua_type(L, idx) == LUA_TNUMBER) return (int)luaL_checkinteger(L, idx);
+  if (lua_type(L, idx) == LUA_TNUMBER)
+    return (int)io_check_range(L, idx, idx, 0, INT_MAX, "signal");
   s = luaL_checkstring(L, idx);
   for (i = 0; sigs[i].name != NULL; i++)
     if (strcmp(s, sigs[i].name) == 0) return sigs[i].num;

@@ -11,6 +11,7 @@
 ** when it can, else is queued, and parks while libuv's queue is above the
 ** write high-water mark.
 */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,24 +331,25 @@ static int stream_write(lua_State *L) {
     return 1;
   }
   if (uv_stream_get_write_queue_size(&s->u.s) == 0) {
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    uv_buf_t b = uv_buf_init((char *)data, IO_BUF_LEN(len));
     int r = uv_try_write(&s->u.s, &b, 1);
     if (r >= 0) done = (size_t)r;
     else if (r != UV_EAGAIN && r != UV_ENOSYS) return io_fail(L, s->werr = r);
   }
-  if (done < len) {  /* the rest is copied and queued */
-    size_t rest = len - done;
-    uv_write_t *req = (uv_write_t *)malloc(sizeof *req + rest);
+  while (done < len) {  /* the rest is copied and queued, a buffer a request */
+    unsigned chunk = IO_BUF_LEN(len - done);
+    uv_write_t *req = (uv_write_t *)malloc(sizeof *req + chunk);
     uv_buf_t b;
     int r;
     if (req == NULL) return luaL_error(L, "not enough memory");
-    memcpy((char *)(req + 1), data + done, rest);
-    b = uv_buf_init((char *)(req + 1), (unsigned)rest);
+    memcpy((char *)(req + 1), data + done, chunk);
+    b = uv_buf_init((char *)(req + 1), chunk);
     r = uv_write(req, &s->u.s, &b, 1, on_write);
     if (r < 0) {
       free(req);
       return io_fail(L, s->werr = r);
     }
+    done += chunk;
   }
   for (;;) {
     go_task *t;
@@ -400,14 +402,12 @@ static void on_connect(uv_connect_t *req, int status) {
 }
 
 static void set_hwm(lua_State *L, io_stream *s, int opts) {
-  if (lua_type(L, opts) != LUA_TTABLE) return;
-  if (lua_getfield(L, opts, "read_hwm") == LUA_TNUMBER)
-    s->rhwm = (size_t)luaL_checkinteger(L, -1);
-  if (lua_getfield(L, opts, "write_hwm") == LUA_TNUMBER)
-    s->whwm = (size_t)luaL_checkinteger(L, -1);
-  if (lua_getfield(L, opts, "max_line") == LUA_TNUMBER)
-    s->maxline = (size_t)luaL_checkinteger(L, -1);
-  lua_pop(L, 3);
+  s->rhwm = (size_t)io_opt_field(L, opts, "read_hwm", (lua_Integer)s->rhwm,
+                                 0, LUA_MAXINTEGER);
+  s->whwm = (size_t)io_opt_field(L, opts, "write_hwm", (lua_Integer)s->whwm,
+                                 0, LUA_MAXINTEGER);
+  s->maxline = (size_t)io_opt_field(L, opts, "max_line",
+                                    (lua_Integer)s->maxline, 0, LUA_MAXINTEGER);
 }
 
 /* tcp_connect(host, port [, opts]): a connected stream; nil, err. */
@@ -499,14 +499,9 @@ static int go_pipe_connect(lua_State *L) {
 static int go_pipe_bind(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *path = luaL_checkstring(L, 1);
-  int backlog = 128, r;
+  int backlog = (int)io_opt_field(L, 2, "backlog", 128, 0, INT_MAX), r;
   io_stream *s;
   stream_ud *ud;
-  if (lua_type(L, 2) == LUA_TTABLE) {
-    if (lua_getfield(L, 2, "backlog") == LUA_TNUMBER)
-      backlog = (int)luaL_checkinteger(L, -1);
-    lua_pop(L, 1);
-  }
   s = new_stream(L, S, IO_PIPE);
   ud = (stream_ud *)lua_touserdata(L, -1);
   s->server = 1;
@@ -523,7 +518,7 @@ static int go_pipe_bind(lua_State *L) {
 /* pipe_open(fd): a stream over an open file descriptor; nil, err. */
 static int go_pipe_open(lua_State *L) {
   go_sched *S = go_sched_of(L);
-  int fd = (int)luaL_checkinteger(L, 1), r;
+  int fd = (int)io_check_range(L, 1, 1, INT_MIN, INT_MAX, "fd"), r;
   io_stream *s = new_stream(L, S, IO_PIPE);
   r = uv_pipe_open(&s->u.pipe, fd);
   if (r < 0) {
@@ -536,7 +531,7 @@ static int go_pipe_open(lua_State *L) {
 /* tty_open(fd): a terminal as a stream; nil, err (EINVAL: not a terminal). */
 static int go_tty_open(lua_State *L) {
   go_sched *S = go_sched_of(L);
-  int fd = (int)luaL_checkinteger(L, 1), r;
+  int fd = (int)io_check_range(L, 1, 1, INT_MIN, INT_MAX, "fd"), r;
   if (stream_init(L, S, IO_TTY, fd, &r) == NULL) return io_fail(L, r);
   return 1;
 }
@@ -568,15 +563,11 @@ static void on_connection(uv_stream_t *st, int status) {
 static int go_tcp_bind(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *host = luaL_checkstring(L, 1);
-  int port = io_check_port(L, 2, -1), backlog = 128, r;
+  int port = io_check_port(L, 2, -1), r;
+  int backlog = (int)io_opt_field(L, 3, "backlog", 128, 0, INT_MAX);
   struct sockaddr_storage addr;
   io_stream *s;
   stream_ud *ud;
-  if (lua_type(L, 3) == LUA_TTABLE) {
-    if (lua_getfield(L, 3, "backlog") == LUA_TNUMBER)
-      backlog = (int)luaL_checkinteger(L, -1);
-    lua_pop(L, 1);
-  }
   memset(&addr, 0, sizeof addr);
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)
@@ -693,10 +684,11 @@ static int stream_nodelay(lua_State *L) {
 
 static int stream_keepalive(lua_State *L) {
   stream_ud *ud = check_ud(L);
-  unsigned delay = (unsigned)luaL_optinteger(L, 3, 60);
+  lua_Integer delay = luaL_optinteger(L, 3, 60);
+  luaL_argcheck(L, delay >= 0 && delay <= INT_MAX, 3, "delay out of range");
   if (check_tcp(L) == NULL) return 2;
   return result(L, uv_tcp_keepalive(&ud->s->u.tcp, lua_toboolean(L, 2),
-                                    delay));
+                                    (unsigned)delay));
 }
 
 /* s:buffered(): bytes of input buffered, bytes in libuv's write queue,

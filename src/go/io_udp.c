@@ -94,16 +94,11 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
 static int udp_bind(lua_State *L) {
   go_sched *S = go_sched_of(L);
   const char *host = luaL_checkstring(L, 1);
-  int port = io_check_port(L, 2, -1), cap = 64, r;
+  int port = io_check_port(L, 2, -1), r;
+  int cap = (int)io_opt_field(L, 3, "queue", 64, 1, 1 << 20);
   struct sockaddr_storage addr;
   udp_ud *ud;
   io_udp *u;
-  if (lua_type(L, 3) == LUA_TTABLE) {
-    if (lua_getfield(L, 3, "queue") == LUA_TNUMBER)
-      cap = (int)luaL_checkinteger(L, -1);
-    lua_pop(L, 1);
-  }
-  luaL_argcheck(L, cap >= 1 && cap <= 1 << 20, 3, "queue out of range");
   memset(&addr, 0, sizeof addr);
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)
@@ -183,6 +178,7 @@ static int udp_send(lua_State *L) {
   struct sockaddr_storage addr;
   uv_buf_t b;
   if (ud->u == NULL) return io_fail_msg(L, "closed");
+  if (len > IO_MAX_BUF) return io_fail(L, UV_EMSGSIZE);  /* never truncated */
   memset(&addr, 0, sizeof addr);
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)

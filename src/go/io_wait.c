@@ -115,14 +115,34 @@ int io_push_addr(lua_State *L, const struct sockaddr *sa) {
   return 2;
 }
 
-/* The port argument at arg (dflt when absent; required when dflt < 0);
-** raises when it is out of 0..65535 (libuv would truncate it to 16 bits:
-** another port). */
+/* The integer at stack index idx; raises "WHAT out of range" against
+** argument arg when it is outside lo..hi: the C type it goes to would
+** keep its low bits, another value (a file descriptor 2^32 would be 0,
+** a port 70000 would be 4464). */
+lua_Integer io_check_range(lua_State *L, int idx, int arg, lua_Integer lo,
+                           lua_Integer hi, const char *what) {
+  lua_Integer v = luaL_checkinteger(L, idx);
+  if (v < lo || v > hi)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s out of range", what));
+  return v;
+}
+
+/* Field name of the options table at opts when it is a number, checked
+** as io_check_range does; dflt when opts is not a table or the field is
+** not a number. */
+lua_Integer io_opt_field(lua_State *L, int opts, const char *name,
+                         lua_Integer dflt, lua_Integer lo, lua_Integer hi) {
+  if (lua_type(L, opts) != LUA_TTABLE) return dflt;
+  if (lua_getfield(L, opts, name) == LUA_TNUMBER)
+    dflt = io_check_range(L, -1, opts, lo, hi, name);
+  lua_pop(L, 1);
+  return dflt;
+}
+
+/* The port argument at arg (dflt when absent; required when dflt < 0). */
 int io_check_port(lua_State *L, int arg, lua_Integer dflt) {
-  lua_Integer port = dflt < 0 ? luaL_checkinteger(L, arg)
-                              : luaL_optinteger(L, arg, dflt);
-  luaL_argcheck(L, port >= 0 && port <= 65535, arg, "port out of range");
-  return (int)port;
+  if (dflt >= 0 && lua_isnoneornil(L, arg)) return (int)dflt;
+  return (int)io_check_range(L, arg, arg, 0, 65535, "port");
 }
 
 /* Resolves host (a numeric address needs no request) into out, port set.
