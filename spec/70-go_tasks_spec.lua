@@ -374,13 +374,15 @@ describe("tasks", function()
       return false
     end
     run(function()
-      local a, b = go.spawn(result, "a"), go.spawn(result, "b")
-      a:join() b:join()  -- a ends, then b, no spawn between
-      a, b = nil, nil
+      -- (each in a function of its own: its locals are gone on return)
+      local function join_two()  -- a ends, then b, no spawn between
+        local a, b = go.spawn(result, "a"), go.spawn(result, "b")
+        a:join() b:join()
+      end
+      join_two()
       assert.is_false(held("a"))
-      local t = go.spawn(result, "joined")
-      t:join()
-      t = nil
+      local function join_one(tag) go.spawn(result, tag):join() end
+      join_one("joined")
       go.spawn(function() end)  -- takes its slots
       assert.is_false(held("joined"))
       go.spawn(result, "not joined")
