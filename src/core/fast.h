@@ -61,7 +61,7 @@ UCO_INLINE ucoro_result uco_fast_resume(ucoro *co, void *arg) {
   *co->yield_in = arg;
   /* the switch back hands 0 (context.h): a constant lets the caller's
   ** test of the result go to the slow path's branch only */
-  (void)uco_context_switch(&co->caller, &co->ctx);
+  uco_switch_into(co);
   return UCORO_OK;
 #endif
 }
@@ -80,7 +80,7 @@ UCO_INLINE ucoro_result uco_fast_yield(ucoro *co, void **in) {
   co->status = UCORO_SUSPENDED;
   uco_here.current = co->prev;
   co->yield_in = in;
-  (void)uco_context_switch(&co->ctx, &co->caller);  /* hands 0 */
+  uco_switch_back(co);
   return UCORO_OK;
 #endif
 }

@@ -4,6 +4,7 @@
 #ifndef UCORO_RECORD_H
 #define UCORO_RECORD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arch/context.h"
@@ -51,6 +52,19 @@ struct ucoro {
   void *caller_fiber;        /* and its resumer's */
 };
 
+
+/* Switches from co's resumer into co (resume), and from co back to its
+** resumer (yield, end).  Where the backend has it, one register addresses
+** both contexts. */
+#ifdef UCO_CONTEXT_SWITCH_AT
+#define uco_switch_into(co)                                               \
+  UCO_CONTEXT_SWITCH_AT((co), offsetof(ucoro, caller), offsetof(ucoro, ctx))
+#define uco_switch_back(co)                                               \
+  UCO_CONTEXT_SWITCH_AT((co), offsetof(ucoro, ctx), offsetof(ucoro, caller))
+#else
+#define uco_switch_into(co) ((void)uco_context_switch(&(co)->caller, &(co)->ctx))
+#define uco_switch_back(co) ((void)uco_context_switch(&(co)->ctx, &(co)->caller))
+#endif
 
 /* The status of a suspended lean coroutine: ucoro_resume's fast path,
 ** which checks for UCORO_SUSPENDED, then leaves lean ones to the slow

@@ -45,33 +45,52 @@ typedef struct uco_context {
 #define UCO_X86_AVX512_CLOBBERS
 #endif
 
+/* The switch's code: F and T address the two contexts ("%c[f](%[b])"). */
+#define UCO_X86_SWITCH(F, T)                                              \
+  "stmxcsr 24+" F "\n\t"                                                 \
+  "fnstcw 28+" F "\n\t"                                                  \
+  "leaq 1f(%%rip), %%rax\n\t"                                            \
+  "movq %%rbp, 16+" F "\n\t"                                             \
+  "movq %%rax, 8+" F "\n\t"                                              \
+  "movq %%rsp, " F "\n\t"                                                \
+  "ldmxcsr 24+" T "\n\t"                                                 \
+  "fldcw 28+" T "\n\t"                                                   \
+  "movq 16+" T ", %%rbp\n\t"                                             \
+  "movq " T ", %%rsp\n\t"                                                \
+  "jmpq *8+" T "\n"                                                       \
+  "1:\n\t" UCO_X86_LANDING
+
+#define UCO_X86_CLOBBERS                                                  \
+  "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13",     \
+  "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",   \
+  "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",    \
+  "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)",    \
+  "st(7)", "cc", "memory" UCO_X86_AVX512_CLOBBERS
+
 /* Saves the running context in from, continues to; returns 0 once
 ** something switches back to from.  Always inline: its label is then one
 ** per call site. */
 __attribute__((always_inline)) static inline int uco_context_switch(
     uco_context *from, uco_context *to) {
-  __asm__ volatile(
-      "stmxcsr 24(%[from])\n\t"
-      "fnstcw 28(%[from])\n\t"
-      "leaq 1f(%%rip), %%rax\n\t"
-      "movq %%rbp, 16(%[from])\n\t"
-      "movq %%rax, 8(%[from])\n\t"
-      "movq %%rsp, (%[from])\n\t"
-      "ldmxcsr 24(%[to])\n\t"
-      "fldcw 28(%[to])\n\t"
-      "movq 16(%[to]), %%rbp\n\t"
-      "movq (%[to]), %%rsp\n\t"
-      "jmpq *8(%[to])\n"
-      "1:\n\t" UCO_X86_LANDING
-      : [from] "+D"(from), [to] "+S"(to)
-      :
-      : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13",
-        "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
-        "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
-        "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)",
-        "st(5)", "st(6)", "st(7)", "cc", "memory" UCO_X86_AVX512_CLOBBERS);
+  __asm__ volatile(UCO_X86_SWITCH("(%[from])", "(%[to])")
+                   : [from] "+D"(from), [to] "+S"(to)
+                   :
+                   : UCO_X86_CLOBBERS);
   return 0;
 }
+
+/* The same from the context at base + from to the one at base + to
+** (offsets: constants), when one register addresses both, as in a
+** coroutine's record.  A macro: the offsets are immediates even without
+** optimisation. */
+#define UCO_CONTEXT_SWITCH_AT(base, from, to)                             \
+  do {                                                                    \
+    void *uco_base_ = (base);                                             \
+    __asm__ volatile(UCO_X86_SWITCH("%c[f](%[b])", "%c[t](%[b])")         \
+                     : [b] "+D"(uco_base_)                                \
+                     : [f] "i"(from), [t] "i"(to)                         \
+                     : "rsi", UCO_X86_CLOBBERS);                          \
+  } while (0)
 
 /* A leaf function (no calls but this asm) may keep data in the 128 bytes
 ** below its stack pointer, which the ABI leaves it: they count as its
