@@ -53,11 +53,10 @@ UCO_INLINE ucoro_result uco_fast_resume(ucoro *co, void *arg) {
   if (UCO_UNLIKELY(co->status != UCORO_SUSPENDED ||
                    co->owner != uco_here.id))
     return ucoro_resume(co, arg, NULL);  /* lean, or an error */
-  UCORO_ASSERT(co->yield_in != NULL);
+  UCORO_ASSERT(co->yield_in != NULL && co->resume_out == NULL);
   co->prev = uco_here.current;
   co->status = UCORO_RUNNING;
   uco_here.current = co;
-  co->resume_out = NULL;
   *co->yield_in = arg;
   /* the switch back hands 0 (context.h): a constant lets the caller's
   ** test of the result go to the slow path's branch only */

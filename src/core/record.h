@@ -30,7 +30,10 @@ struct ucoro {
   ucoro *prev;               /* what was running when it was resumed */
   void **yield_in;           /* where the body wants the next resume value */
   void **resume_out;         /* where its resumer wants the next value, or
-                                UCO_SLOW_OUT: see uco_take_slow_path */
+                                UCO_SLOW_OUT: see uco_take_slow_path;
+                                NULL while an own one is suspended (its
+                                yield clears it), so that fast.h's resume
+                                need not */
   void **real_out;           /* ...the real one then */
   void *start_arg;           /* the first resume's value */
   ucoro_fn fn;

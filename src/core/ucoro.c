@@ -104,6 +104,7 @@ UCO_INLINE void switch_back(
     ucoro *co, void *value, int to_evicted, int on_same_stack) {
   ucoro *prev = co->prev;
   void **out = uco_out(co);
+  co->resume_out = NULL;  /* suspended, it has none (record.h) */
   here.current = prev;
   if (on_same_stack) {
     uco_lean_switch_via_scratch(&co->ctx, prev, prev, out, value,
@@ -341,6 +342,7 @@ ucoro_result ucoro_yield(void *value, void **in) {
   if (out != NULL) {
     if (UCO_UNLIKELY(out == UCO_SLOW_OUT)) return yield_slow(co, value, in);
     *out = value;
+    co->resume_out = NULL;  /* suspended, it has none (record.h) */
   }
   co->status = UCORO_SUSPENDED;
   here.current = co->prev;
