@@ -45,19 +45,20 @@ typedef struct uco_context {
 #define UCO_X86_AVX512_CLOBBERS
 #endif
 
-/* The switch's code: F and T address the two contexts ("%c[f](%[b])"). */
-#define UCO_X86_SWITCH(F, T)                                              \
-  "stmxcsr 24+" F "\n\t"                                                 \
-  "fnstcw 28+" F "\n\t"                                                  \
+/* The switch's code: the context saved at FD(FB), the one loaded at
+** TD(TB) (a displacement, which may be an operand, and a base register). */
+#define UCO_X86_SWITCH(FD, FB, TD, TB)                                    \
+  "stmxcsr 24+" FD "(" FB ")\n\t"                                         \
+  "fnstcw 28+" FD "(" FB ")\n\t"                                          \
   "leaq 1f(%%rip), %%rax\n\t"                                            \
-  "movq %%rbp, 16+" F "\n\t"                                             \
-  "movq %%rax, 8+" F "\n\t"                                              \
-  "movq %%rsp, " F "\n\t"                                                \
-  "ldmxcsr 24+" T "\n\t"                                                 \
-  "fldcw 28+" T "\n\t"                                                   \
-  "movq 16+" T ", %%rbp\n\t"                                             \
-  "movq " T ", %%rsp\n\t"                                                \
-  "jmpq *8+" T "\n"                                                       \
+  "movq %%rbp, 16+" FD "(" FB ")\n\t"                                     \
+  "movq %%rax, 8+" FD "(" FB ")\n\t"                                      \
+  "movq %%rsp, " FD "(" FB ")\n\t"                                        \
+  "ldmxcsr 24+" TD "(" TB ")\n\t"                                         \
+  "fldcw 28+" TD "(" TB ")\n\t"                                           \
+  "movq 16+" TD "(" TB "), %%rbp\n\t"                                     \
+  "movq " TD "(" TB "), %%rsp\n\t"                                        \
+  "jmpq *8+" TD "(" TB ")\n"                                               \
   "1:\n\t" UCO_X86_LANDING
 
 #define UCO_X86_CLOBBERS                                                  \
@@ -72,7 +73,7 @@ typedef struct uco_context {
 ** per call site. */
 __attribute__((always_inline)) static inline int uco_context_switch(
     uco_context *from, uco_context *to) {
-  __asm__ volatile(UCO_X86_SWITCH("(%[from])", "(%[to])")
+  __asm__ volatile(UCO_X86_SWITCH("0", "%[from]", "0", "%[to]")
                    : [from] "+D"(from), [to] "+S"(to)
                    :
                    : UCO_X86_CLOBBERS);
@@ -86,7 +87,7 @@ __attribute__((always_inline)) static inline int uco_context_switch(
 #define UCO_CONTEXT_SWITCH_AT(base, from, to)                             \
   do {                                                                    \
     void *uco_base_ = (base);                                             \
-    __asm__ volatile(UCO_X86_SWITCH("%c[f](%[b])", "%c[t](%[b])")         \
+    __asm__ volatile(UCO_X86_SWITCH("%c[f]", "%[b]", "%c[t]", "%[b]")         \
                      : [b] "+D"(uco_base_)                                \
                      : [f] "i"(from), [t] "i"(to)                         \
                      : "rsi", UCO_X86_CLOBBERS);                          \
