@@ -60,7 +60,7 @@ UCO_INLINE ucoro_result uco_fast_resume(ucoro *co, void *arg) {
   *co->yield_in = arg;
   /* the switch back hands 0 (context.h): a constant lets the caller's
   ** test of the result go to the slow path's branch only */
-  uco_switch_into(co);
+  (void)uco_switch_into(co);
   return UCORO_OK;
 #endif
 }
@@ -79,7 +79,7 @@ UCO_INLINE ucoro_result uco_fast_yield(ucoro *co, void **in) {
   co->status = UCORO_SUSPENDED;
   uco_here.current = co->prev;
   co->yield_in = in;
-  uco_switch_back(co);
+  (void)uco_switch_back(co);
   return UCORO_OK;
 #endif
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "arch/context.h"
+#include "compiler.h"
 #include "stack.h"
 #include "ucoro.h"
 
@@ -57,16 +58,36 @@ struct ucoro {
 
 
 /* Switches from co's resumer into co (resume), and from co back to its
-** resumer (yield, end).  Where the backend has it, one register addresses
-** both contexts. */
+** resumer (yield, end); each gives UCORO_OK once something switches back.
+** Where the backend has it, one register addresses both contexts, and the
+** UCORO_OK is made after the switch: else the compiler may keep a value
+** it knows to be 0 (a status tested before) in rbp, which the switch
+** preserves and the prologue must then save.  Elsewhere the switch's own
+** 0, so that a caller may end in a tail call to it. */
 #ifdef UCO_CONTEXT_SWITCH_AT
-#define uco_switch_into(co)                                               \
-  UCO_CONTEXT_SWITCH_AT((co), offsetof(ucoro, caller), offsetof(ucoro, ctx))
-#define uco_switch_back(co)                                               \
-  UCO_CONTEXT_SWITCH_AT((co), offsetof(ucoro, ctx), offsetof(ucoro, caller))
+UCO_INLINE ucoro_result uco_ok_after_switch(void) {
+  int ok = UCORO_OK;
+  __asm__("" : "+r"(ok));
+  return (ucoro_result)ok;
+}
+
+UCO_INLINE ucoro_result uco_switch_into(ucoro *co) {
+  UCO_CONTEXT_SWITCH_AT(co, offsetof(ucoro, caller), offsetof(ucoro, ctx));
+  return uco_ok_after_switch();
+}
+
+UCO_INLINE ucoro_result uco_switch_back(ucoro *co) {
+  UCO_CONTEXT_SWITCH_AT(co, offsetof(ucoro, ctx), offsetof(ucoro, caller));
+  return uco_ok_after_switch();
+}
 #else
-#define uco_switch_into(co) ((void)uco_context_switch(&(co)->caller, &(co)->ctx))
-#define uco_switch_back(co) ((void)uco_context_switch(&(co)->ctx, &(co)->caller))
+UCO_INLINE ucoro_result uco_switch_into(ucoro *co) {
+  return (ucoro_result)uco_context_switch(&co->caller, &co->ctx);
+}
+
+UCO_INLINE ucoro_result uco_switch_back(ucoro *co) {
+  return (ucoro_result)uco_context_switch(&co->ctx, &co->caller);
+}
 #endif
 
 /* The status of a suspended lean coroutine: ucoro_resume's fast path,

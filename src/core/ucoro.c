@@ -137,7 +137,7 @@ static void coroutine_main(void *arg) {
   if (UCO_UNLIKELY(co->resume_out == UCO_SLOW_OUT)) end_slow(co, value);
   hand_back(co, value);
   announce_return(co, NULL);
-  uco_switch_back(co);
+  (void)uco_switch_back(co);
   /* not reached: nobody resumes a dead coroutine */
 }
 
@@ -271,15 +271,6 @@ static ucoro_result resume_lean(ucoro *co, void *arg, void **out) {
   return UCORO_OK;
 }
 
-/* UCORO_OK, made after a switch: else the compiler may keep a value it
-** knows to be 0 (the status tested before) in a register the switch
-** preserves, which costs saving that register in the prologue. */
-UCO_INLINE ucoro_result ok_after_switch(void) {
-  int ok = UCORO_OK;
-  __asm__("" : "+r"(ok));
-  return (ucoro_result)ok;
-}
-
 /* Not UCORO_SUSPENDED: a suspended lean coroutine, or an error. */
 static UCO_NOINLINE ucoro_result resume_slow(ucoro *co, void *arg,
                                               void **out) {
@@ -307,8 +298,7 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
     return UCORO_OK;
   }
 #else
-  uco_switch_into(co);
-  return ok_after_switch();
+  return uco_switch_into(co);
 #endif
 }
 
@@ -354,8 +344,7 @@ ucoro_result ucoro_yield(void *value, void **in) {
   san_finish_switch(co->asan_fake, &co->caller_bottom, &co->caller_size);
   return UCORO_OK;
 #else
-  uco_switch_back(co);
-  return ok_after_switch();
+  return uco_switch_back(co);
 #endif
 }
 
