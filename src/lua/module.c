@@ -198,9 +198,9 @@ UCO_INLINE int round_trip(lua_State *L, native *r, int narg,
   r->nvalues = narg;
   if (narg != 0) lua_xmove(L, r->L1, narg);
   res = uco_fast_resume(r->stack, r);  /* parked: it waits for r */
-  /* only r lives across the switch: the rest is read back from it (L too:
-  ** nothing resumes r->L1, which set r->from, while it runs), which costs
-  ** less than keeping it in registers */
+  /* only r lives across the switch: the rest is read back from it, L too
+  ** (r->from: only a resume of r->L1 sets it, and r->L1 was running), which
+  ** costs less than keeping it on the stack */
   if (UCO_LIKELY(res == UCORO_OK && r->parked &&
                  r->nvalues < LUA_MINSTACK - 2)) {
     if (r->nvalues != 0) lua_xmove(r->L1, r->from, r->nvalues);

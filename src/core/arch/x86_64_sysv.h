@@ -1,9 +1,10 @@
 /*
 ** x86_64_sysv.h: the x86-64 System V switch, inline: the compiler sees
-** it, so each function saves the registers it uses once, in its own
-** prologue, rather than the switch saving all of them again; and the
-** switch ends in a jump, not a return the other stack would consume
-** (which the CPU's return prediction gets wrong).
+** it, so a function that switches saves the callee-saved registers once,
+** in its own prologue, rather than its prologue saving those it uses and
+** the switch all of them again; and the switch ends in a jump, not a
+** return the other stack would consume (which the CPU's return
+** prediction gets wrong).
 **
 ** A suspended context is all in its record: the stack pointer, where to
 ** go on, rbp (a frame pointer may live there: the asm cannot clobber it),
@@ -33,9 +34,9 @@ typedef struct uco_context {
 #define UCO_X86_LANDING ""
 #endif
 
-/* Registers the other side's code may leave changed, beyond rdi and rsi
-** (the asm's operands): every general one but rbp and rsp, the vector,
-** mask and x87 registers, the flags. */
+/* Registers the other side's code may leave changed, beyond the asm's
+** operands (rdi, and rsi or the base): every general one but rbp and rsp,
+** the vector, mask and x87 registers, the flags. */
 #ifdef __AVX512F__
 #define UCO_X86_AVX512_CLOBBERS                                           \
   , "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",        \
@@ -87,7 +88,7 @@ __attribute__((always_inline)) static inline int uco_context_switch(
 #define UCO_CONTEXT_SWITCH_AT(base, from, to)                             \
   do {                                                                    \
     void *uco_base_ = (base);                                             \
-    __asm__ volatile(UCO_X86_SWITCH("%c[f]", "%[b]", "%c[t]", "%[b]")         \
+    __asm__ volatile(UCO_X86_SWITCH("%c[f]", "%[b]", "%c[t]", "%[b]")     \
                      : [b] "+D"(uco_base_)                                \
                      : [f] "i"(from), [t] "i"(to)                         \
                      : "rsi", UCO_X86_CLOBBERS);                          \
