@@ -363,6 +363,37 @@ describe("tasks", function()
     end)
   end)
 
+  it("holds an ended task's results no longer than the next task's end, nor after go.run", function()
+    -- (the scheduler keeps the anchors of the task that ended last until
+    -- a spawn takes them or the next end clears them)
+    local weak = setmetatable({}, { __mode = "k" })
+    local function result(tag) local v = {} weak[v] = tag return v end
+    local function held(tag)
+      collectgarbage() collectgarbage()
+      for _, t in pairs(weak) do if t == tag then return true end end
+      return false
+    end
+    run(function()
+      -- (each in a function of its own: its locals are gone on return)
+      local function join_two()  -- a ends, then b, no spawn between
+        local a, b = go.spawn(result, "a"), go.spawn(result, "b")
+        a:join() b:join()
+      end
+      join_two()
+      assert.is_false(held("a"))
+      local function join_one(tag) go.spawn(result, tag):join() end
+      join_one("joined")
+      go.spawn(function() end)  -- takes its slots
+      assert.is_false(held("joined"))
+      go.spawn(result, "not joined")
+      go.yield()
+      go.spawn(function() error("ends too", 0) end):join()
+      assert.is_false(held("not joined"))
+    end)
+    assert.is_true(go.run(result, "main"))  -- (its result dropped here)
+    assert.is_false(held("main"))
+  end)
+
   it("go.tasks lists the live tasks", function()
     run(function()
       local t = go.spawn(function() go.sleep(0.01) end)

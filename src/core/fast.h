@@ -53,15 +53,14 @@ UCO_INLINE ucoro_result uco_fast_resume(ucoro *co, void *arg) {
   if (UCO_UNLIKELY(co->status != UCORO_SUSPENDED ||
                    co->owner != uco_here.id))
     return ucoro_resume(co, arg, NULL);  /* lean, or an error */
-  UCORO_ASSERT(co->yield_in != NULL);
+  UCORO_ASSERT(co->yield_in != NULL && co->resume_out == NULL);
   co->prev = uco_here.current;
   co->status = UCORO_RUNNING;
   uco_here.current = co;
-  co->resume_out = NULL;
   *co->yield_in = arg;
   /* the switch back hands 0 (context.h): a constant lets the caller's
   ** test of the result go to the slow path's branch only */
-  (void)uco_context_switch(&co->caller, &co->ctx);
+  (void)uco_switch_into(co);
   return UCORO_OK;
 #endif
 }
@@ -80,7 +79,7 @@ UCO_INLINE ucoro_result uco_fast_yield(ucoro *co, void **in) {
   co->status = UCORO_SUSPENDED;
   uco_here.current = co->prev;
   co->yield_in = in;
-  (void)uco_context_switch(&co->ctx, &co->caller);  /* hands 0 */
+  (void)uco_switch_back(co);
   return UCORO_OK;
 #endif
 }

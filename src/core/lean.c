@@ -214,7 +214,8 @@ static char *frames_of(const ucoro *o, ucoro *running) {
     x = resumed_by(o, running);
     sp = x != NULL ? uco_context_sp(&x->caller) : NULL;
   }
-  return sp != NULL ? sp : o->stack_lo;
+  /* (the backend's margin below the stack pointer stops at the stack) */
+  return sp != NULL && sp > o->stack_lo ? sp : o->stack_lo;
 }
 
 int uco_lean_room(ucoro *co, ucoro *running) {

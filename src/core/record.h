@@ -4,9 +4,11 @@
 #ifndef UCORO_RECORD_H
 #define UCORO_RECORD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arch/context.h"
+#include "compiler.h"
 #include "stack.h"
 #include "ucoro.h"
 
@@ -29,7 +31,10 @@ struct ucoro {
   ucoro *prev;               /* what was running when it was resumed */
   void **yield_in;           /* where the body wants the next resume value */
   void **resume_out;         /* where its resumer wants the next value, or
-                                UCO_SLOW_OUT: see uco_take_slow_path */
+                                UCO_SLOW_OUT: see uco_take_slow_path;
+                                NULL while an own one is suspended (its
+                                yield clears it), so that fast.h's resume
+                                need not */
   void **real_out;           /* ...the real one then */
   void *start_arg;           /* the first resume's value */
   ucoro_fn fn;
@@ -51,6 +56,39 @@ struct ucoro {
   void *caller_fiber;        /* and its resumer's */
 };
 
+
+/* Switches from co's resumer into co (resume), and from co back to its
+** resumer (yield, end); each gives UCORO_OK once something switches back.
+** Where the backend has it, one register addresses both contexts, and the
+** UCORO_OK is made after the switch: else the compiler may keep a value
+** it knows to be 0 (a status tested before) in rbp, which the switch
+** preserves and the prologue must then save.  Elsewhere the switch's own
+** 0, so that a caller may end in a tail call to it. */
+#ifdef UCO_CONTEXT_SWITCH_AT
+UCO_INLINE ucoro_result uco_ok_after_switch(void) {
+  int ok = UCORO_OK;
+  __asm__("" : "+r"(ok));
+  return (ucoro_result)ok;
+}
+
+UCO_INLINE ucoro_result uco_switch_into(ucoro *co) {
+  UCO_CONTEXT_SWITCH_AT(co, offsetof(ucoro, caller), offsetof(ucoro, ctx));
+  return uco_ok_after_switch();
+}
+
+UCO_INLINE ucoro_result uco_switch_back(ucoro *co) {
+  UCO_CONTEXT_SWITCH_AT(co, offsetof(ucoro, ctx), offsetof(ucoro, caller));
+  return uco_ok_after_switch();
+}
+#else
+UCO_INLINE ucoro_result uco_switch_into(ucoro *co) {
+  return (ucoro_result)uco_context_switch(&co->caller, &co->ctx);
+}
+
+UCO_INLINE ucoro_result uco_switch_back(ucoro *co) {
+  return (ucoro_result)uco_context_switch(&co->ctx, &co->caller);
+}
+#endif
 
 /* The status of a suspended lean coroutine: ucoro_resume's fast path,
 ** which checks for UCORO_SUSPENDED, then leaves lean ones to the slow

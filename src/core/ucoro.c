@@ -104,6 +104,7 @@ UCO_INLINE void switch_back(
     ucoro *co, void *value, int to_evicted, int on_same_stack) {
   ucoro *prev = co->prev;
   void **out = uco_out(co);
+  co->resume_out = NULL;  /* suspended, it has none (record.h) */
   here.current = prev;
   if (on_same_stack) {
     uco_lean_switch_via_scratch(&co->ctx, prev, prev, out, value,
@@ -136,7 +137,7 @@ static void coroutine_main(void *arg) {
   if (UCO_UNLIKELY(co->resume_out == UCO_SLOW_OUT)) end_slow(co, value);
   hand_back(co, value);
   announce_return(co, NULL);
-  uco_context_switch(&co->ctx, &co->caller);
+  (void)uco_switch_back(co);
   /* not reached: nobody resumes a dead coroutine */
 }
 
@@ -297,7 +298,7 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
     return UCORO_OK;
   }
 #else
-  return (ucoro_result)uco_context_switch(&co->caller, &co->ctx);
+  return uco_switch_into(co);
 #endif
 }
 
@@ -331,6 +332,7 @@ ucoro_result ucoro_yield(void *value, void **in) {
   if (out != NULL) {
     if (UCO_UNLIKELY(out == UCO_SLOW_OUT)) return yield_slow(co, value, in);
     *out = value;
+    co->resume_out = NULL;  /* suspended, it has none (record.h) */
   }
   co->status = UCORO_SUSPENDED;
   here.current = co->prev;
@@ -342,7 +344,7 @@ ucoro_result ucoro_yield(void *value, void **in) {
   san_finish_switch(co->asan_fake, &co->caller_bottom, &co->caller_size);
   return UCORO_OK;
 #else
-  return (ucoro_result)uco_context_switch(&co->ctx, &co->caller);
+  return uco_switch_back(co);
 #endif
 }
 

@@ -136,12 +136,14 @@ struct go_sched {
   int last_ref;          /* the anchors table's highest slot used */
   int *free_refs;        /* its free slots (a userdata, registry ref_free) */
   int nfree, capfree, ref_free;
+  int spare_ref, spare_coref;  /* the last ended task's slots (or 0) */
   int *luv_mode;         /* luv's "loop running" mode (-1: not running) */
   go_task *rq_head, *rq_tail;
   go_task *drain_last;   /* the drain running ends after this one... */
   int drain_done;        /* ...or after the one running now */
   go_task *joining;      /* run by a join (task_join), not the drain, */
   go_task *joiner;       /* for this task */
+  int joiner_cancelled;  /* that joiner, when the task it ran ended */
   int inline_depth;      /* such joins nested */
   int inline_runs;       /* such joins in this drain */
   go_task *current;      /* the task running now */

@@ -46,21 +46,49 @@ static void free_grow(lua_State *L, go_sched *S) {
   S->capfree = cap;
 }
 
+/* Makes sure n slots can be taken without raising. */
+static void reserve_refs(lua_State *L, go_sched *S, int n) {
+  if (S->nfree >= n) return;
+  if (S->last_ref > INT_MAX - n) luaL_error(L, "too many tasks");
+  while (S->last_ref + n > S->capfree) free_grow(L, S);
+}
+
+static int take_ref(go_sched *S) {  /* (reserved) */
+  return S->nfree > 0 ? S->free_refs[--S->nfree] : ++S->last_ref;
+}
+
 int go_anchor(lua_State *L, go_sched *S, int idx) {
   int ref;
   idx = lua_absindex(L, idx);
-  if (S->nfree > 0) {
-    ref = S->free_refs[--S->nfree];
-  } else {
-    if (S->last_ref == INT_MAX) luaL_error(L, "too many tasks");
-    if (S->last_ref >= S->capfree) free_grow(L, S);
-    ref = ++S->last_ref;
-  }
+  reserve_refs(L, S, 1);
+  ref = take_ref(S);
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushvalue(L, idx);
   lua_rawseti(L, -2, ref);  /* (a memory error: the slot is lost) */
   lua_pop(L, 1);
   return ref;
+}
+
+/* Anchors a new task (below the top) and its thread (on top, popped):
+** one look-up of the anchors table for both.  The slots of the task that
+** ended last are taken first: overwritten, never cleared (a loop of
+** spawn and join clears no slot). */
+static void anchor_task(lua_State *L, go_sched *S, go_task *t) {
+  if (S->spare_ref != 0) {
+    t->ref = S->spare_ref;
+    t->coref = S->spare_coref;
+    S->spare_ref = S->spare_coref = 0;
+  } else {
+    reserve_refs(L, S, 2);
+    t->ref = take_ref(S);
+    t->coref = take_ref(S);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  lua_pushvalue(L, -3);
+  lua_rawseti(L, -2, t->ref);  /* (a memory error: the slots are lost) */
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, t->coref);
+  lua_pop(L, 2);
 }
 
 void go_push_anchor(lua_State *L, go_sched *S, int ref) {
@@ -77,13 +105,33 @@ void go_renew_uvtable(lua_State *L, int idx, int n) {
   lua_setiuservalue(L, idx, n);
 }
 
+static void free_ref(go_sched *S, int ref) {
+  if (S->nfree < S->capfree) S->free_refs[S->nfree++] = ref;
+}
+
+/* Clears the slots of the task that ended last (which still hold it and
+** its thread: at most one ended task is held so, until the next spawn
+** takes them, the next end, or the end of go.run or go.attach). */
+static void clear_spare(lua_State *L, go_sched *S) {
+  if (S->spare_ref == 0) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, S->spare_ref);  /* (nils: no allocation) */
+  lua_pushnil(L);
+  lua_rawseti(L, -2, S->spare_coref);
+  lua_pop(L, 1);
+  free_ref(S, S->spare_coref);
+  free_ref(S, S->spare_ref);
+  S->spare_ref = S->spare_coref = 0;
+}
+
 void go_unanchor(lua_State *L, go_sched *S, int ref) {
   if (ref <= 0) return;  /* LUA_NOREF, LUA_REFNIL */
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushnil(L);
   lua_rawseti(L, -2, ref);  /* (a nil: no allocation) */
   lua_pop(L, 1);
-  if (S->nfree < S->capfree) S->free_refs[S->nfree++] = ref;
+  free_ref(S, ref);
 }
 
 uint64_t go_random(go_sched *S) {  /* xorshift64* */
@@ -328,7 +376,8 @@ go_task *go_check_task(lua_State *L, int idx) {
 static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   int first = base, nargs, daemon = 0, hasname = 0, hasstack = 0;
   go_task *t;
-  if (lua_type(L, base) == LUA_TTABLE) {
+  int type = lua_type(L, base);
+  if (type == LUA_TTABLE) {
     first = base + 1;
     lua_getfield(L, base, "daemon");
     daemon = lua_toboolean(L, -1);
@@ -337,10 +386,12 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
     lua_pop(L, 1);
     hasstack = lua_getfield(L, base, "stack") != LUA_TNIL;
     lua_pop(L, 1);
+    type = lua_type(L, first);
   }
-  luaL_checktype(L, first, LUA_TFUNCTION);
+  if (type != LUA_TFUNCTION) luaL_checktype(L, first, LUA_TFUNCTION);
   nargs = lua_gettop(L) - first;
-  /* uservalues: 1 the thread, 2 the error (before the end: the cancel
+  /* uservalues: 1 the thread once it ended with results (the anchors
+  ** hold it while the task lives), 2 the error (before the end: the cancel
   ** reason, which the end no longer needs), 3 the spawning function, 4 the
   ** name (only a named task has a fourth: a missing one reads as nil) */
   t = (go_task *)lua_newuserdatauv(L, sizeof(go_task), hasname ? 4 : 3);
@@ -363,8 +414,6 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
     lua_pushvalue(L, first);
     lua_xmove(L, t->co, 1);
   }
-  lua_pushvalue(L, -1);
-  lua_setiuservalue(L, -3, 1);
   if (hasname) {
     lua_getfield(L, base, "name");
     lua_setiuservalue(L, -3, 4);
@@ -387,9 +436,7 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   }
   t->nargs = nargs;
   /* now: ..., task, thread; both held while the task lives */
-  t->coref = go_anchor(L, S, -1);
-  lua_pop(L, 1);
-  t->ref = go_anchor(L, S, -1);
+  anchor_task(L, S, t);
   t->id = ++S->next_id;
   t->serial = go_random(S) | 1;
   t->daemon = daemon;
@@ -422,14 +469,23 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
                        int base) {
   go_waiter *w;
   int n = lua_gettop(L) - base;
-  /* (the results may have filled the stack: room for what follows) */
-  luaL_checkstack(L, LUA_MINSTACK, "too many results");
+  /* (the results may have filled the stack: room for what follows; with
+  ** none, the 3 slots run_task's caller made room for are enough) */
+  if (n != 0 || !ok) luaL_checkstack(L, LUA_MINSTACK, "too many results");
   go_unregister(t);  /* (its frames closed from outside while parked) */
   if (ok && (n == 0 || lua_checkstack(t->co, n))) {
-    /* the results wait on the dead thread's stack, which the task holds
-    ** anyway: no table for them */
+    /* the results wait on the dead thread's stack, which the task's
+    ** uservalue 1 holds from now on (the anchors did until now): no
+    ** table for them */
     if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
-    if (n != 0) lua_xmove(L, t->co, n);
+    if (n != 0) {
+      lua_xmove(L, t->co, n);
+      lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+      lua_rawgeti(L, -1, t->ref);
+      lua_rawgeti(L, -2, t->coref);
+      lua_setiuservalue(L, -2, 1);
+      lua_settop(L, base);
+    }
     t->nres = n;
     t->end = GO_END_OK;
   } else {
@@ -461,7 +517,10 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   t->state = GO_DONE;
   /* run by its joiner's join, which returns its outcome (unless the
   ** joiner was cancelled meanwhile: then its scope gets an error) */
-  if (S->joining == t && !go_is_cancelled(S->joiner)) t->joined = 1;
+  if (S->joining == t) {
+    S->joiner_cancelled = go_is_cancelled(S->joiner);
+    if (!S->joiner_cancelled) t->joined = 1;
+  }
   while ((w = t->joiners.head) != NULL) {
     go_task *j = w->task;
     go_queue_remove(&t->joiners, w);
@@ -471,8 +530,10 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     go_wake(j, j->token, w->index);
   }
   go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
-  go_unanchor(L, S, t->ref);
-  go_unanchor(L, S, t->coref);
+  /* its slots are cleared by the next end, or taken by the next spawn */
+  clear_spare(L, S);
+  S->spare_ref = t->ref;
+  S->spare_coref = t->coref;
   t->ref = t->coref = LUA_NOREF;
   S->ntasks--;
 }
@@ -696,6 +757,7 @@ static int go_run(lua_State *L) {
   lua_pushboolean(L, 0);
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   S->current = NULL;  /* also when the loop raised */
+  clear_spare(L, S);  /* (no ended task held once go.run returns) */
   if (root->all == 0) {  /* tasks stuck for good keep their scope */
     go_unanchor(L, S, root->ref);
     root->ref = LUA_NOREF;
@@ -811,7 +873,8 @@ static int go_tasks(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
-    if (luaL_testudata(L, -1, TASK_MT) != NULL) {
+    go_task *t = (go_task *)luaL_testudata(L, -1, TASK_MT);
+    if (t != NULL && t->state != GO_DONE) {  /* (not the last ended) */
       lua_pushvalue(L, -1);
       lua_rawseti(L, -5, ++n);
     }
@@ -953,6 +1016,7 @@ static int go_detach(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, "ucoro.go: running");
   lua_pushnil(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, S);
+  clear_spare(L, S);
   go_push_anchor(L, S, root->ref);
   go_push_uvtable(L, -1, 1);
   go_unanchor(L, S, root->ref);
@@ -1023,7 +1087,9 @@ static int task_join(lua_State *L) {
     go_task *joining = S->joining, *joiner = S->joiner;
     S->inline_runs++;  /* (a loop of such joins still parks now and then:
                        ** the drain ends, the loop gets its turn) */
-    luaL_checkstack(L, t->nargs + 3, NULL);  /* run_task's, before any change */
+    if (t->nargs > 1)  /* run_task's room, before any change (go_current
+                       ** made room for 4) */
+      luaL_checkstack(L, t->nargs + 3, NULL);
     rq_remove(S, t);
     S->inline_depth++;
     S->joining = t;
@@ -1033,7 +1099,7 @@ static int task_join(lua_State *L) {
     S->joiner = joiner;
     S->inline_depth--;
     S->current = me;
-    if (t->state == GO_DONE && !go_is_cancelled(me))
+    if (t->state == GO_DONE && !S->joiner_cancelled)  /* (its end saw) */
       return go_task_results(L, t, 1);
   }
   if (has && !go_timer_add(S, me, at, 2))

@@ -198,14 +198,15 @@ UCO_INLINE int round_trip(lua_State *L, native *r, int narg,
   r->nvalues = narg;
   if (narg != 0) lua_xmove(L, r->L1, narg);
   res = uco_fast_resume(r->stack, r);  /* parked: it waits for r */
-  /* only L and r live across the switch: the rest is read back from r,
-  ** which costs less than keeping it in registers the switch saves */
+  /* only r lives across the switch: the rest is read back from it (L too:
+  ** nothing resumes r->L1, which set r->from, while it runs), which costs
+  ** less than keeping it in registers */
   if (UCO_LIKELY(res == UCORO_OK && r->parked &&
                  r->nvalues < LUA_MINSTACK - 2)) {
-    if (r->nvalues != 0) lua_xmove(r->L1, L, r->nvalues);
+    if (r->nvalues != 0) lua_xmove(r->L1, r->from, r->nvalues);
     return r->nvalues;
   }
-  return other(L, r, res);
+  return other(r->from, r, res);
 }
 
 /* Only a thread with frames can be parked, and only a sized one has a run
@@ -219,10 +220,12 @@ static int co_resume(lua_State *L) {
   native_config *c = frameless ? CONFIG : NULL;
   native *run = frameless && !c->sized ? NULL : native_find(L, HANDLES, co);
   int r;
-  if (run != NULL && run->parked == NATIVE_ROOMY && narg < LUA_MINSTACK)
+  if (run != NULL && run->parked == NATIVE_ROOMY && narg < LUA_MINSTACK) {
     r = round_trip(L, run, narg, stopped);
-  else
+    L = run->from;  /* read back: nothing need live across the switch */
+  } else {
     r = auxresume(L, co, run, c, narg, frameless || native_is_parked(run));
+  }
   if (r < 0) {
     lua_pushboolean(L, 0);
     lua_insert(L, -2);

@@ -49,6 +49,28 @@ static void values_flow_both_ways(void **state) {
   assert_int_equal(ucoro_destroy(co), UCORO_OK);
 }
 
+/* A resume's result slot is that resume's only: a later resume that
+** wants no value (NULL) leaves the earlier slot alone, own or lean. */
+static void out_slot_is_per_resume(void **state) {
+  static const ucoro_mode modes[] = {UCORO_OWN, UCORO_LEAN};
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    ucoro *co;
+    void *first = NULL, *third = NULL;
+    assert_int_equal(ucoro_create_mode(&co, counter, NULL, 0, modes[i]),
+                     UCORO_OK);
+    assert_int_equal(ucoro_resume(co, (void *)10, &first), UCORO_OK);
+    assert_int_equal((intptr_t)first, 11);
+    assert_int_equal(ucoro_resume(co, (void *)20, NULL), UCORO_OK);
+    assert_int_equal((intptr_t)first, 11);  /* not 21 */
+    assert_int_equal(ucoro_resume(co, (void *)30, &third), UCORO_OK);
+    assert_int_equal((intptr_t)third, 31);
+    assert_int_equal((intptr_t)first, 11);
+    assert_int_equal(ucoro_destroy(co), UCORO_OK);
+  }
+}
+
 /* Statuses, seen from inside and outside. */
 static ucoro *outer_co, *inner_co;
 
@@ -671,6 +693,7 @@ static void fp_control_is_per_context(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(values_flow_both_ways),
+    cmocka_unit_test(out_slot_is_per_resume),
     cmocka_unit_test(status_at_every_point),
     cmocka_unit_test(nesting_three_deep),
     cmocka_unit_test(ten_thousand_alive),

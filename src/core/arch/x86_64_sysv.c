@@ -1,5 +1,5 @@
 /*
-** x86_64_sysv.c: lays out a new stack for x86_64_sysv_elf.S.
+** x86_64_sysv.c: lays out a new context for x86_64_sysv.h's switch.
 */
 #include "context.h"
 
@@ -9,28 +9,22 @@ const char uco_context_backend[] = "asm-x86_64";
 
 void uco_start_x86_64(void);  /* the trampoline in x86_64_sysv_elf.S */
 
-/* The first switch to a new context pops this frame (see the table in
-** x86_64_sysv_elf.S) and "returns" into the trampoline, which calls
-** entry(arg). */
+/* The first switch to a new context jumps into the trampoline, which
+** calls entry(arg), both found at the stack pointer; the floating-point
+** control state is the creator's. */
 void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg) {
   uintptr_t top = ((uintptr_t)(lo + size)) & ~(uintptr_t)15;
-  uint64_t *frame = (uint64_t *)(top - 64);
-  uint32_t mxcsr;
-  uint16_t fpucw;
-  __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
-  __asm__ volatile("fnstcw %0" : "=m"(fpucw));
-  frame[0] = (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
-  frame[1] = 0;                        /* r15 */
-  frame[2] = 0;                        /* r14 */
-  frame[3] = (uint64_t)(uintptr_t)entry; /* r13 */
-  frame[4] = (uint64_t)(uintptr_t)arg;   /* r12 */
-  frame[5] = 0;                        /* rbx */
-  frame[6] = 0;                        /* rbp */
-  frame[7] = (uint64_t)(uintptr_t)uco_start_x86_64;  /* return address */
+  uint64_t *frame = (uint64_t *)(top - 16);
+  frame[0] = (uint64_t)(uintptr_t)arg;
+  frame[1] = (uint64_t)(uintptr_t)entry;
   ctx->sp = frame;
+  ctx->pc = (const void *)uco_start_x86_64;
+  ctx->fp = NULL;  /* no caller frame */
+  __asm__ volatile("stmxcsr %0" : "=m"(ctx->mxcsr));
+  __asm__ volatile("fnstcw %0" : "=m"(ctx->fpucw));
 }
 
 char *uco_context_sp(const uco_context *ctx) {
-  return (char *)ctx->sp;
+  return (char *)ctx->sp - UCO_CONTEXT_RED_ZONE;
 }
