@@ -543,7 +543,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
 /* Runs t until it parks, yields or ends.  The caller made room on L for
 ** t's arguments, if any, and 3 more (before taking t off the ready
 ** queue); the API makes room for what a resume returns. */
-static void run_task(lua_State *L, go_sched *S, go_task *t) {
+static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
   int base, n = t->nargs, status, nres;
   if (n > 0) {
     lua_xmove(t->co, L, n);
@@ -577,7 +577,7 @@ static void run_task(lua_State *L, go_sched *S, go_task *t) {
 }
 
 /* Runs the tasks ready when it began. */
-static void drain(lua_State *L, go_sched *S) {
+static inline void drain(lua_State *L, go_sched *S) {
   go_task *t;
   S->drain_last = S->rq_tail;
   S->drain_done = 0;
