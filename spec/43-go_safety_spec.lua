@@ -408,6 +408,33 @@ describe("values handed between tasks (a parked sender's frame, a parked receive
   end)
 end)
 
+describe("a userdata given a channel's metatable (debug.setmetatable)", function()
+  -- a channel was known by its metatable: another userdata given it was
+  -- taken for one, its memory read and written as a channel's (a file's
+  -- 16 bytes as a channel's 72), also by the collector's __gc
+  it("is refused by every channel method and collected without harm", function()
+    child_says("false\tfalse\tfalse\tfalse\tfalse\ndone\n", [[
+      local go = require "ucoro.go"
+      local mt = getmetatable(go.chan())
+      local m = mt.__index
+      local function refused(f, ...)
+        local ok, err = pcall(f, ...)
+        return ok or not tostring(err):find("expected", 1, true)
+      end
+      go.run(function()
+        local u = io.tmpfile()
+        debug.setmetatable(u, mt)
+        print(refused(m.send, u, 1, 0.001), refused(m.recv, u, 0.001),
+              refused(m.close, u), refused(function() return #u end),
+              refused(go.select, { 1, u }))
+        u = nil
+        for _ = 1, 3 do collectgarbage() end
+      end)
+      print("done")
+    ]])
+  end)
+end)
+
 describe("a task parked in ucoro_go.h closed by another task", function()
   it("in work: the close waits for the pool thread, which never writes into collected memory", function()
     child_says("false\tcannot resume dead coroutine\n", [[

@@ -82,7 +82,7 @@ static void complete(go_waiter *w, int ok) {
 
 /* The first partner on q, off the queue; waiters whose park ended leave
 ** the queue on the way, those of a task parking now stay. */
-static go_waiter *take_waiter(go_wait_queue *q, int take) {
+static inline go_waiter *take_waiter(go_wait_queue *q, int take) {
   go_waiter *w = q->head, *next;
   for (; w != NULL; w = next) {
     int p = partner(w, take);
@@ -137,8 +137,9 @@ static void ring_put(lua_State *L, go_chan *c, int bi) {
 }
 
 /* Receives without parking (the channel at ci).  1: the value pushed; 0:
-** closed and empty; -1: would block. */
-static int recv_now(lua_State *L, go_chan *c, int ci) {
+** closed and empty; -1: would block; 2 (keep_box only): the value pushed
+** above the channel's box. */
+static int recv_now(lua_State *L, go_chan *c, int ci, int keep_box) {
   go_waiter *w;
   int bi;
   if (c->count == 0) {  /* (unbuffered: always) */
@@ -154,6 +155,7 @@ static int recv_now(lua_State *L, go_chan *c, int ci) {
     ring_put(L, c, bi);
     complete(w, 1);
   }
+  if (keep_box) return 2;  /* (the caller's to drop) */
   lua_remove(L, bi);
   return 1;
 }
@@ -271,7 +273,7 @@ static int chan_recv(lua_State *L) {
   int top = lua_gettop(L), has = 0, fired, r;
   uint64_t at = top >= 2 ? go_deadline(L, 2, &has) : 0;
   go_task *t;
-  r = recv_now(L, c, 1);
+  r = recv_now(L, c, 1, 0);
   if (r > 0) {
     lua_pushboolean(L, 1);
     return 2;
@@ -314,7 +316,7 @@ static int chan_try_recv(lua_State *L) {
   go_chan *c = check_chan(L, 1);
   int r;
   lua_settop(L, 1);
-  r = recv_now(L, c, 1);
+  r = recv_now(L, c, 1, 0);
   if (r > 0) {
     lua_pushboolean(L, 1);
     return 2;
@@ -514,13 +516,19 @@ static int case_ready(sel_case *k, uint64_t now) {
 
 /* Commits case k, ready now; pushes its index and results. */
 static int commit(lua_State *L, sel_case *k) {
-  int base = lua_gettop(L);
+  int base = lua_gettop(L), r;
   lua_pushinteger(L, k->arg);
   switch (k->kind) {
     case GO_OP_RECV:
-      if (recv_now(L, (go_chan *)k->target, k->ti) > 0) lua_pushboolean(L, 1);
-      else push_closed(L);
-      break;
+      r = recv_now(L, (go_chan *)k->target, k->ti, 1);
+      if (r <= 0) {
+        push_closed(L);
+        return 4;
+      }
+      if (r == 2) lua_copy(L, -3, -2);  /* the index over the box: the
+                                        ** last 3 are returned */
+      lua_pushboolean(L, 1);
+      return 3;
     case GO_OP_SEND:  /* closed: ready, to raise (Go's panic) */
       send_now(L, (go_chan *)k->target, k->ti, k->vi, 0);
       break;

@@ -1,10 +1,12 @@
 /*
 ** sched.c: tasks, the run queue, parking and waking, and go.run's loop.
 **
-** A task is a ucoro coroutine.  It parks by yielding a private sentinel
-** through ucoro's yield (any depth of C calls); the scheduler resumes it
-** through ucoro's resume, only from go.run's own frame: never inside a
-** libuv callback.  A wake-up marks the task ready and queues it once; a
+** A task is a ucoro coroutine.  It parks by yielding nothing through
+** ucoro's yield (any depth of C calls; the scheduler knows a park by the
+** task's state, and a park inside a go.coroutine generator yields a
+** private sentinel to the task's code that resumed it); the scheduler
+** resumes it through ucoro's resume, only from go.run's own frame: never
+** inside a libuv callback.  A wake-up marks the task ready and queues it once; a
 ** wake-up for a park that has ended (its token changed) is a no-op.
 */
 #include <limits.h>
@@ -539,8 +541,9 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
 }
 
 /* Runs t until it parks, yields or ends.  The caller made room on L for
-** t's arguments and 3 more (before taking t off the ready queue). */
-static void run_task(lua_State *L, go_sched *S, go_task *t) {
+** t's arguments, if any, and 3 more (before taking t off the ready
+** queue); the API makes room for what a resume returns. */
+static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
   int base, n = t->nargs, status, nres;
   if (n > 0) {
     lua_xmove(t->co, L, n);
@@ -574,7 +577,7 @@ static void run_task(lua_State *L, go_sched *S, go_task *t) {
 }
 
 /* Runs the tasks ready when it began. */
-static void drain(lua_State *L, go_sched *S) {
+static inline void drain(lua_State *L, go_sched *S) {
   go_task *t;
   S->drain_last = S->rq_tail;
   S->drain_done = 0;
