@@ -435,6 +435,31 @@ describe("a userdata given a channel's metatable (debug.setmetatable)", function
   end)
 end)
 
+describe("a userdata given a task's metatable (debug.setmetatable)", function()
+  -- a task was known by its metatable: another userdata given it was
+  -- taken for one, its memory read and written as a task's
+  it("is refused by join, cancel, status, join_op and select", function()
+    child_says("false\tfalse\tfalse\tfalse\tfalse\ndone\n", [[
+      local go = require "ucoro.go"
+      go.run(function()
+        local mt = getmetatable(go.spawn(function() end))
+        local m = mt.__index
+        local function refused(f, ...)
+          local ok, err = pcall(f, ...)
+          return ok or not tostring(err):find("expected", 1, true)
+        end
+        local u = io.tmpfile()
+        debug.setmetatable(u, mt)
+        print(refused(m.join, u), refused(m.cancel, u), refused(m.status, u),
+              refused(m.join_op, u), refused(go.select, { 4, u }))  -- (a join op made by hand)
+        u = nil
+        for _ = 1, 3 do collectgarbage() end
+      end)
+      print("done")
+    ]])
+  end)
+end)
+
 describe("a task parked in ucoro_go.h closed by another task", function()
   it("in work: the close waits for the pool thread, which never writes into collected memory", function()
     child_says("false\tcannot resume dead coroutine\n", [[

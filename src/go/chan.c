@@ -21,33 +21,8 @@
 
 #define CHAN_MT "ucoro.go.chan"
 
-/* A channel is known by its block: its size, and its address mixed with
-** a secret of the process (no other userdata has it; a metatable
-** compared instead costs ~75 instructions an operation, and the
-** metatable can be given to any userdata by debug.setmetatable). */
-static uv_once_t secret_once = UV_ONCE_INIT;
-static uint64_t secret;
-
-static void secret_init(void) {
-  uint64_t s = 0;
-  if (uv_random(NULL, NULL, &s, sizeof s, 0, NULL) != 0 || s == 0)
-    s = uv_hrtime() ^ (uint64_t)(uintptr_t)&s ^ 0x9E3779B97F4A7C15ULL;
-  secret = s;
-}
-
-#define CHAN_CHECK(c) (secret ^ (uint64_t)(uintptr_t)(c))
-
-/* The channel at idx, or NULL. */
-static go_chan *to_chan(lua_State *L, int idx) {
-  go_chan *c = (go_chan *)lua_touserdata(L, idx);
-  if (c != NULL && lua_rawlen(L, idx) == sizeof *c &&
-      c->check == CHAN_CHECK(c))
-    return c;
-  return NULL;
-}
-
 static inline go_chan *check_chan(lua_State *L, int idx) {
-  go_chan *c = to_chan(L, idx);
+  go_chan *c = go_to_chan(L, idx);
   if (c == NULL) luaL_typeerror(L, idx, CHAN_MT);
   return c;
 }
@@ -230,7 +205,7 @@ static int chan_new(lua_State *L) {
   c->cap = (int)cap;
   c->S = go_sched_of(L);
   c->serial = go_random(c->S) | 1;
-  c->check = CHAN_CHECK(c);
+  c->check = GO_CHECK_WORD(c);
   luaL_setmetatable(L, CHAN_MT);
   if (cap > 0) {  /* (an unbuffered channel's box is never used) */
     lua_createtable(L, cap < 64 ? (int)cap : 64, 0);
@@ -392,7 +367,7 @@ static int chan_send_op(lua_State *L) {
 }
 
 static int chan_gc(lua_State *L) {
-  go_chan *c = to_chan(L, 1);  /* (a metatable is given by debug too) */
+  go_chan *c = go_to_chan(L, 1);  /* (a metatable is given by debug too) */
   if (c == NULL) return 0;
   go_queue_drop(&c->recvq);
   go_queue_drop(&c->sendq);
@@ -443,7 +418,7 @@ static int op_kind(lua_State *L, int arg) {
 ** channel; a go_op's, changed by debug.setuservalue, must be the one it
 ** was made with: its block, size and serial) and pushed, a send's value
 ** pushed, an after's deadline.  want: the metatable of the kind's
-** target (NULL: a channel, known by its block). */
+** target (NULL: a channel or a task, known by its block). */
 static void read_op(lua_State *L, sel_case *k, const go_op *op,
                     const void *want, int *top) {
   void *p = NULL;
@@ -466,9 +441,10 @@ static void read_op(lua_State *L, sel_case *k, const go_op *op,
         (k->kind == GO_OP_JOIN ? ((go_task *)p)->serial
                                : ((go_chan *)p)->serial) != op->serial)
       p = NULL;
-  } else if (want == NULL) {  /* a channel */
+  } else if (want == NULL) {  /* a channel, a task */
     lua_rawgeti(L, k->arg, 2);
-    p = to_chan(L, -1);
+    p = k->kind == GO_OP_JOIN ? (void *)go_to_task(L, -1)
+                              : (void *)go_to_chan(L, -1);
   } else {
     lua_rawgeti(L, k->arg, 2);
     p = lua_touserdata(L, -1);
@@ -599,10 +575,10 @@ static int go_select(lua_State *L) {
     }
     cases[m].arg = i;
     cases[m].kind = kind;
-    want = NULL;  /* (a channel) */
+    want = NULL;  /* (a channel, a task) */
     if (kind == GO_OP_JOIN || kind == GO_OP_DONE) {
       if (S == NULL) S = go_sched_of(L);
-      want = kind == GO_OP_JOIN ? S->task_mt : S->scope_mt;
+      if (kind == GO_OP_DONE) want = S->scope_mt;
     }
     read_op(L, &cases[m], op, want, &top);
     if (kind == GO_OP_AFTER) {
@@ -711,7 +687,7 @@ const luaL_Reg go_chan_functions[] = {
 /* The channel metatable (the scheduler at the stack top); leaves the
 ** methods table on the stack, for the facade. */
 int go_chan_open(lua_State *L) {
-  uv_once(&secret_once, secret_init);
+  go_secret_init();
   luaL_newmetatable(L, CHAN_MT);
   ((go_sched *)lua_touserdata(L, -2))->chan_mt = lua_topointer(L, -1);
   lua_newtable(L);

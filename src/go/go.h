@@ -10,6 +10,7 @@
 #ifndef UCORO_GO_H
 #define UCORO_GO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lua.h"
@@ -93,6 +94,7 @@ struct go_task {  /* (pointers first, then ints, then flags: no padding) */
   go_scope *timer_scope; /* whose deadline the timer stands for */
   uint64_t id;
   uint64_t serial;       /* random, for select's ops (go_op) */
+  uint64_t check;        /* its address mixed with the secret (go_to_task) */
   go_task *rq_next, *rq_prev;  /* ready queue */
   go_task *sib_prev, *sib_next;  /* the spawn scope's children */
   go_scope *spawn;       /* the scope it was spawned into */
@@ -158,7 +160,7 @@ struct go_sched {
   uint64_t rng;          /* select's choices (go.seed) */
   int ntasks;
   const void *chan_mt;    /* the metatables, by address */
-  const void *task_mt, *scope_mt;
+  const void *scope_mt;
   /* go.attach(): drains from the loop's prepare and check phases */
   uv_prepare_t *prepare;
   uv_check_t *check;
@@ -170,6 +172,29 @@ struct go_sched {
 
 /* The sentinel a park yields (its address). */
 extern const char go_park_sentinel;
+
+/* Channels and tasks are known by their block: its size, and a check
+** word, its address mixed with a secret of the process, that no other
+** userdata has (a metatable compared instead costs ~75 instructions a
+** call, and debug.setmetatable gives it to any userdata). */
+extern uint64_t go_secret;
+void go_secret_init(void);  /* (once a process: uv_once) */
+#define GO_CHECK_WORD(p) (go_secret ^ (uint64_t)(uintptr_t)(p))
+/* The userdata at idx if it is a block of size whose check word (at
+** offset off) is right, else NULL. */
+static inline void *go_to_block(lua_State *L, int idx, size_t size,
+                                size_t off) {
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && lua_rawlen(L, idx) == size &&
+      *(const uint64_t *)(const void *)((const char *)p + off) ==
+          GO_CHECK_WORD(p))
+    return p;
+  return NULL;
+}
+#define go_to_task(L, idx) \
+  ((go_task *)go_to_block((L), (idx), sizeof(go_task), offsetof(go_task, check)))
+#define go_to_chan(L, idx) \
+  ((go_chan *)go_to_block((L), (idx), sizeof(go_chan), offsetof(go_chan, check)))
 
 /* sched.c */
 go_sched *go_sched_of(lua_State *L);  /* upvalue 1 */
@@ -227,7 +252,7 @@ void go_tasks_unregister(lua_State *L, go_sched *S);
 
 struct go_chan {
   uint64_t serial;       /* random, for select's ops (go_op) */
-  uint64_t check;        /* its address mixed with a secret (chan.c) */
+  uint64_t check;        /* its address mixed with the secret (go_to_chan) */
   go_sched *S;
   int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
   int closed;

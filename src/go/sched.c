@@ -349,7 +349,7 @@ void go_tasks_unregister(lua_State *L, go_sched *S) {
   if (lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors) == LUA_TTABLE) {
     lua_pushnil(L);
     while (lua_next(L, -2)) {
-      go_task *t = (go_task *)luaL_testudata(L, -1, TASK_MT);
+      go_task *t = go_to_task(L, -1);
       if (t != NULL && t->state != GO_DONE) go_unregister(t);
       lua_pop(L, 1);
     }
@@ -357,20 +357,23 @@ void go_tasks_unregister(lua_State *L, go_sched *S) {
   lua_pop(L, 1);
 }
 
-/* By the metatable's address (the scheduler: upvalue 1), else by name
-** for the error message. */
-static go_task *check_task(lua_State *L, go_sched *S, int idx) {
-  void *p = lua_touserdata(L, idx);
-  if (p != NULL && S != NULL && lua_getmetatable(L, idx)) {
-    const void *mt = lua_topointer(L, -1);
-    lua_pop(L, 1);
-    if (mt == S->task_mt) return (go_task *)p;
-  }
-  return (go_task *)luaL_checkudata(L, idx, TASK_MT);
+/* The secret of check words (go.h: go_to_block). */
+uint64_t go_secret;
+static uv_once_t secret_once = UV_ONCE_INIT;
+
+static void secret_init(void) {
+  uint64_t s = 0;
+  if (uv_random(NULL, NULL, &s, sizeof s, 0, NULL) != 0 || s == 0)
+    s = uv_hrtime() ^ (uint64_t)(uintptr_t)&s ^ 0x9E3779B97F4A7C15ULL;
+  go_secret = s;
 }
 
+void go_secret_init(void) { uv_once(&secret_once, secret_init); }
+
 go_task *go_check_task(lua_State *L, int idx) {
-  return check_task(L, go_sched_of(L), idx);
+  go_task *t = go_to_task(L, idx);
+  if (t == NULL) luaL_typeerror(L, idx, TASK_MT);
+  return t;
 }
 
 /* go.spawn([opts,] f, ...): a new task, queued (it runs at the next
@@ -401,6 +404,7 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   t->heap_index = -1;
   t->S = S;
   t->ref = t->coref = LUA_NOREF;
+  t->check = GO_CHECK_WORD(t);
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_task_mt);
   lua_setmetatable(L, -2);
   /* the coroutine: ucoro.create(f, stack); without a stack option a
@@ -641,7 +645,7 @@ static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
-    go_task *t = (go_task *)luaL_testudata(L, -1, TASK_MT);
+    go_task *t = go_to_task(L, -1);
     if (t != NULL && t->state == GO_PARKED && !t->daemon) {
       lua_pushvalue(L, -1);
       lua_rawseti(L, list, ++n);
@@ -876,7 +880,7 @@ static int go_tasks(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
-    go_task *t = (go_task *)luaL_testudata(L, -1, TASK_MT);
+    go_task *t = go_to_task(L, -1);
     if (t != NULL && t->state != GO_DONE) {  /* (not the last ended) */
       lua_pushvalue(L, -1);
       lua_rawseti(L, -5, ++n);
@@ -1076,7 +1080,7 @@ int go_task_results(lua_State *L, go_task *t, int idx) {
 
 static int task_join(lua_State *L) {
   go_sched *S = go_sched_of(L);
-  go_task *t = check_task(L, S, 1), *me;
+  go_task *t = go_check_task(L, 1), *me;
   int has, fired;
   uint64_t at = go_deadline(L, 2, &has);
   if (t->state == GO_DONE) return go_task_results(L, t, 1);
@@ -1225,8 +1229,8 @@ static const luaL_Reg task_methods[] = {
 /* The task metatable (upvalue 1: the scheduler, at the stack top). */
 int go_task_open(lua_State *L) {
   go_sched *S = (go_sched *)lua_touserdata(L, -1);
+  go_secret_init();
   luaL_newmetatable(L, TASK_MT);
-  S->task_mt = lua_topointer(L, -1);
   lua_pushvalue(L, -1);
   /* (not in one expression with the look-up: luaL_ref pops, and the
   ** order of an assignment's operands is unspecified; clang differs) */

@@ -22,7 +22,8 @@ typedef struct export_api {
 static int move_results(lua_State *L, lua_State *co, int handles, int status,
                         int *nres, int n) {
   if (status != LUA_OK && status != LUA_YIELD) n = 1;  /* the error */
-  if (UCO_UNLIKELY(!lua_checkstack(L, n))) {
+  if (UCO_UNLIKELY(n != 0 && !lua_checkstack(L, n))) {  /* (a park, an
+                                                         ** end: none) */
     lua_pop(co, n);
     if (handles != 0) lua_remove(L, handles);
     lua_pushliteral(L, "too many results to resume");
@@ -56,6 +57,29 @@ static UCO_NOINLINE int first_park(lua_State *L, lua_State *co, native *r,
   return status;
 }
 
+/* native_resume of a temporary run (no stack yet), with the core's
+** inline switch: the state's idle stack waits in native_main's yield.
+** (Not in native_resume itself: inlined into module.c's auxresume, it
+** costs ucoro.resume's round trip 3 instructions.) */
+UCO_INLINE int resume_temp(lua_State *L, lua_State *co, native *r,
+                           int narg) {
+  ucoro_result res;
+  r->from = L;
+  r->nvalues = narg;
+  if (UCO_UNLIKELY(native_take_stack(r) != UCORO_OK) &&
+      native_new_stack_after_gc(L, r) != UCORO_OK) {
+    lua_xmove(L, co, narg);
+    return native_resume_failed(co, r, narg, UCORO_ENOMEM);
+  }
+  if (narg != 0) lua_xmove(L, co, narg);
+  res = uco_fast_resume(r->stack, r);  /* (a new stack: ucoro_resume's) */
+  if (UCO_UNLIKELY(res != UCORO_OK))
+    return native_stopped(L, co, r, narg, res);
+  if (r->parked) return LUA_YIELD;
+  native_finished(r);  /* lua_resume returned: the stack is free */
+  return r->status;
+}
+
 static int error_on(lua_State *L, int narg, const char *msg, int *nres) {
   lua_pop(L, narg);
   lua_pushstring(L, msg);
@@ -80,7 +104,7 @@ static UCO_NOINLINE int resume_slow(const lua_ucoro_api *api, lua_State *L,
     if (!native_room(co, NULL, narg))
       return error_on(L, narg, "too many arguments to resume", nres);
     native_init(&temp, co, c, c->stack_size, c->mode);
-    status = native_resume(L, co, &temp, narg);
+    status = resume_temp(L, co, &temp, narg);
     if (UCO_UNLIKELY(temp.parked))
       return first_park(L, co, &temp, 0, status, nres, hint);
     return move_results(L, co, 0, status, nres, temp.nvalues);
@@ -122,7 +146,7 @@ static int api_resume(const lua_ucoro_api *api, lua_State *L, lua_State *co,
     return resume_slow(api, L, co, narg, nres, hint);
   status = native_resume(L, co, r, narg);
   n = status == LUA_OK || status == LUA_YIELD ? r->nvalues : 1;
-  if (UCO_UNLIKELY(!lua_checkstack(L, n))) {
+  if (UCO_UNLIKELY(n != 0 && !lua_checkstack(L, n))) {
     lua_pop(co, n);
     lua_pushliteral(L, "too many results to resume");
     *nres = 1;

@@ -344,7 +344,7 @@ void *native_main(ucoro *stack, void *run) {
     r->nvalues = nres;
     /* idle, until the next thread's resume; a lean stack with no room to
     ** keep its frames meanwhile ends instead */
-    if (ucoro_yield(NULL, &run) != UCORO_OK) break;
+    if (uco_fast_yield(stack, &run) != UCORO_OK) break;
     r = (native *)run;
   }
   r->ended = 1;
