@@ -110,6 +110,10 @@ struct go_task {  /* (pointers first, then ints, then flags: no padding) */
   int ref;               /* index in the anchors table */
   int coref;             /* its thread's, while it lives: uservalue 1
                          ** (which Lua code can replace) is not relied on */
+  int nest_ref;          /* anchors the generator's thread a park waits
+                         ** in (its waiters name it; the task's frame
+                         ** that holds it is Lua's to change:
+                         ** debug.setlocal); 0 until a generator runs */
   int state, end;
   int nargs;             /* arguments waiting on co for the first resume */
   int nres;              /* ended ok: its results, on co's stack */

@@ -277,6 +277,27 @@ int go_raise_cancelled(lua_State *L, go_task *t) {
   return lua_error(L);
 }
 
+/* The slot that anchors the generator t's park may wait in (a park
+** through go.coroutine): made before the generator runs, where a memory
+** error may be raised and a collection may run. */
+static void nest_slot(lua_State *L, go_sched *S, go_task *t) {
+  if (t->nest_ref != 0) return;
+  lua_pushboolean(L, 0);
+  t->nest_ref = go_anchor(L, S, -1);
+  lua_pop(L, 1);
+}
+
+/* Puts the running generator's thread L in that slot (hold), or false
+** back: the key is there, so no allocation, no collection, no error in
+** a park whose waits are registered. */
+static void hold_nest(lua_State *L, go_sched *S, go_task *t, int hold) {
+  if (t->nest_ref <= 0) return;  /* (not reached: nest_slot) */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
+  if (hold) lua_pushthread(L); else lua_pushboolean(L, 0);
+  lua_rawseti(L, -2, t->nest_ref);
+  lua_pop(L, 1);
+}
+
 /* Parks the current task t (its waiters and timer registered) until a
 ** wake-up; returns what fired.  Raises go.Cancelled (after unregistering)
 ** when t is cancelled, before or during the park. */
@@ -303,8 +324,10 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
   if (requeue) go_wake(t, t->token, GO_FIRED_YIELD);
   /* A park yields nothing to the scheduler, which knows it by the task's
   ** state; a generator's (go.coroutine) yields the sentinel to the
-  ** task's code that resumed it, which parks in turn. */
+  ** task's code that resumed it, which parks in turn.  The generator's
+  ** thread is anchored meanwhile: its waiters name it (chan.c). */
   nest = L != t->co;
+  if (nest) hold_nest(L, S, t, 1);
   do {  /* a resume by anyone but the scheduler (ucoro.resume on the
         ** task's coroutine) does not end the park: it parks again */
     if (nest) lua_pushlightuserdata(L, (void *)&go_park_sentinel);
@@ -312,6 +335,7 @@ static int park(lua_State *L, go_sched *S, go_task *t, const char *what,
     if (status > 0) lua_pop(L, status);  /* (that resume's values) */
   } while (status >= 0 && S->current != t);
   t->what = NULL;
+  if (nest) hold_nest(L, S, t, 0);
   if (status < 0) {  /* no park possible here: say why (on top) */
     if (nest) lua_remove(L, -2);  /* the sentinel, not yielded */
     park_failed(S, t);
@@ -536,6 +560,8 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     go_wake(j, j->token, w->index);
   }
   go_scope_child_ended(L, S, t, ok ? 0 : base + 1);
+  go_unanchor(L, S, t->nest_ref);  /* (0: no generator ran in it) */
+  t->nest_ref = 0;
   /* its slots are cleared by the next end, or taken by the next spawn */
   clear_spare(L, S);
   S->spare_ref = t->ref;
@@ -848,6 +874,7 @@ static int go_resume_through(lua_State *L) {
   through = t != NULL && (L == t->co || L == t->nest) &&
             t->state == GO_RUNNING;  /* (not a finalizer its park ran) */
   prev = through ? t->nest : NULL;
+  if (through) nest_slot(L, S, t);
   for (;;) {
     luaL_checkstack(L, 3, NULL);
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_resume);
