@@ -331,6 +331,30 @@ describe("select", function()
     end)
   end)
 
+  it("a select with several sends and receives on one unbuffered channel:"
+     .. " each case's own value, never paired with itself", function()
+    -- (its own cases on the channel are not its partners: it waits for
+    -- another task, which takes the value from its frame or hands one
+    -- onto its thread)
+    local got = run(function()
+      local ch = go.chan()
+      local t = go.spawn(function()
+        local r = { go.select(ch:recv_op(), ch:send_op("mine"), ch:recv_op(), ch:send_op("also")) }
+        local r2 = { go.select(ch:send_op("third"), ch:recv_op()) }
+        return r, r2
+      end)
+      go.yield()
+      local waiting = t:waiting()
+      local v = ch:recv()  -- its first send case
+      go.yield()
+      local waiting2 = t:waiting()
+      ch:send("yours")  -- its receive case
+      local _, r, r2 = t:join()
+      return { waiting, v, waiting2, r, r2 }
+    end)
+    assert.same({ "select", "mine", "select", { 2 }, { 2, "yours", true } }, got)
+  end)
+
   it("select over more than 16 cases", function()
     run(function()
       local ops = {}
