@@ -585,6 +585,40 @@ describe("finalizers running inside tasks", function()
     ]]):format(os.getenv("UCORO_TEST_QUICK") and 200 or 1000))
   end)
 
+  it("that send to a task whose park is still being made, from another thread, wake it", function()
+    -- a task's first park ends in the scheduler's code, which may
+    -- allocate while that task is still the one running: a finalizer's
+    -- send there went into the buffer and left the receiver parked (a
+    -- deadlock; its frame, intact, takes the value as any parked one's)
+    child_says("true\ttrue\t0\n", [[
+      local go = require "ucoro.go"
+      collectgarbage("incremental", 1, 100, 0)  -- a step at each allocation
+      local during, bad = 0, 0
+      local ok, err = go.run(function()
+        for i = 1, 300 do
+          local ch, r, sent = go.chan(1), nil, false
+          for _ = 1, 20 do
+            setmetatable({}, { __gc = function()
+              if r and go.self() == r and r:waiting() == "recv" and #ch == 0 then
+                sent = ch:try_send(i)
+              end
+            end })
+          end
+          r = go.spawn(function() return ch:recv() end)
+          go.yield()  -- r runs, and parks
+          if sent then
+            during = during + 1
+            if #ch ~= 0 or r:waiting() then bad = bad + 1 end  -- not woken
+          end
+          if r:waiting() then ch:send(i) end
+          if select(2, r:join()) ~= i then bad = bad + 1 end
+          r = nil
+        end
+      end)
+      print(ok or err, during > 0, bad)
+    ]])
+  end)
+
   it("that wake, cancel or spawn do so", function()
     local got = {}
     run(function()

@@ -30,19 +30,23 @@ static inline go_chan *check_chan(lua_State *L, int idx) {
 /* What a waiter w is to a partner now. */
 enum { GONE = 0, PARTNER = 1, PARKING = -1, DROPPED = -2 };
 
-/* Its task is parked and not woken yet (else GONE: off the queue), not
-** the task running (PARKING: its park is still being made, and a
-** finalizer it runs is not its partner: stays queued), its frame intact
-** (else DROPPED: a coroutine closed while parked (ucoro.close) has none,
-** nor has a generator's (go.coroutine) once its task's frames, which hold
-** it, are gone; woken, to end).  take: 0 for a close, which needs no
-** frame and wakes also a task that is parking. */
-static int partner(go_waiter *w, int take) {
+/* Its task is parked and not woken yet (else GONE: off the queue), its
+** frame intact (else DROPPED: a coroutine closed while parked
+** (ucoro.close) has none, nor has a generator's (go.coroutine) once its
+** task's frames, which hold it, are gone; woken, to end).  A task whose
+** park is still being made (the task running) is PARKING, stays queued,
+** when the finalizer that asks runs on its thread (its frame is not on
+** top) or its frame is not ready yet (a generator's yield on its way);
+** else a partner, as when the scheduler's code that ends a first park
+** runs a finalizer.  L: the thread that asks; NULL for a close, which
+** needs no frame and wakes also a task that is parking. */
+static int partner(go_waiter *w, lua_State *L) {
   go_task *t = w->task;
   lua_Debug ar;
   if (t->state != GO_PARKED || t->fired != GO_NOT_FIRED) return GONE;
-  if (!take) return PARTNER;
-  if (t == t->S->current) return PARKING;
+  if (L == NULL) return PARTNER;
+  if (t == t->S->current)
+    return L == w->L || lua_gettop(w->L) != w->top ? PARKING : PARTNER;
   if (w->L != t->co && !lua_getstack(t->co, 0, &ar)) return DROPPED;
   return lua_gettop(w->L) == w->top ? PARTNER : DROPPED;
 }
@@ -57,10 +61,10 @@ static void complete(go_waiter *w, int ok) {
 
 /* The first partner on q, off the queue; waiters whose park ended leave
 ** the queue on the way, those of a task parking now stay. */
-static inline go_waiter *take_waiter(go_wait_queue *q, int take) {
+static inline go_waiter *take_waiter(go_wait_queue *q, lua_State *L) {
   go_waiter *w = q->head, *next;
   for (; w != NULL; w = next) {
-    int p = partner(w, take);
+    int p = partner(w, L);
     next = w->next;
     if (p == PARKING) continue;
     go_queue_remove(q, w);
@@ -70,10 +74,10 @@ static inline go_waiter *take_waiter(go_wait_queue *q, int take) {
   return NULL;
 }
 
-static int has_waiter(go_wait_queue *q) {
+static int has_waiter(go_wait_queue *q, lua_State *L) {
   go_waiter *w;
   for (w = q->head; w != NULL; w = w->next)
-    if (partner(w, 1) == PARTNER) return 1;
+    if (partner(w, L) == PARTNER) return 1;
   return 0;
 }
 
@@ -118,14 +122,14 @@ static int recv_now(lua_State *L, go_chan *c, int ci, int keep_box) {
   go_waiter *w;
   int bi;
   if (c->count == 0) {  /* (unbuffered: always) */
-    if ((w = take_waiter(&c->sendq, 1)) == NULL) return c->closed ? 0 : -1;
+    if ((w = take_waiter(&c->sendq, L)) == NULL) return c->closed ? 0 : -1;
     push_sent(L, w);
     complete(w, 1);
     return 1;
   }
   bi = push_box(L, ci);
   ring_take(L, c, bi);
-  if ((w = take_waiter(&c->sendq, 1)) != NULL) {  /* its value in */
+  if ((w = take_waiter(&c->sendq, L)) != NULL) {  /* its value in */
     push_sent(L, w);
     ring_put(L, c, bi);
     complete(w, 1);
@@ -142,7 +146,7 @@ static int send_now(lua_State *L, go_chan *c, int ci, int vi, int top) {
   go_waiter *w;
   int bi;
   if (c->closed) return luaL_error(L, "send on closed channel");
-  if ((w = take_waiter(&c->recvq, 1)) != NULL) {
+  if ((w = take_waiter(&c->recvq, L)) != NULL) {
     if (c->count == 0) {  /* (unbuffered: always) */
       if (!top) lua_pushvalue(L, vi);
     } else {  /* (a receiver queued while its task parked: the oldest
@@ -167,12 +171,12 @@ static int send_now(lua_State *L, go_chan *c, int ci, int vi, int top) {
   return 0;
 }
 
-static int recv_ready(go_chan *c) {
-  return c->count > 0 || c->closed || has_waiter(&c->sendq);
+static int recv_ready(lua_State *L, go_chan *c) {
+  return c->count > 0 || c->closed || has_waiter(&c->sendq, L);
 }
 
-static int send_ready(go_chan *c) {
-  return c->closed || c->count < c->cap || has_waiter(&c->recvq);
+static int send_ready(lua_State *L, go_chan *c) {
+  return c->closed || c->count < c->cap || has_waiter(&c->recvq, L);
 }
 
 static void push_closed(lua_State *L) {
@@ -309,8 +313,8 @@ static int chan_close(lua_State *L) {
   go_waiter *w;
   if (c->closed) return luaL_error(L, "close of closed channel");
   c->closed = 1;
-  while ((w = take_waiter(&c->recvq, 0)) != NULL) complete(w, 0);
-  while ((w = take_waiter(&c->sendq, 0)) != NULL) complete(w, 0);
+  while ((w = take_waiter(&c->recvq, NULL)) != NULL) complete(w, 0);
+  while ((w = take_waiter(&c->sendq, NULL)) != NULL) complete(w, 0);
   return 0;
 }
 
@@ -479,10 +483,10 @@ static const go_op *to_op(lua_State *L, int arg) {
   return NULL;
 }
 
-static int case_ready(sel_case *k, uint64_t now) {
+static int case_ready(lua_State *L, sel_case *k, uint64_t now) {
   switch (k->kind) {
-    case GO_OP_RECV: return recv_ready((go_chan *)k->target);
-    case GO_OP_SEND: return send_ready((go_chan *)k->target);
+    case GO_OP_RECV: return recv_ready(L, (go_chan *)k->target);
+    case GO_OP_SEND: return send_ready(L, (go_chan *)k->target);
     case GO_OP_AFTER: return k->at <= now;
     case GO_OP_JOIN: return ((go_task *)k->target)->state == GO_DONE;
     case GO_OP_DONE: return ((go_scope *)k->target)->cancelled;
@@ -593,7 +597,7 @@ static int go_select(lua_State *L) {
      ** c-th ready one replaces the choice with probability 1/c) */
     int c = 0, chosen = -1;
     for (i = 0; i < m; i++)
-      if (case_ready(&cases[i], now) &&
+      if (case_ready(L, &cases[i], now) &&
           (++c == 1 || go_random(S) % (uint64_t)c == 0))
         chosen = i;
     if (chosen >= 0) return commit(L, &cases[chosen]);
