@@ -174,10 +174,13 @@ struct go_sched {
 /* The sentinel a park yields (its address). */
 extern const char go_park_sentinel;
 
-/* Channels and tasks are known by their block: its size, and a check
-** word, its address mixed with a secret of the process, that no other
-** userdata has (a metatable compared instead costs ~75 instructions a
-** call, and debug.setmetatable gives it to any userdata). */
+/* Every userdata of ucoro.go (channels, tasks, scopes, the scheduler,
+** the I/O types, the C API's guards) is known by its block: its size,
+** and a check word, its address mixed with a secret of the process, that
+** no other userdata has (a metatable compared instead costs ~75
+** instructions a call, and debug.setmetatable gives it to any userdata:
+** a method or a finalizer that trusted it read and wrote that userdata's
+** memory as its own). */
 extern uint64_t go_secret;
 void go_secret_init(void);  /* (once a process: uv_once) */
 #define GO_CHECK_WORD(p) (go_secret ^ (uint64_t)(uintptr_t)(p))
