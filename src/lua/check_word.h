@@ -11,18 +11,24 @@
 #ifndef UCORO_LUA_CHECK_WORD_H
 #define UCORO_LUA_CHECK_WORD_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "lua.h"
 
-/* The secret: where the loader put this library (a static's address,
-** random per process under ASLR), mixed; computed, never stored, so no
-** first use from two threads at once can race on it. */
-extern const char ucoro_lua_secret_anchor;
-#define UCORO_CHECK_WORD(p) \
-  (((uint64_t)(uintptr_t)&ucoro_lua_secret_anchor * 0x9E3779B97F4A7C15ULL) ^ \
-   (uint64_t)(uintptr_t)(p))
+/* The secret: random, drawn at its first use (check_word.c), 0 until
+** then.  (Not derived from an address: tostring of any C function of
+** the module tells where it was loaded.) */
+extern _Atomic uintptr_t ucoro_lua_secret_word;
+uintptr_t ucoro_lua_secret_draw(void);
+static inline uint64_t ucoro_lua_secret(void) {
+  uintptr_t s = atomic_load_explicit(&ucoro_lua_secret_word,
+                                     memory_order_relaxed);
+  if (s == 0) s = ucoro_lua_secret_draw();
+  return (uint64_t)s * 0x9E3779B97F4A7C15ULL;
+}
+#define UCORO_CHECK_WORD(p) (ucoro_lua_secret() ^ (uint64_t)(uintptr_t)(p))
 
 /* The userdata at idx if it is a block of size whose check word (at
 ** offset off) is right, else NULL. */

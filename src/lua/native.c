@@ -16,8 +16,6 @@
 #include "check_word.h"
 #include "compat.h"
 
-const char ucoro_lua_secret_anchor = 's';
-
 /* One handles table and one config per Lua state, in the registry, however
 ** often the module is loaded (busted reloads it for each spec file); and
 ** the marks table: run -> its life mark (see push_life_mark), weak keys.
