@@ -181,7 +181,7 @@ BINDING_INC = -Isrc/core -Isrc/lua $(LUA_CFLAGS)
 CORE_SRC = src/core/ucoro.c src/core/stack.c src/core/lean.c \
            src/core/arch/context.c $(ARCH_SRC)
 BINDING_SRC = src/lua/module.c src/lua/native.c src/lua/bridge.c \
-              src/lua/host.c src/lua/export.c
+              src/lua/check_word.c src/lua/host.c src/lua/export.c
 CORE_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(CORE_SRC))
 BINDING_OBJ = $(patsubst src/%,$(BUILD)/obj/%.o,$(BINDING_SRC))
 

@@ -36,7 +36,7 @@ build = {
       -- ucontext elsewhere
       sources = {
         "src/lua/module.c", "src/lua/native.c", "src/lua/bridge.c",
-        "src/lua/host.c", "src/lua/export.c",
+        "src/lua/host.c", "src/lua/export.c", "src/lua/check_word.c",
         "src/core/ucoro.c", "src/core/stack.c", "src/core/lean.c",
         "src/core/arch/context.c", "src/core/arch/x86_64_sysv_elf.S",
         "src/core/arch/aarch64_aapcs_elf.S",

@@ -95,11 +95,17 @@ static int cancelled(lua_State *L) {
 ** does it then (the close runs pending __close); pushed with
 ** lua_toclose, which allocates nothing from Lua 5.4.3 on (before, the
 ** wait goes unguarded: the API must not raise). */
-typedef struct wait_guard { void (*end)(void *); void *p; } wait_guard;
+typedef struct wait_guard {
+  void (*end)(void *);
+  void *p;
+  uint64_t check;         /* GO_CHECK_WORD (go_to_block) */
+} wait_guard;
 
 static int guard_close(lua_State *L) {
-  wait_guard *g = (wait_guard *)lua_touserdata(L, 1);
-  void *p = g->p;
+  wait_guard *g = GO_TO(L, 1, wait_guard);
+  void *p;
+  if (g == NULL) return 0;  /* another userdata, given our metatable */
+  p = g->p;
   g->p = NULL;
   if (p != NULL) g->end(p);
   return 0;
@@ -109,6 +115,7 @@ static int guard_new(lua_State *L) {
   wait_guard *g = (wait_guard *)lua_newuserdatauv(L, sizeof *g, 0);
   g->end = NULL;
   g->p = NULL;
+  g->check = GO_CHECK_WORD(g);
   if (luaL_newmetatable(L, "ucoro.go.wait_guard")) {
     lua_pushcfunction(L, guard_close);
     lua_setfield(L, -2, "__close");

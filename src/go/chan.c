@@ -421,10 +421,10 @@ static int op_kind(lua_State *L, int arg) {
 ** checked (a table made by hand must not pass another userdata for a
 ** channel; a go_op's, changed by debug.setuservalue, must be the one it
 ** was made with: its block, size and serial) and pushed, a send's value
-** pushed, an after's deadline.  want: the metatable of the kind's
-** target (NULL: a channel or a task, known by its block). */
-static void read_op(lua_State *L, sel_case *k, const go_op *op,
-                    const void *want, int *top) {
+** pushed, an after's deadline.  A target is known by its block (size
+** and check word), never by its metatable, which any userdata may be
+** given. */
+static void read_op(lua_State *L, sel_case *k, const go_op *op, int *top) {
   void *p = NULL;
   if (k->kind == GO_OP_AFTER) {
     if (op != NULL) {
@@ -445,19 +445,11 @@ static void read_op(lua_State *L, sel_case *k, const go_op *op,
         (k->kind == GO_OP_JOIN ? ((go_task *)p)->serial
                                : ((go_chan *)p)->serial) != op->serial)
       p = NULL;
-  } else if (want == NULL) {  /* a channel, a task */
+  } else {  /* a table: a channel, a task, a scope */
     lua_rawgeti(L, k->arg, 2);
     p = k->kind == GO_OP_JOIN ? (void *)go_to_task(L, -1)
-                              : (void *)go_to_chan(L, -1);
-  } else {
-    lua_rawgeti(L, k->arg, 2);
-    p = lua_touserdata(L, -1);
-    if (p == NULL || !lua_getmetatable(L, -1)) {
-      p = NULL;
-    } else {
-      if (lua_topointer(L, -1) != want) p = NULL;
-      lua_pop(L, 1);
-    }
+      : k->kind == GO_OP_DONE ? (void *)GO_TO(L, -1, go_scope)
+      : (void *)go_to_chan(L, -1);
   }
   if (p == NULL) luaL_argerror(L, k->arg, "select operation expected");
   k->target = p;
@@ -543,7 +535,6 @@ static int go_select(lua_State *L) {
     luaL_checkstack(L, 2 * n + LUA_MINSTACK, "too many select cases");
   for (i = 1; i <= n; i++) {
     int kind;
-    const void *want;
     const go_op *op = to_op(L, i);
     if (op != NULL && op->kind <= GO_OP_SEND) {  /* a channel's op (the
       ** common case: read_op's steps for it, inline) */
@@ -579,12 +570,9 @@ static int go_select(lua_State *L) {
     }
     cases[m].arg = i;
     cases[m].kind = kind;
-    want = NULL;  /* (a channel, a task) */
-    if (kind == GO_OP_JOIN || kind == GO_OP_DONE) {
-      if (S == NULL) S = go_sched_of(L);
-      if (kind == GO_OP_DONE) want = S->scope_mt;
-    }
-    read_op(L, &cases[m], op, want, &top);
+    if ((kind == GO_OP_JOIN || kind == GO_OP_DONE) && S == NULL)
+      S = go_sched_of(L);
+    read_op(L, &cases[m], op, &top);
     if (kind == GO_OP_AFTER) {
       if (now == 0) now = uv_hrtime();
     } else if (S == NULL) {  /* a channel's */

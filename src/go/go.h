@@ -85,6 +85,7 @@ struct go_scope {
   go_wait_queue waiters; /* its owner, waiting for its children */
   go_wait_queue done_waiters;  /* selects on scope:done_op() */
   uint64_t deadline;     /* go.timeout: hrtime (ns), 0 if none */
+  uint64_t check;        /* GO_CHECK_WORD (go_to_block) */
 };
 
 struct go_task {  /* (pointers first, then ints, then flags: no padding) */
@@ -164,7 +165,6 @@ struct go_sched {
   uint64_t rng;          /* select's choices (go.seed) */
   int ntasks;
   const void *chan_mt;    /* the metatables, by address */
-  const void *scope_mt;
   /* go.attach(): drains from the loop's prepare and check phases */
   uv_prepare_t *prepare;
   uv_check_t *check;
@@ -172,15 +172,19 @@ struct go_sched {
   lua_State *main;        /* the state's main thread, for the drains */
   struct fd_wait *fd_waits;  /* ucoro_go.h's wait_fd polls open (capi.c) */
   int gone;               /* finalized (lua_close): no task runs again */
+  uint64_t check_word;    /* GO_CHECK_WORD (go_to_block) */
 };
 
 /* The sentinel a park yields (its address). */
 extern const char go_park_sentinel;
 
-/* Channels and tasks are known by their block: its size, and a check
-** word, its address mixed with a secret of the process, that no other
-** userdata has (a metatable compared instead costs ~75 instructions a
-** call, and debug.setmetatable gives it to any userdata). */
+/* Every userdata of ucoro.go (channels, tasks, scopes, the scheduler,
+** the I/O types, the C API's guards) is known by its block: its size,
+** and a check word, its address mixed with a secret of the process, that
+** no other userdata has (a metatable compared instead costs ~75
+** instructions a call, and debug.setmetatable gives it to any userdata:
+** a method or a finalizer that trusted it read and wrote that userdata's
+** memory as its own). */
 extern uint64_t go_secret;
 void go_secret_init(void);  /* (once a process: uv_once) */
 #define GO_CHECK_WORD(p) (go_secret ^ (uint64_t)(uintptr_t)(p))
@@ -195,6 +199,19 @@ static inline void *go_to_block(lua_State *L, int idx, size_t size,
     return p;
   return NULL;
 }
+/* As go_to_block, or raises the type error "tname expected". */
+static inline void *go_check_block(lua_State *L, int idx, size_t size,
+                                   size_t off, const char *tname) {
+  void *p = go_to_block(L, idx, size, off);
+  if (p == NULL) luaL_typeerror(L, idx, tname);
+  return p;
+}
+/* The block of type T (its check word: field `check`) at idx, or NULL;
+** or raises "tname expected". */
+#define GO_TO(L, idx, T) \
+  ((T *)go_to_block((L), (idx), sizeof(T), offsetof(T, check)))
+#define GO_CHECK(L, idx, T, tname) \
+  ((T *)go_check_block((L), (idx), sizeof(T), offsetof(T, check), (tname)))
 #define go_to_task(L, idx) \
   ((go_task *)go_to_block((L), (idx), sizeof(go_task), offsetof(go_task, check)))
 #define go_to_chan(L, idx) \

@@ -28,7 +28,10 @@ typedef struct fs_req {
 /* wait_req's result when the timeout passed first (f abandoned). */
 #define FS_TIMEOUT (-0x7fff0000)
 
-typedef struct go_file { uv_file fd; } go_file;  /* -1 once closed */
+typedef struct go_file {
+  uv_file fd;             /* -1 once closed */
+  uint64_t check;         /* GO_CHECK_WORD (go_to_block) */
+} go_file;
 
 static void destroy_req(fs_req *f) {
   uv_fs_req_cleanup(&f->req);
@@ -117,8 +120,7 @@ static int open_flags(lua_State *L, const char *s) {
 }
 
 static go_file *check_file(lua_State *L) {
-  go_file *fl = (go_file *)luaL_checkudata(L, 1, FILE_MT);
-  return fl;
+  return GO_CHECK(L, 1, go_file, FILE_MT);
 }
 
 /* go.fs.open(path [, flags [, mode]]): a file; nil, err. */
@@ -134,6 +136,7 @@ static int fs_open(lua_State *L) {
   go_current(L, S, "fs.open");
   fl = (go_file *)lua_newuserdatauv(L, sizeof *fl, 0);
   fl->fd = -1;
+  fl->check = GO_CHECK_WORD(fl);
   luaL_setmetatable(L, FILE_MT);
   f = new_req(L, S, "fs.open", 4);
   r = wait_req(L, S, f, uv_fs_open(S->loop, &f->req, path, flags, mode, on_fs),
@@ -230,8 +233,8 @@ static int file_close(lua_State *L) {
 
 /* __gc, __close: a file left open is closed here, synchronously. */
 static int file_gc(lua_State *L) {
-  go_file *fl = (go_file *)lua_touserdata(L, 1);
-  if (fl->fd >= 0) {
+  go_file *fl = GO_TO(L, 1, go_file);
+  if (fl != NULL && fl->fd >= 0) {  /* (NULL: another userdata, given our metatable) */
     uv_fs_t c;
     uv_fs_close(NULL, &c, fl->fd, NULL);
     uv_fs_req_cleanup(&c);

@@ -28,7 +28,10 @@ typedef struct io_proc {
   int signal;
 } io_proc;
 
-typedef struct proc_ud { io_proc *p; } proc_ud;
+typedef struct proc_ud {
+  io_proc *p;
+  uint64_t check;         /* GO_CHECK_WORD (go_to_block) */
+} proc_ud;
 
 static void on_proc_closed(uv_handle_t *h) { free(h->data); }
 
@@ -41,8 +44,10 @@ static void on_exit_cb(uv_process_t *h, int64_t code, int sig) {
 }
 
 static int proc_gc(lua_State *L) {
-  proc_ud *ud = (proc_ud *)lua_touserdata(L, 1);
-  io_proc *p = ud->p;
+  proc_ud *ud = GO_TO(L, 1, proc_ud);
+  io_proc *p;
+  if (ud == NULL) return 0;  /* another userdata, given our metatable */
+  p = ud->p;
   if (p == NULL) return 0;
   ud->p = NULL;
   uv_close((uv_handle_t *)&p->h, on_proc_closed);
@@ -107,6 +112,7 @@ static int process_spawn(lua_State *L) {
   ud = (proc_ud *)lua_newuserdatauv(L, sizeof *ud, 0);
   pud = lua_gettop(L);
   ud->p = NULL;
+  ud->check = GO_CHECK_WORD(ud);
   luaL_setmetatable(L, PROC_MT);
   for (i = 0; i < 3; i++) {
     const char *how;
@@ -153,7 +159,7 @@ static int process_spawn(lua_State *L) {
 }
 
 static proc_ud *check_proc(lua_State *L) {
-  return (proc_ud *)luaL_checkudata(L, 1, PROC_MT);
+  return GO_CHECK(L, 1, proc_ud, PROC_MT);
 }
 
 /* proc:wait([timeout]): exit code, terminating signal (0 if none); nil,
@@ -227,7 +233,10 @@ typedef struct io_signal {
   lua_Integer count;     /* deliveries not yet taken */
 } io_signal;
 
-typedef struct signal_ud { io_signal *s; } signal_ud;
+typedef struct signal_ud {
+  io_signal *s;
+  uint64_t check;         /* GO_CHECK_WORD (go_to_block) */
+} signal_ud;
 
 static void on_signal_closed(uv_handle_t *h) { free(h->data); }
 
@@ -247,6 +256,7 @@ static int signal_watch(lua_State *L) {
   signal_ud *ud = (signal_ud *)lua_newuserdatauv(L, sizeof *ud, 0);
   io_signal *s;
   ud->s = NULL;
+  ud->check = GO_CHECK_WORD(ud);
   luaL_setmetatable(L, SIGNAL_MT);
   s = (io_signal *)calloc(1, sizeof *s);
   if (s == NULL) return luaL_error(L, "not enough memory");
@@ -275,16 +285,17 @@ static int signal_close_ud(signal_ud *ud) {
 }
 
 static int signal_gc(lua_State *L) {
-  return signal_close_ud((signal_ud *)lua_touserdata(L, 1));
+  signal_ud *ud = GO_TO(L, 1, signal_ud);
+  return ud != NULL ? signal_close_ud(ud) : 0;  /* another userdata, given our metatable */
 }
 
 static int signal_close(lua_State *L) {
-  return signal_close_ud((signal_ud *)luaL_checkudata(L, 1, SIGNAL_MT));
+  return signal_close_ud(GO_CHECK(L, 1, signal_ud, SIGNAL_MT));
 }
 
 static int signal_wait(lua_State *L) {
   go_sched *S = go_sched_of(L);
-  signal_ud *ud = (signal_ud *)luaL_checkudata(L, 1, SIGNAL_MT);
+  signal_ud *ud = GO_CHECK(L, 1, signal_ud, SIGNAL_MT);
   int has;
   uint64_t at = go_deadline(L, 2, &has);
   for (;;) {

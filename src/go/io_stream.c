@@ -44,7 +44,10 @@ struct io_stream {
   uv_connect_t creq;
 };
 
-typedef struct stream_ud { io_stream *s; } stream_ud;
+typedef struct stream_ud {
+  io_stream *s;
+  uint64_t check;         /* GO_CHECK_WORD (go_to_block) */
+} stream_ud;
 
 #define DEFAULT_RHWM (64 * 1024)
 #define DEFAULT_WHWM (64 * 1024)
@@ -56,7 +59,7 @@ typedef struct stream_ud { io_stream *s; } stream_ud;
 uv_stream_t *io_stream_handle(io_stream *s) { return &s->u.s; }
 
 static stream_ud *check_ud(lua_State *L) {
-  return (stream_ud *)luaL_checkudata(L, 1, STREAM_MT);
+  return GO_CHECK(L, 1, stream_ud, STREAM_MT);
 }
 
 /* Clears slot k of ud's stream if it still names t (the park ended). */
@@ -89,6 +92,7 @@ static io_stream *stream_init(lua_State *L, go_sched *S, int kind, int fd,
   stream_ud *ud = (stream_ud *)lua_newuserdatauv(L, sizeof *ud, 0);
   io_stream *s;
   ud->s = NULL;
+  ud->check = GO_CHECK_WORD(ud);
   luaL_setmetatable(L, STREAM_MT);
   s = (io_stream *)calloc(1, sizeof *s);
   if (s == NULL) {
@@ -120,8 +124,10 @@ io_stream *io_stream_new(lua_State *L, go_sched *S, int kind) {
   return s;
 }
 
+/* __gc, __close */
 static int stream_gc(lua_State *L) {
-  close_ud((stream_ud *)lua_touserdata(L, 1));
+  stream_ud *ud = GO_TO(L, 1, stream_ud);
+  if (ud != NULL) close_ud(ud);  /* another userdata, given our metatable */
   return 0;
 }
 
@@ -759,7 +765,7 @@ const luaL_Reg go_io_stream_functions[] = {
 /* The stream metatable (upvalue 1: the scheduler, at the stack top);
 ** leaves the methods table on the stack (the facade adds to it). */
 int go_io_stream_open(lua_State *L) {
-  io_metatable(L, STREAM_MT, stream_methods, stream_gc, stream_close);
+  io_metatable(L, STREAM_MT, stream_methods, stream_gc, stream_gc);
   luaL_getmetatable(L, STREAM_MT);
   lua_pushcfunction(L, stream_tostring);
   lua_setfield(L, -2, "__tostring");

@@ -31,10 +31,13 @@ typedef struct io_udp {
   char buf[DGRAM_MAX];
 } io_udp;
 
-typedef struct udp_ud { io_udp *u; } udp_ud;
+typedef struct udp_ud {
+  io_udp *u;
+  uint64_t check;         /* GO_CHECK_WORD (go_to_block) */
+} udp_ud;
 
 static udp_ud *check_udp(lua_State *L) {
-  return (udp_ud *)luaL_checkudata(L, 1, UDP_MT);
+  return GO_CHECK(L, 1, udp_ud, UDP_MT);
 }
 
 static void on_udp_closed(uv_handle_t *h) {
@@ -105,6 +108,7 @@ static int udp_bind(lua_State *L) {
     return io_fail(L, UV_EINVAL);
   ud = (udp_ud *)lua_newuserdatauv(L, sizeof *ud, 0);
   ud->u = NULL;
+  ud->check = GO_CHECK_WORD(ud);
   luaL_setmetatable(L, UDP_MT);
   u = (io_udp *)calloc(1, sizeof *u);
   if (u == NULL) return luaL_error(L, "not enough memory");
@@ -221,8 +225,10 @@ static int udp_close(lua_State *L) {
   return 1;
 }
 
+/* __gc, __close */
 static int udp_gc(lua_State *L) {
-  close_udp((udp_ud *)lua_touserdata(L, 1));
+  udp_ud *ud = GO_TO(L, 1, udp_ud);
+  if (ud != NULL) close_udp(ud);  /* another userdata, given our metatable */
   return 0;
 }
 
@@ -242,7 +248,7 @@ const luaL_Reg go_io_udp_functions[] = {
 
 /* The UDP metatable (upvalue 1: the scheduler, at the stack top). */
 int go_io_udp_open(lua_State *L) {
-  io_metatable(L, UDP_MT, udp_methods, udp_gc, udp_close);
+  io_metatable(L, UDP_MT, udp_methods, udp_gc, udp_gc);
   lua_pop(L, 1);
   return 0;
 }

@@ -43,7 +43,9 @@ static void close_handle(uv_handle_t *h) {
 ** own finalizer, which runs later, closes every handle left in the loop
 ** as one of luv's (its data a luv handle): close ours first. */
 static int sched_gc(lua_State *L) {
-  go_sched *S = (go_sched *)lua_touserdata(L, 1);
+  go_sched *S = (go_sched *)go_to_block(L, 1, sizeof(go_sched),
+                                         offsetof(go_sched, check_word));
+  if (S == NULL) return 0;  /* another userdata, given our metatable */
   close_handle((uv_handle_t *)S->prepare);
   close_handle((uv_handle_t *)S->check);
   close_handle((uv_handle_t *)S->idle);
@@ -105,8 +107,10 @@ GO_API int luaopen_ucoro_go_core(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, "ucoro.go: luv");
   go_luv_walk_install(L, lua_gettop(L), ctx->loop);
   lua_pop(L, 1);
+  go_secret_init();
   S = (go_sched *)lua_newuserdatauv(L, sizeof *S, 0);
   memset(S, 0, sizeof *S);
+  S->check_word = GO_CHECK_WORD(S);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, sched_gc);
   lua_setfield(L, -2, "__gc");

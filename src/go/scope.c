@@ -184,6 +184,7 @@ void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t,
 go_scope *go_new_scope(lua_State *L, go_sched *S, go_task *owner) {
   go_scope *s = (go_scope *)lua_newuserdatauv(L, sizeof *s, 2);
   memset(s, 0, sizeof *s);
+  s->check = GO_CHECK_WORD(s);
   luaL_setmetatable(L, SCOPE_MT);
   lua_newtable(L);
   lua_setiuservalue(L, -2, 1);
@@ -347,7 +348,7 @@ static int go_shield(lua_State *L) {
 }
 
 static go_scope *check_scope(lua_State *L) {
-  return (go_scope *)luaL_checkudata(L, 1, SCOPE_MT);
+  return GO_CHECK(L, 1, go_scope, SCOPE_MT);
 }
 
 static int scope_cancel(lua_State *L) {
@@ -397,7 +398,8 @@ const luaL_Reg go_scope_functions[] = {
 };
 
 static int scope_gc(lua_State *L) {
-  go_scope *s = (go_scope *)lua_touserdata(L, 1);
+  go_scope *s = GO_TO(L, 1, go_scope);
+  if (s == NULL) return 0;  /* another userdata, given our metatable */
   go_queue_drop(&s->waiters);
   go_queue_drop(&s->done_waiters);
   return 0;
@@ -407,7 +409,6 @@ int go_scope_open(lua_State *L) {
   luaL_newmetatable(L, SCOPE_MT);
   lua_pushcfunction(L, scope_gc);
   lua_setfield(L, -2, "__gc");
-  ((go_sched *)lua_touserdata(L, -2))->scope_mt = lua_topointer(L, -1);
   lua_newtable(L);
   lua_pushvalue(L, -3);
   luaL_setfuncs(L, scope_methods, 1);

@@ -20,6 +20,7 @@
 #include "compat.h"
 
 #include "native.h"
+#include "check_word.h"
 
 #define GUARD_MT "ucoro.call"
 
@@ -32,6 +33,7 @@
 ** caller) has its stack dropped by its own run's finalizer. */
 typedef struct guard {
   native *run;  /* the helper's run; NULL once released */
+  uint64_t check;  /* UCORO_CHECK_WORD (check_word.h) */
 } guard;
 
 static const char wrappers_key = 'w', calls_key = 'c';
@@ -46,6 +48,7 @@ native *bridge_closing(lua_State *L) {
 static int guard_new(lua_State *L) {
   guard *g = (guard *)lua_newuserdatauv(L, sizeof(guard), 2);
   g->run = NULL;
+  g->check = UCORO_CHECK_WORD(g);
   luaL_setmetatable(L, GUARD_MT);
   return 1;
 }
@@ -91,7 +94,8 @@ static int release(lua_State *L, guard *g) {
 
 /* The call ends (on its caller L): the calls table lets the guard go. */
 static int guard_close(lua_State *L) {
-  guard *g = (guard *)luaL_checkudata(L, 1, GUARD_MT);
+  guard *g = UCORO_TO(L, 1, guard);
+  if (g == NULL) return 0;  /* another userdata, given our metatable */
   luaL_checkstack(L, 3, NULL);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &calls_key);
   lua_pushthread(L);
@@ -211,11 +215,12 @@ static int called_directly(lua_State *L, int status, lua_KContext ctx) {
 
 /* bridge(guard, f, ...): runs f(...) on a helper thread's native stack. */
 static int bridge(lua_State *L) {
-  guard *g = (guard *)luaL_checkudata(L, 1, GUARD_MT);
+  guard *g = UCORO_TO(L, 1, guard);
   int narg = lua_gettop(L) - 2;
   lua_State *helper;
   native_config *c;
   native *r;
+  if (g == NULL) return luaL_typeerror(L, 1, GUARD_MT);
   if (narg < 0) {  /* ucoro.call(): as stock pcall(), where it was called */
     luaL_where(L, 2);
     lua_pushliteral(L, "bad argument #1 to 'call' (value expected)");

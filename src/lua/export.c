@@ -57,16 +57,18 @@ static UCO_NOINLINE int first_park(lua_State *L, lua_State *co, native *r,
   return status;
 }
 
-/* native_resume of a temporary run (no stack yet), with the core's
-** inline switch: the state's idle stack waits in native_main's yield.
-** (Not in native_resume itself: inlined into module.c's auxresume, it
-** costs ucoro.resume's round trip 3 instructions.) */
-UCO_INLINE int resume_temp(lua_State *L, lua_State *co, native *r,
-                           int narg) {
+/* native_resume with the core's inline switch: a parked run waits in a
+** yield that asked for its resume value (api_park, native_park), a
+** temporary one (no stack yet) takes the state's idle stack, waiting in
+** native_main's.  (Not in native_resume itself: inlined into module.c's
+** auxresume, it costs ucoro.resume's round trip 3 instructions.) */
+UCO_INLINE int resume_inline(lua_State *L, lua_State *co, native *r,
+                             int narg) {
   ucoro_result res;
   r->from = L;
   r->nvalues = narg;
-  if (UCO_UNLIKELY(native_take_stack(r) != UCORO_OK) &&
+  if (UCO_UNLIKELY(r->stack == NULL) &&
+      UCO_UNLIKELY(native_take_stack(r) != UCORO_OK) &&
       native_new_stack_after_gc(L, r) != UCORO_OK) {
     lua_xmove(L, co, narg);
     return native_resume_failed(co, r, narg, UCORO_ENOMEM);
@@ -104,7 +106,7 @@ static UCO_NOINLINE int resume_slow(const lua_ucoro_api *api, lua_State *L,
     if (!native_room(co, NULL, narg))
       return error_on(L, narg, "too many arguments to resume", nres);
     native_init(&temp, co, c, c->stack_size, c->mode);
-    status = resume_temp(L, co, &temp, narg);
+    status = resume_inline(L, co, &temp, narg);
     if (UCO_UNLIKELY(temp.parked))
       return first_park(L, co, &temp, 0, status, nres, hint);
     return move_results(L, co, 0, status, nres, temp.nvalues);
@@ -144,7 +146,7 @@ static int api_resume(const lua_ucoro_api *api, lua_State *L, lua_State *co,
   if (hint == NULL || (r = (native *)*hint) == NULL || r->L1 != co ||
       !r->armed || !r->parked || !native_room(co, r, narg))
     return resume_slow(api, L, co, narg, nres, hint);
-  status = native_resume(L, co, r, narg);
+  status = resume_inline(L, co, r, narg);
   n = status == LUA_OK || status == LUA_YIELD ? r->nvalues : 1;
   if (UCO_UNLIKELY(n != 0 && !lua_checkstack(L, n))) {
     lua_pop(co, n);
@@ -172,7 +174,7 @@ static int api_park(lua_State *L, int nvalues) {
   }
   r->nvalues = nvalues;
   r->parked = NATIVE_PARKED;
-  if (UCO_UNLIKELY(ucoro_yield(NULL, &in) != UCORO_OK)) {
+  if (UCO_UNLIKELY(uco_fast_yield(r->stack, &in) != UCORO_OK)) {
     /* a lean stack could not keep L's frames: once more after a full
     ** collection (as native_park_after_gc, without raising) */
     r->parked = 0;

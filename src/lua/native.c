@@ -13,6 +13,7 @@
 #include "native.h"
 
 #include "lauxlib.h"
+#include "check_word.h"
 #include "compat.h"
 
 /* One handles table and one config per Lua state, in the registry, however
@@ -80,7 +81,8 @@ static int thread_lives(lua_State *L) {
 ** run again: then its stack stays).  A stack that stays, or that is
 ** running, arms the finalizer again for a later cycle. */
 static int native_gc(lua_State *L) {
-  native *r = (native *)lua_touserdata(L, 1);
+  native *r = UCORO_TO(L, 1, native);
+  if (r == NULL) return 0;  /* another userdata, given our metatable */
   if (!thread_lives(L)) native_drop(r);
   if (r->stack != NULL) {
     lua_getmetatable(L, 1);
@@ -96,7 +98,7 @@ static int handles_gc(lua_State *L) {
   lua_settop(L, 1);
   lua_pushnil(L);
   while (lua_next(L, 1) != 0) {
-    native *r = (native *)lua_touserdata(L, -1);
+    native *r = UCORO_TO(L, -1, native);  /* (a forged table holds others) */
     if (r != NULL) native_drop(r);
     lua_pop(L, 1);
   }
@@ -135,7 +137,8 @@ static void drop_idle(native_config *c) {
 }
 
 static int config_gc(lua_State *L) {  /* only the collector calls it */
-  drop_idle((native_config *)lua_touserdata(L, 1));
+  native_config *c = UCORO_TO(L, 1, native_config);
+  if (c != NULL) drop_idle(c);  /* another userdata, given our metatable */
   return 0;
 }
 
@@ -150,6 +153,7 @@ void native_push_config(lua_State *L) {
   c->idle = NULL;
   c->idle_size = 0;
   c->idle_mode = UCORO_AUTO;
+  c->check = UCORO_CHECK_WORD(c);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, config_gc);
   lua_setfield(L, -2, "__gc");
@@ -186,6 +190,7 @@ native *native_new(lua_State *L, int handles, lua_State *co,
   r = (native *)lua_newuserdatauv(L, sizeof(native), 0);
   native_init(r, co, c, stack_size, mode);
   r->temporary = 0;
+  r->check = UCORO_CHECK_WORD(r);
   push_thread(L, co);
   lua_pushvalue(L, -2);
   lua_rawset(L, handles);
@@ -209,6 +214,7 @@ static int keep_protected(lua_State *L) {
     kept->stack_size = stack_size;  /* its own settings, for later stacks */
     kept->mode = mode;
     kept->temporary = 0;
+    kept->check = UCORO_CHECK_WORD(kept);  /* (r's, if any, names r) */
     ucoro_set_userdata(kept->stack, kept);  /* the parked side follows */
   }
   kept->armed = 1;

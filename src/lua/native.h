@@ -10,6 +10,7 @@
 #define UCORO_LUA_NATIVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lua.h"
 
@@ -76,6 +77,7 @@ typedef struct native {
   int ended;          /* its stack ended after lua_resume returned (a lean
                          one with no room to keep its frames idle) */
   int armed;          /* a userdata with a finalizer */
+  uint64_t check;     /* a userdata's: UCORO_CHECK_WORD (check_word.h) */
 } native;
 
 enum { NATIVE_PARKED = 1, NATIVE_ROOMY = 2 };
@@ -93,6 +95,7 @@ typedef struct native_config {
   ucoro *idle;
   size_t idle_size;
   ucoro_mode idle_mode;
+  uint64_t check;     /* UCORO_CHECK_WORD (check_word.h) */
 } native_config;
 
 /* Push the state's table thread -> run (weak keys), and its config. */
