@@ -10,22 +10,30 @@
 
 #if defined(__linux__)
 #include <sys/random.h>
-#define DRAW(s) (getrandom(&(s), sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
     defined(__NetBSD__)
 #include <stdlib.h>
-#define DRAW(s) (arc4random_buf(&(s), sizeof(s)), 1)
-#else
-#define DRAW(s) 0
 #endif
+
+/* Random bits from the system, or 0. */
+static uintptr_t draw(void) {
+  uintptr_t s = 0;
+#if defined(__linux__)
+  if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) return 0;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__NetBSD__)
+  arc4random_buf(&s, sizeof s);
+#endif
+  return s;
+}
 
 _Atomic uintptr_t ucoro_lua_secret_word;
 
 /* The first use's: random (else the clock and a stack address, mixed:
 ** weaker, never 0); two first uses at once agree on the one stored. */
 uintptr_t ucoro_lua_secret_draw(void) {
-  uintptr_t s = 0, none = 0;
-  if (!DRAW(s) || s == 0) {
+  uintptr_t s = draw(), none = 0;
+  if (s == 0) {
     struct timespec ts;
     timespec_get(&ts, TIME_UTC);
     s = (uintptr_t)ts.tv_nsec ^ (uintptr_t)ts.tv_sec ^ (uintptr_t)&ts;
