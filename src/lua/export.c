@@ -57,31 +57,6 @@ static UCO_NOINLINE int first_park(lua_State *L, lua_State *co, native *r,
   return status;
 }
 
-/* native_resume with the core's inline switch: a parked run waits in a
-** yield that asked for its resume value (api_park, native_park), a
-** temporary one (no stack yet) takes the state's idle stack, waiting in
-** native_main's.  (Not in native_resume itself: inlined into module.c's
-** auxresume, it costs ucoro.resume's round trip 3 instructions.) */
-UCO_INLINE int resume_inline(lua_State *L, lua_State *co, native *r,
-                             int narg) {
-  ucoro_result res;
-  r->from = L;
-  r->nvalues = narg;
-  if (UCO_UNLIKELY(r->stack == NULL) &&
-      UCO_UNLIKELY(native_take_stack(r) != UCORO_OK) &&
-      native_new_stack_after_gc(L, r) != UCORO_OK) {
-    lua_xmove(L, co, narg);
-    return native_resume_failed(co, r, narg, UCORO_ENOMEM);
-  }
-  if (narg != 0) lua_xmove(L, co, narg);
-  res = uco_fast_resume(r->stack, r);  /* (a new stack: ucoro_resume's) */
-  if (UCO_UNLIKELY(res != UCORO_OK))
-    return native_stopped(L, co, r, narg, res);
-  if (r->parked) return LUA_YIELD;
-  native_finished(r);  /* lua_resume returned: the stack is free */
-  return r->status;
-}
-
 static int error_on(lua_State *L, int narg, const char *msg, int *nres) {
   lua_pop(L, narg);
   lua_pushstring(L, msg);
@@ -106,7 +81,7 @@ static UCO_NOINLINE int resume_slow(const lua_ucoro_api *api, lua_State *L,
     if (!native_room(co, NULL, narg))
       return error_on(L, narg, "too many arguments to resume", nres);
     native_init(&temp, co, c, c->stack_size, c->mode);
-    status = resume_inline(L, co, &temp, narg);
+    status = native_resume_with(L, co, &temp, narg, 1);
     if (UCO_UNLIKELY(temp.parked))
       return first_park(L, co, &temp, 0, status, nres, hint);
     return move_results(L, co, 0, status, nres, temp.nvalues);
@@ -146,7 +121,7 @@ static int api_resume(const lua_ucoro_api *api, lua_State *L, lua_State *co,
   if (hint == NULL || (r = (native *)*hint) == NULL || r->L1 != co ||
       !r->armed || !r->parked || !native_room(co, r, narg))
     return resume_slow(api, L, co, narg, nres, hint);
-  status = resume_inline(L, co, r, narg);
+  status = native_resume_with(L, co, r, narg, 1);
   n = status == LUA_OK || status == LUA_YIELD ? r->nvalues : 1;
   if (UCO_UNLIKELY(n != 0 && !lua_checkstack(L, n))) {
     lua_pop(co, n);

@@ -255,9 +255,13 @@ int native_stopped(lua_State *L, lua_State *co, native *r, int narg,
 ** lua_resume's status; results or the error object are left on co, their
 ** count in r->nvalues.  co has room for them (native_room).  The run goes
 ** to the native stack as the resume's value: the parked side need not
-** look it up. */
-UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
-                                int narg) {
+** look it up.  inline_switch (a constant): switch with the core's inline
+** resume (every native yield asks for its resume value, as it needs);
+** module.c's auxresume switches with ucoro_resume, as the inline one
+** would cost ucoro.resume's round trip 3 instructions there. */
+#define native_resume(L, co, r, narg) native_resume_with(L, co, r, narg, 0)
+UCO_INLINE int native_resume_with(lua_State *L, lua_State *co, native *r,
+                                  int narg, int inline_switch) {
   ucoro_result res;
   r->from = L;
   r->nvalues = narg;
@@ -268,7 +272,8 @@ UCO_INLINE int native_resume(lua_State *L, lua_State *co, native *r,
     return native_resume_failed(co, r, narg, UCORO_ENOMEM);
   }
   if (narg != 0) lua_xmove(L, co, narg);
-  res = ucoro_resume(r->stack, r, NULL);
+  res = inline_switch ? uco_fast_resume(r->stack, r)
+                      : ucoro_resume(r->stack, r, NULL);
   if (UCO_UNLIKELY(res != UCORO_OK) &&
       (res != UCORO_ENOMEM ||
        (res = native_resume_after_gc(L, r)) != UCORO_OK))
