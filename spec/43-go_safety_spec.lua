@@ -590,7 +590,10 @@ describe("finalizers running inside tasks", function()
     -- allocate while that task is still the one running: a finalizer's
     -- send there went into the buffer and left the receiver parked (a
     -- deadlock; its frame, intact, takes the value as any parked one's)
-    child_says("true\ttrue\t0\n", [[
+    -- (whether a finalizer runs in that window is the collector's choice:
+    -- Debian's 5.4.4 runs some there, newer releases may run none, and
+    -- then the case has not arisen)
+    local out, ok = helpers.run_child([[
       local go = require "ucoro.go"
       collectgarbage("incremental", 1, 100, 0)  -- a step at each allocation
       local during, bad = 0, 0
@@ -615,8 +618,14 @@ describe("finalizers running inside tasks", function()
           r = nil
         end
       end)
-      print(ok or err, during > 0, bad)
+      print(ok or err, during, bad)
     ]])
+    assert.is_true(ok, out)
+    local result, during, bad = out:match("^(.-)\t(%d+)\t(%d+)\n$")
+    assert.same({ "true", "0" }, { result, bad }, out)
+    if during == "0" then
+      return pending("no finalizer ran while a first park was being made (this Lua's collector)")
+    end
   end)
 
   it("that wake, cancel or spawn do so", function()
