@@ -21,11 +21,7 @@
 
 #define CHAN_MT "ucoro.go.chan"
 
-static inline go_chan *check_chan(lua_State *L, int idx) {
-  go_chan *c = go_to_chan(L, idx);
-  if (c == NULL) luaL_typeerror(L, idx, CHAN_MT);
-  return c;
-}
+#define check_chan(L, idx) GO_CHECK((L), (idx), go_chan, CHAN_MT)
 
 /* What a waiter w is to a partner now. */
 enum { GONE = 0, PARTNER = 1, PARKING = -1, DROPPED = -2 };
@@ -371,7 +367,7 @@ static int chan_send_op(lua_State *L) {
 }
 
 static int chan_gc(lua_State *L) {
-  go_chan *c = go_to_chan(L, 1);  /* (a metatable is given by debug too) */
+  go_chan *c = GO_TO(L, 1, go_chan);  /* (a metatable is given by debug too) */
   if (c == NULL) return 0;
   go_queue_drop(&c->recvq);
   go_queue_drop(&c->sendq);
@@ -447,9 +443,9 @@ static void read_op(lua_State *L, sel_case *k, const go_op *op, int *top) {
       p = NULL;
   } else {  /* a table: a channel, a task, a scope */
     lua_rawgeti(L, k->arg, 2);
-    p = k->kind == GO_OP_JOIN ? (void *)go_to_task(L, -1)
+    p = k->kind == GO_OP_JOIN ? (void *)GO_TO(L, -1, go_task)
       : k->kind == GO_OP_DONE ? (void *)GO_TO(L, -1, go_scope)
-      : (void *)go_to_chan(L, -1);
+      : (void *)GO_TO(L, -1, go_chan);
   }
   if (p == NULL) luaL_argerror(L, k->arg, "select operation expected");
   k->target = p;
@@ -679,9 +675,7 @@ const luaL_Reg go_chan_functions[] = {
 /* The channel metatable (the scheduler at the stack top); leaves the
 ** methods table on the stack, for the facade. */
 int go_chan_open(lua_State *L) {
-  go_secret_init();
   luaL_newmetatable(L, CHAN_MT);
-  ((go_sched *)lua_touserdata(L, -2))->chan_mt = lua_topointer(L, -1);
   lua_newtable(L);
   lua_pushvalue(L, -3);
   luaL_setfuncs(L, chan_methods, 1);

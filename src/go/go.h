@@ -95,7 +95,7 @@ struct go_task {  /* (pointers first, then ints, then flags: no padding) */
   go_scope *timer_scope; /* whose deadline the timer stands for */
   uint64_t id;
   uint64_t serial;       /* random, for select's ops (go_op) */
-  uint64_t check;        /* its address mixed with the secret (go_to_task) */
+  uint64_t check;        /* its address mixed with the secret (GO_TO) */
   go_task *rq_next, *rq_prev;  /* ready queue */
   go_task *sib_prev, *sib_next;  /* the spawn scope's children */
   go_scope *spawn;       /* the scope it was spawned into */
@@ -164,7 +164,6 @@ struct go_sched {
   uint64_t next_id;
   uint64_t rng;          /* select's choices (go.seed) */
   int ntasks;
-  const void *chan_mt;    /* the metatables, by address */
   /* go.attach(): drains from the loop's prepare and check phases */
   uv_prepare_t *prepare;
   uv_check_t *check;
@@ -212,10 +211,6 @@ static inline void *go_check_block(lua_State *L, int idx, size_t size,
   ((T *)go_to_block((L), (idx), sizeof(T), offsetof(T, check)))
 #define GO_CHECK(L, idx, T, tname) \
   ((T *)go_check_block((L), (idx), sizeof(T), offsetof(T, check), (tname)))
-#define go_to_task(L, idx) \
-  ((go_task *)go_to_block((L), (idx), sizeof(go_task), offsetof(go_task, check)))
-#define go_to_chan(L, idx) \
-  ((go_chan *)go_to_block((L), (idx), sizeof(go_chan), offsetof(go_chan, check)))
 
 /* sched.c */
 go_sched *go_sched_of(lua_State *L);  /* upvalue 1 */
@@ -273,7 +268,7 @@ void go_tasks_unregister(lua_State *L, go_sched *S);
 
 struct go_chan {
   uint64_t serial;       /* random, for select's ops (go_op) */
-  uint64_t check;        /* its address mixed with the secret (go_to_chan) */
+  uint64_t check;        /* its address mixed with the secret (GO_TO) */
   go_sched *S;
   int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
   int closed;

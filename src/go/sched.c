@@ -373,7 +373,7 @@ void go_tasks_unregister(lua_State *L, go_sched *S) {
   if (lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors) == LUA_TTABLE) {
     lua_pushnil(L);
     while (lua_next(L, -2)) {
-      go_task *t = go_to_task(L, -1);
+      go_task *t = GO_TO(L, -1, go_task);
       if (t != NULL && t->state != GO_DONE) go_unregister(t);
       lua_pop(L, 1);
     }
@@ -395,9 +395,7 @@ static void secret_init(void) {
 void go_secret_init(void) { uv_once(&secret_once, secret_init); }
 
 go_task *go_check_task(lua_State *L, int idx) {
-  go_task *t = go_to_task(L, idx);
-  if (t == NULL) luaL_typeerror(L, idx, TASK_MT);
-  return t;
+  return GO_CHECK(L, idx, go_task, TASK_MT);
 }
 
 /* go.spawn([opts,] f, ...): a new task, queued (it runs at the next
@@ -671,7 +669,7 @@ static void push_deadlock(lua_State *L, go_sched *S, go_scope *root) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
-    go_task *t = go_to_task(L, -1);
+    go_task *t = GO_TO(L, -1, go_task);
     if (t != NULL && t->state == GO_PARKED && !t->daemon) {
       lua_pushvalue(L, -1);
       lua_rawseti(L, list, ++n);
@@ -907,7 +905,7 @@ static int go_tasks(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
-    go_task *t = go_to_task(L, -1);
+    go_task *t = GO_TO(L, -1, go_task);
     if (t != NULL && t->state != GO_DONE) {  /* (not the last ended) */
       lua_pushvalue(L, -1);
       lua_rawseti(L, -5, ++n);
@@ -1256,7 +1254,6 @@ static const luaL_Reg task_methods[] = {
 /* The task metatable (upvalue 1: the scheduler, at the stack top). */
 int go_task_open(lua_State *L) {
   go_sched *S = (go_sched *)lua_touserdata(L, -1);
-  go_secret_init();
   luaL_newmetatable(L, TASK_MT);
   lua_pushvalue(L, -1);
   /* (not in one expression with the look-up: luaL_ref pops, and the
