@@ -6,12 +6,7 @@ local helpers = require "helpers"
 
 local tool = os.getenv("UCORO_TEST_TOOL") ~= nil
 
--- Runs source in a child; its output must be `want` and it must exit 0.
-local function child_says(want, source)
-  local out, ok = helpers.run_child(source)
-  assert.equal(want, out)
-  assert.is_true(ok, out)
-end
+local child_says = helpers.child_says
 
 describe("ucoro.call with many values", function()
   it("moves 100000 arguments to f, from the main thread", function()

@@ -6,12 +6,7 @@ local go = require "ucoro.go"
 local ucoro = require "ucoro"
 local helpers = require "helpers"
 
--- Runs source in a child; its output must be `want` and it must exit 0.
-local function child_says(want, source)
-  local out, ok = helpers.run_child(source)
-  assert.equal(want, out)
-  assert.is_true(ok, out)
-end
+local child_says = helpers.child_says
 
 local function run(f, ...)
   local r = table.pack(go.run(f, ...))

@@ -7,11 +7,7 @@
 -- do nothing.  Each case runs in a child, so a crash fails one case.
 local helpers = require "helpers"
 
-local function child_says(want, source)
-  local out, ok = helpers.run_child(source)
-  assert.equal(want, out)
-  assert.is_true(ok, out)
-end
+local child_says = helpers.child_says
 
 -- In the child: forge(mt) makes a file handle with metatable mt;
 -- methods(mt) lists the methods of mt.__index that took a forged

@@ -28,6 +28,15 @@ function helpers.run_child(source)
   return output, ok, how, code
 end
 
+--- Runs source in a child; its output must be `want` and it must exit 0
+-- (a crash there fails one case, not the suite).
+function helpers.child_says(want, source)
+  local luassert = require "luassert"
+  local out, ok = helpers.run_child(source)
+  luassert.equal(want, out)
+  luassert.is_true(ok, out)
+end
+
 --- Is this process running under AddressSanitizer (preloaded)?
 helpers.asan = (os.getenv("LD_PRELOAD") or ""):find("libasan") ~= nil
 
