@@ -19,14 +19,14 @@
 #define UCORO_LEAN_SPREAD 4
 #endif
 
-/* Room below the stack pointer a reservation is measured at: what a
-** switch keeps under its caller's frame (72 bytes for x86-64's; the
-** ucontext backend's holds a ucontext_t). */
-#define SWITCH_ROOM UCO_SWITCH_FRAME
+/* Saved frames grow in steps (lean.h), so that a coroutine that goes a
+** little deeper each time does not reallocate each time. */
+#define SAVED_STEP UCO_LEAN_SAVED_STEP
 
-/* Saved frames grow in steps, so that a coroutine that goes a little
-** deeper each time does not reallocate each time. */
-#define SAVED_STEP 256
+/* Below frames put back on a stack, what the switch into them and the
+** code they go on with may write before moving the stack pointer down
+** there (Memcheck must take it as writable): generous. */
+#define WRITABLE_BELOW (UCO_SWITCH_FRAME + UCO_CONTEXT_RED_ZONE + 256)
 
 /* The scratch stack only copies frames (under sanitizers, through their
 ** interceptors). */
@@ -172,9 +172,10 @@ static char *stack_top(const ucoro *co) {
   return uco_stack_hi(&co->lean.stack->stack);
 }
 
-/* A little below the stack pointer of this function's caller. */
+/* An address below the stack pointer of this function's caller: in its
+** own frame, which lies below its caller's. */
 static UCO_NOINLINE char *below_caller(void) {
-  return (char *)__builtin_frame_address(0) - SWITCH_ROOM;
+  return (char *)__builtin_frame_address(0);
 }
 
 static int grow(ucoro *co, size_t need) {
@@ -189,8 +190,18 @@ static int grow(ucoro *co, size_t need) {
   return 0;
 }
 
+/* The reservations measure from below_caller(), called here: below the
+** frames of the caller of uco_lean_reserve*, which switches (or calls
+** what does).  Under them the switch keeps UCO_SWITCH_FRAME bytes; a
+** resumer's frames count the red zone too (frames_of). */
 int uco_lean_reserve(ucoro *co) {
-  return grow(co, (size_t)(stack_top(co) - below_caller()));
+  return grow(co, (size_t)(stack_top(co) - below_caller()) +
+                      UCO_SWITCH_FRAME);
+}
+
+int uco_lean_reserve_resumer(ucoro *co) {
+  return grow(co, (size_t)(stack_top(co) - below_caller()) +
+                      UCO_SWITCH_FRAME + UCO_CONTEXT_RED_ZONE);
 }
 
 /* The coroutine that normal coroutine o resumed, found by walking the
@@ -204,18 +215,29 @@ static ucoro *resumed_by(const ucoro *o, ucoro *running) {
 
 /* Where the frames of o (not running) begin: suspended, in its own
 ** context; normal, in the context of the coroutine it resumed.  NULL when
-** the backend cannot tell: then the whole stack. */
+** the backend cannot tell: then the whole stack.
+**
+** A normal one's frames take in the red zone below its resume, which may
+** be inline in a leaf function (ucoro_resume's fast path, or fast.h's in
+** the binding), where the compiler keeps data below the stack pointer.  A
+** suspended one's need not: a lean coroutine stops only in yield_slow
+** (ucoro.c), whose switch is inline there and which calls
+** uco_lean_reserve: no leaf, and GCC and Clang use the red zone only in
+** leaves (a call would overwrite it). */
 static char *frames_of(const ucoro *o, ucoro *running) {
   const ucoro *x;
   char *sp;
+  size_t red_zone = 0;
   if (o->status != UCORO_RUNNING) {
     sp = uco_context_sp(&o->ctx);
   } else {
     x = resumed_by(o, running);
     sp = x != NULL ? uco_context_sp(&x->caller) : NULL;
+    red_zone = UCO_CONTEXT_RED_ZONE;
   }
-  /* (the backend's margin below the stack pointer stops at the stack) */
-  return sp != NULL && sp > o->stack_lo ? sp : o->stack_lo;
+  /* (the red zone stops at the stack) */
+  return sp != NULL && sp > o->stack_lo + red_zone ? sp - red_zone
+                                                   : o->stack_lo;
 }
 
 int uco_lean_room(ucoro *co, ucoro *running) {
@@ -224,8 +246,12 @@ int uco_lean_room(ucoro *co, ucoro *running) {
   int r = 0;
   pthread_mutex_lock(&s->lock);
   o = s->occupant;
-  if (o != NULL && o != co)
-    r = grow(o, (size_t)(stack_top(o) - frames_of(o, running)));
+  if (o != NULL && o != co) {
+    size_t len = (size_t)(stack_top(o) - frames_of(o, running));
+    /* a suspended one made room as it stopped (uco_lean_reserve) */
+    UCORO_ASSERT(o->status == UCORO_RUNNING || len <= o->lean.saved_cap);
+    r = grow(o, len);
+  }
   pthread_mutex_unlock(&s->lock);
   return r;
 }
@@ -234,7 +260,10 @@ int uco_lean_room(ucoro *co, ucoro *running) {
 SAN_UNANNOUNCED static void evict(ucoro *o, ucoro *running) {
   char *sp = frames_of(o, running);
   size_t len = (size_t)(stack_top(o) - sp);
-  if (grow(o, len) != 0) {  /* uco_lean_reserve made room: not reached */
+  /* uco_lean_reserve* or uco_lean_room made room: an allocation here
+  ** could only fail by aborting */
+  UCORO_ASSERT(len <= o->lean.saved_cap);
+  if (grow(o, len) != 0) {  /* not reached */
     fputs("ucoro: no memory to keep a lean coroutine's frames\n", stderr);
     abort();
   }
@@ -262,10 +291,11 @@ SAN_UNANNOUNCED int uco_lean_restore(ucoro *co, ucoro *running) {
   co->evicted = 0;
   if (len == 0) return 0;  /* never ran */
   UCORO_ASSERT(len <= co->lean.saved_cap);
-  {  /* below the frames too: swapcontext pushes the return address there */
+  {  /* below the frames too: swapcontext pushes the return address there,
+     * a leaf keeps its red zone there */
     char *lo = uco_stack_hi(&s->stack) - len;
     size_t room = (size_t)(lo - uco_stack_lo(&s->stack));
-    if (room > SWITCH_ROOM) room = SWITCH_ROOM;
+    if (room > WRITABLE_BELOW) room = WRITABLE_BELOW;
     valgrind_writable(lo - room, len + room);
   }
   san_unpoison(uco_stack_hi(&s->stack) - len, len);
@@ -313,9 +343,8 @@ SAN_UNANNOUNCED static void copier_main(void *arg) {
   /* not reached: each use starts the scratch stack afresh */
 }
 
-void uco_lean_switch_via_scratch(uco_context *from, ucoro *co,
-                                 ucoro *running, void **slot, void *value,
-                                 uco_context *to) {
+uco_context *uco_lean_via_scratch(ucoro *co, ucoro *running, void **slot,
+                                  void *value, uco_context *to) {
   copy_job *job = the_thread.job;
   job->co = co;
   job->running = running;
@@ -325,14 +354,14 @@ void uco_lean_switch_via_scratch(uco_context *from, ucoro *co,
   uco_context_init(&job->ctx, uco_stack_lo(&the_thread.scratch),
                    (size_t)((char *)job - uco_stack_lo(&the_thread.scratch)),
                    copier_main, job);
-  uco_context_switch(from, &job->ctx);
+  return &job->ctx;
 }
 
 size_t uco_lean_used(const ucoro *co, ucoro *running) {
   char *sp;
   if (co->lean.stack == NULL) return 0;
   if (co->evicted) return co->lean.saved_len;
-  sp = co == running ? below_caller() + SWITCH_ROOM : frames_of(co, running);
+  sp = co == running ? below_caller() : frames_of(co, running);
   return (size_t)(stack_top(co) - sp);
 }
 

@@ -24,10 +24,20 @@
 ** had. */
 int uco_lean_bind(ucoro *co);
 
+/* Saved frames grow in steps of this many bytes. */
+#define UCO_LEAN_SAVED_STEP 64
+
 /* Makes sure co (lean, about to stop) can keep its frames, which reach
-** down to the stack pointer of the caller of this function.  Returns -1
-** when out of memory. */
+** down to the stack pointer of the caller of this function, or of a
+** caller of that, at the switch: the switch must be there, inline, or
+** called from there (not from a function called after this one).
+** Returns -1 when out of memory. */
 int uco_lean_reserve(ucoro *co);
+
+/* The same for co, lean and running, about to resume another coroutine:
+** its frames reach down to the resume's switch, and the red zone below
+** it (lean.c). */
+int uco_lean_reserve_resumer(ucoro *co);
 
 /* Makes sure the frames now on co's stack (of a coroutine not running)
 ** can be copied off.  Returns -1 when out of memory.  running: the
@@ -45,12 +55,12 @@ void uco_lean_release(ucoro *co);
 /* Is the scratch stack of this thread there (made if not)?  0 or -1. */
 int uco_lean_scratch_ready(void);
 
-/* Saves the running context in from and switches to the scratch stack,
-** which restores co's frames, stores value in *slot (slot may be NULL) and
-** switches to `to`.  For restoring the stack one is running on. */
-void uco_lean_switch_via_scratch(uco_context *from, ucoro *co,
-                                 ucoro *running, void **slot, void *value,
-                                 uco_context *to);
+/* Readies the scratch stack to restore co's frames, store value in *slot
+** (slot may be NULL) and switch to `to`; returns its context, for the
+** caller to switch to (from the function that reserved room for the
+** frames it leaves).  For restoring the stack one is running on. */
+uco_context *uco_lean_via_scratch(ucoro *co, ucoro *running, void **slot,
+                                  void *value, uco_context *to);
 
 /* Bytes of co's frames when it last stopped (now, when running). */
 size_t uco_lean_used(const ucoro *co, ucoro *running);

@@ -107,8 +107,8 @@ UCO_INLINE void switch_back(
   co->resume_out = NULL;  /* suspended, it has none (record.h) */
   here.current = prev;
   if (on_same_stack) {
-    uco_lean_switch_via_scratch(&co->ctx, prev, prev, out, value,
-                                &co->caller);
+    uco_context_switch(&co->ctx, uco_lean_via_scratch(prev, prev, out, value,
+                                                      &co->caller));
     return;
   }
   if (to_evicted) uco_lean_restore(prev, prev);
@@ -235,7 +235,8 @@ static ucoro_result prepare_lean(ucoro *co, ucoro *resumer) {
     return UCORO_ENOMEM;
   if (!co->evicted) return UCORO_OK;
   if (same_stack(co, resumer)) {
-    if (uco_lean_reserve(resumer) != 0 || uco_lean_scratch_ready() != 0)
+    if (uco_lean_reserve_resumer(resumer) != 0 ||
+        uco_lean_scratch_ready() != 0)
       return UCORO_ENOMEM;
   } else if (uco_lean_room(co, resumer) != 0) {
     return UCORO_ENOMEM;
@@ -258,8 +259,8 @@ static ucoro_result resume_lean(ucoro *co, void *arg, void **out) {
   co->resume_out = UCO_SLOW_OUT;  /* it must keep its frames to yield */
   announce_resume(co, &fake);
   if (co->evicted && same_stack(co, resumer)) {
-    uco_lean_switch_via_scratch(&co->caller, co, co, co->yield_in, arg,
-                                &co->ctx);
+    uco_context_switch(&co->caller, uco_lean_via_scratch(co, co, co->yield_in,
+                                                         arg, &co->ctx));
   } else {
     if (co->evicted && !uco_lean_restore(co, co))
       uco_context_init(&co->ctx, co->stack_lo, co->stack_size,

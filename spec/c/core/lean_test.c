@@ -16,6 +16,8 @@
 
 #include "guard_pages.h"
 #include "bodies.h"
+#include "lean.h"
+#include "record.h"
 #include "ucoro.h"
 
 /* Fills a frame with a pattern of its own, checks it after every switch:
@@ -265,6 +267,51 @@ static void stack_used_is_the_frames(void **state) {
   ucoro_destroy(large);
 }
 
+/* A parked lean coroutine's copied-off frames take little more than
+** their length (a parked task's memory is mostly that): its reservation
+** measures from a little below the yield's frame (the frames of
+** uco_lean_reserve and below_caller: under 128 bytes, also under
+** AddressSanitizer), adds what the switch keeps below that (exact for the
+** asm switches, a guess for those in C: context.h), and rounds up to a
+** step.  The record is the core's: this test reads it. */
+#if defined(UCORO_BACKEND_X86_64_SYSV_ELF) || \
+    defined(UCORO_BACKEND_AARCH64_AAPCS_ELF)
+#define RESERVE_SLACK 128
+#else
+#define RESERVE_SLACK (128 + UCO_SWITCH_FRAME)
+#endif
+
+static void *parks_deep(ucoro *co, void *arg) {
+  volatile unsigned char buf[1000];
+  fill((unsigned char *)buf, sizeof buf, 7);
+  (void)co;
+  ucoro_yield(arg, NULL);
+  return (void *)(uintptr_t)intact((unsigned char *)buf, sizeof buf, 7);
+}
+
+static void parked_frames_take_a_tight_reservation(void **state) {
+  enum { N = 16 };
+  ucoro *first = lean(parks_deep), *others[N];
+  void *out = NULL;
+  int i, n = 0;
+  (void)state;
+  assert_int_equal(ucoro_resume(first, NULL, NULL), UCORO_OK);
+  while (!first->evicted && n < N) {  /* until one shares its stack */
+    others[n] = lean(parks_once);
+    assert_int_equal(ucoro_resume(others[n++], NULL, NULL), UCORO_OK);
+  }
+  assert_true(first->evicted);
+  assert_true(first->lean.saved_len > 1000);
+  assert_true(first->lean.saved_cap >= first->lean.saved_len);
+  assert_true(first->lean.saved_cap - first->lean.saved_len <
+              RESERVE_SLACK + UCO_LEAN_SAVED_STEP);
+  assert_int_equal(ucoro_resume(first, NULL, &out), UCORO_OK);
+  assert_ptr_equal(out, (void *)1);  /* its frame came back intact */
+  assert_int_equal(ucoro_destroy(first), UCORO_OK);
+  for (i = 0; i < n; i++)
+    assert_int_equal(ucoro_destroy(others[i]), UCORO_OK);
+}
+
 /* Destroying parked lean coroutines, whether their frames are on their
 ** stack or copied off, frees everything (the leak checkers tell). */
 static void destroy_parked_either_way(void **state) {
@@ -323,6 +370,7 @@ int main(void) {
     cmocka_unit_test(own_and_lean_nest),
     cmocka_unit_test(auto_turns_lean_past_the_limit),
     cmocka_unit_test(stack_used_is_the_frames),
+    cmocka_unit_test(parked_frames_take_a_tight_reservation),
     cmocka_unit_test(destroy_parked_either_way),
     cmocka_unit_test(thread_exit_leaves_parked_ones_destroyable),
     cmocka_unit_test(bad_mode_is_einval),

@@ -24,10 +24,18 @@ char *uco_below_caller(void);
 #include "posix_ucontext.h"
 #endif
 
-/* Bytes a switch may keep below its caller's frame while suspended (the
-** backend's header may say more). */
+/* Bytes a switch may keep below the stack pointer of the function it is
+** called from (or inline in) while suspended: lean stacks reserve that
+** much below a coroutine's frames.  Where the backend's header does not
+** say, a generous guess at a C switch function's frame. */
 #ifndef UCO_SWITCH_FRAME
 #define UCO_SWITCH_FRAME 256
+#endif
+
+/* Bytes below its stack pointer a leaf function may keep data in, which
+** the ABI leaves it (the backend's header says where there are). */
+#ifndef UCO_CONTEXT_RED_ZONE
+#define UCO_CONTEXT_RED_ZONE 0
 #endif
 
 /* What runs first on a new context: entry(arg).  It must never return. */
@@ -38,7 +46,8 @@ void uco_context_init(uco_context *ctx, char *lo, size_t size,
                       uco_context_entry entry, void *arg);
 
 /* Where the frames of a suspended context begin (at or a little below its
-** stack pointer): the live part of its stack is [that, top). */
+** stack pointer; a red zone is the caller's to add): the live part of its
+** stack is [that, top). */
 char *uco_context_sp(const uco_context *ctx);
 
 /* int uco_context_switch(uco_context *from, uco_context *to):

@@ -26,5 +26,5 @@ void uco_context_init(uco_context *ctx, char *lo, size_t size,
 }
 
 char *uco_context_sp(const uco_context *ctx) {
-  return (char *)ctx->sp - UCO_CONTEXT_RED_ZONE;
+  return (char *)ctx->sp;
 }

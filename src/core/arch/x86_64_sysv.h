@@ -94,9 +94,13 @@ __attribute__((always_inline)) static inline int uco_context_switch(
                      : "rsi", UCO_X86_CLOBBERS);                          \
   } while (0)
 
-/* A leaf function (no calls but this asm) may keep data in the 128 bytes
-** below its stack pointer, which the ABI leaves it: they count as its
-** frames when a lean stack's live part is copied. */
+/* Inline, the switch keeps nothing below the stack pointer of the
+** function it is in. */
+#define UCO_SWITCH_FRAME 0
+
+/* But a leaf function (no calls but this asm) may keep data in the 128
+** bytes below its stack pointer, which the ABI leaves it: they count as
+** its frames where a lean stack's live part is copied (lean.c). */
 #define UCO_CONTEXT_RED_ZONE 128
 
 #endif
