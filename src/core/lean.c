@@ -192,16 +192,18 @@ static int grow(ucoro *co, size_t need) {
 
 /* The reservations measure from below_caller(), called here: below the
 ** frames of the caller of uco_lean_reserve*, which switches (or calls
-** what does).  Under them the switch keeps UCO_SWITCH_FRAME bytes; a
-** resumer's frames count the red zone too (frames_of). */
-int uco_lean_reserve(ucoro *co) {
+** what does).  Under them the switch keeps UCO_SWITCH_FRAME bytes, more
+** into the scratch stack's context, new at each use; a resumer's frames
+** count the red zone too (frames_of). */
+int uco_lean_reserve(ucoro *co, int via_scratch) {
   return grow(co, (size_t)(stack_top(co) - below_caller()) +
-                      UCO_SWITCH_FRAME);
+                      UCO_SWITCH_FRAME + (via_scratch ? UCO_ENTER_FRAME : 0));
 }
 
 int uco_lean_reserve_resumer(ucoro *co) {
   return grow(co, (size_t)(stack_top(co) - below_caller()) +
-                      UCO_SWITCH_FRAME + UCO_CONTEXT_RED_ZONE);
+                      UCO_SWITCH_FRAME + UCO_ENTER_FRAME +
+                      UCO_CONTEXT_RED_ZONE);
 }
 
 /* The coroutine that normal coroutine o resumed, found by walking the

@@ -30,13 +30,14 @@ int uco_lean_bind(ucoro *co);
 /* Makes sure co (lean, about to stop) can keep its frames, which reach
 ** down to the stack pointer of the caller of this function, or of a
 ** caller of that, at the switch: the switch must be there, inline, or
-** called from there (not from a function called after this one).
-** Returns -1 when out of memory. */
-int uco_lean_reserve(ucoro *co);
+** called from there (not from a function called after this one);
+** via_scratch: it switches to uco_lean_via_scratch's context.  Returns -1
+** when out of memory. */
+int uco_lean_reserve(ucoro *co, int via_scratch);
 
-/* The same for co, lean and running, about to resume another coroutine:
-** its frames reach down to the resume's switch, and the red zone below
-** it (lean.c). */
+/* The same for co, lean and running, about to resume another coroutine
+** on its own stack (so via the scratch stack): its frames reach down to
+** the resume's switch, and the red zone below it (lean.c). */
 int uco_lean_reserve_resumer(ucoro *co);
 
 /* Makes sure the frames now on co's stack (of a coroutine not running)

@@ -308,7 +308,7 @@ static UCO_NOINLINE ucoro_result yield_slow(ucoro *co, void *value,
                                              void **in) {
   int to_evicted = evicted(co->prev);
   int on_same_stack = to_evicted && same_stack(co, co->prev);
-  if (co->mode == UCORO_LEAN && uco_lean_reserve(co) != 0)
+  if (co->mode == UCORO_LEAN && uco_lean_reserve(co, on_same_stack) != 0)
     return UCORO_ENOMEM;
   if (on_same_stack ? uco_lean_scratch_ready() != 0
                     : to_evicted && uco_lean_room(co->prev, co) != 0)

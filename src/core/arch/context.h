@@ -32,6 +32,12 @@ char *uco_below_caller(void);
 #define UCO_SWITCH_FRAME 256
 #endif
 
+/* Bytes a switch into a context that never ran may keep beyond that (the
+** scratch stack of lean.c is such a context at every use). */
+#ifndef UCO_ENTER_FRAME
+#define UCO_ENTER_FRAME 0
+#endif
+
 /* Bytes below its stack pointer a leaf function may keep data in, which
 ** the ABI leaves it (the backend's header says where there are). */
 #ifndef UCO_CONTEXT_RED_ZONE

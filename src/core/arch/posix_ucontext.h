@@ -19,8 +19,10 @@ typedef struct uco_context {
 } uco_context;
 
 /* The switch's frame holds a ucontext_t: lean stacks keep that much more
-** room below a suspended coroutine's frames (lean.c). */
+** room below a suspended coroutine's frames (lean.c); into a context that
+** never ran, it goes through a second frame with another. */
 #define UCO_SWITCH_FRAME (256 + sizeof(ucontext_t))
+#define UCO_ENTER_FRAME (256 + sizeof(ucontext_t))
 
 int uco_ucontext_switch(uco_context *from, uco_context *to);
 
