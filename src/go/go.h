@@ -291,7 +291,18 @@ go_op *go_new_op(lua_State *L, go_sched *S, int kind, int idx);
 extern const luaL_Reg go_chan_functions[];
 
 /* scope.c */
-int go_is_cancelled(go_task *t);
+int go_is_cancelled_walk(go_task *t);
+/* Is t cancelled (t:cancel, or a scope it is inside, up to a shield)?
+** Inline, the common case: its body in the scope it was spawned into,
+** an outermost one (go.run's root, go.attach's) or a shield, nothing
+** cancelled; else the walk up its scopes. */
+static inline int go_is_cancelled(go_task *t) {
+  go_scope *s = t->spawn;
+  if (t->scope == s && s != NULL && !t->cancelled && !s->cancelled &&
+      (s->parent == NULL || s->shield))
+    return 0;
+  return go_is_cancelled_walk(t);
+}
 void go_push_reason(lua_State *L, go_task *t);
 void go_cancel_scope(go_sched *S, go_scope *s);
 void go_cancel_task(go_sched *S, go_task *t);

@@ -17,7 +17,7 @@
 
 #define SCOPE_MT "ucoro.go.scope"
 
-int go_is_cancelled(go_task *t) {
+int go_is_cancelled_walk(go_task *t) {
   go_scope *s;
   if (t->nocancel) return 0;
   for (s = t->scope; s != NULL && s != t->spawn; s = s->parent) {
