@@ -628,7 +628,7 @@ static inline void drain(lua_State *L, go_sched *S) {
 static void on_timer_closed(uv_handle_t *h) { free(h); }
 
 static void push_spawn_site(lua_State *L, go_task *t, int idx);
-static int push_results(lua_State *L, go_task *t, int idx);
+static int push_results(lua_State *L, go_task *t, int idx, int room);
 
 /* The deadlock report: each parked task with its traceback. */
 static void push_deadlock(lua_State *L, go_sched *S, go_scope *root);
@@ -814,7 +814,7 @@ static int go_run(lua_State *L) {
     lua_remove(L, -2);
     return 2;
   }
-  return push_results(L, t, lua_gettop(L));
+  return push_results(L, t, lua_gettop(L), 0);
 }
 
 static int go_self(lua_State *L) {
@@ -1073,15 +1073,16 @@ const luaL_Reg go_sched_functions[] = {
 /* ---- task methods ---- */
 
 /* Pushes t's outcome: true, its results (kept on its dead thread's
-** stack) / false, its error.  idx: t's userdata. */
-static int push_results(lua_State *L, go_task *t, int idx) {
+** stack) / false, its error.  idx: t's userdata; room: the slots L is
+** known to have free (0: none known). */
+static int push_results(lua_State *L, go_task *t, int idx, int room) {
   int n = t->nres;
   if (t->end != GO_END_OK) {
     lua_pushboolean(L, 0);
     lua_getiuservalue(L, idx, 2);
     return 2;
   }
-  luaL_checkstack(L, n + 1, "too many results");
+  if (n >= room) luaL_checkstack(L, n + 1, "too many results");
   lua_pushboolean(L, 1);
   if (n > 0) {
     lua_State *co = t->co;
@@ -1100,7 +1101,15 @@ static int push_results(lua_State *L, go_task *t, int idx) {
 
 int go_task_results(lua_State *L, go_task *t, int idx) {
   t->joined = 1;
-  return push_results(L, t, idx);
+  return push_results(L, t, idx, 0);
+}
+
+/* join's: its own LUA_MINSTACK slots are free (it pushed nothing it
+** did not pop), so its results need no look at the stack but for more
+** than LUA_MINSTACK - 1 results. */
+static int join_results(lua_State *L, go_task *t) {
+  t->joined = 1;
+  return push_results(L, t, 1, LUA_MINSTACK);
 }
 
 static int task_join(lua_State *L) {
@@ -1108,8 +1117,10 @@ static int task_join(lua_State *L) {
   go_task *t = go_check_task(L, 1), *me;
   int has, fired;
   uint64_t at = go_deadline(L, 2, &has);
-  if (t->state == GO_DONE) return go_task_results(L, t, 1);
-  me = go_current(L, S, "join");
+  /* (from here to each return, L's top is where the call left it: the
+  ** LUA_MINSTACK slots Lua gives a C function are free) */
+  if (t->state == GO_DONE) return join_results(L, t);
+  me = go_current_in_call(L, S, "join");
   if (me == t) return luaL_error(L, "join: a task cannot join itself");
   if (t == S->rq_head && !t->started && !has && S->inline_depth < 8 &&
       S->inline_runs < 16 && !go_is_cancelled(me)) {
@@ -1119,8 +1130,8 @@ static int task_join(lua_State *L) {
     go_task *joining = S->joining, *joiner = S->joiner;
     S->inline_runs++;  /* (a loop of such joins still parks now and then:
                        ** the drain ends, the loop gets its turn) */
-    if (t->nargs > 1)  /* run_task's room, before any change (go_current
-                       ** made room for 4) */
+    if (t->nargs + 3 > LUA_MINSTACK)  /* run_task's room, before any
+                                      ** change */
       luaL_checkstack(L, t->nargs + 3, NULL);
     rq_remove(S, t);
     S->inline_depth++;
@@ -1132,7 +1143,7 @@ static int task_join(lua_State *L) {
     S->inline_depth--;
     S->current = me;
     if (t->state == GO_DONE && !S->joiner_cancelled)  /* (its end saw) */
-      return go_task_results(L, t, 1);
+      return join_results(L, t);
   }
   if (has && !go_timer_add(S, me, at, 2))
     return luaL_error(L, "not enough memory");
@@ -1148,7 +1159,7 @@ static int task_join(lua_State *L) {
     lua_pushliteral(L, "timeout");
     return 2;
   }
-  return go_task_results(L, t, 1);
+  return join_results(L, t);
 }
 
 static int task_cancel(lua_State *L) {
