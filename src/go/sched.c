@@ -491,12 +491,12 @@ static int go_spawn(lua_State *L) {
   return 1;
 }
 
-/* Stores the results (on L from base) or the error, ends the task, wakes
-** its joiners, tells its scope. */
+/* Stores the results (the n values on L above base) or the error (the
+** one), ends the task, wakes its joiners, tells its scope; leaves L's
+** top at base. */
 static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
-                       int base) {
+                       int base, int n) {
   go_waiter *w;
-  int n = lua_gettop(L) - base;
   /* (the results may have filled the stack: room for what follows; with
   ** none, the 3 slots run_task's caller made room for are enough) */
   if (n != 0 || !ok) luaL_checkstack(L, LUA_MINSTACK, "too many results");
@@ -566,6 +566,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   S->spare_coref = t->coref;
   t->ref = t->coref = LUA_NOREF;
   S->ntasks--;
+  if (!ok) lua_settop(L, base);  /* (results: moved off above) */
 }
 
 /* Runs t until it parks, yields or ends.  The caller made room on L for
@@ -586,7 +587,8 @@ static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
       (t->state == GO_PARKED || t->state == GO_READY))
     return;  /* parked (the common case: nothing on L) */
   /* below what it returned, or its error */
-  base = lua_gettop(L) - (status == LUA_OK || status == LUA_YIELD ? nres : 1);
+  if (status != LUA_OK && status != LUA_YIELD) nres = 1;
+  base = lua_gettop(L) - nres;
   if (status == LUA_YIELD) {
     /* parked (its state says so: no code of the task runs while it is
     ** parked but its park's, which yields nothing, or the sentinel when
@@ -599,7 +601,8 @@ static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
       enqueue(S, t);
     }
   } else {
-    task_ended(L, S, t, status == LUA_OK, base);
+    task_ended(L, S, t, status == LUA_OK, base, nres);  /* (L at base) */
+    return;
   }
   lua_settop(L, base);
 }
