@@ -1118,8 +1118,9 @@ static int join_results(lua_State *L, go_task *t) {
 static int task_join(lua_State *L) {
   go_sched *S = go_sched_of(L);
   go_task *t = go_check_task(L, 1), *me;
-  int has, fired;
-  uint64_t at = go_deadline(L, 2, &has);
+  int has = 0, fired;
+  uint64_t at = 0;
+  if (lua_gettop(L) > 1) at = go_deadline(L, 2, &has);  /* (t:join()) */
   /* (from here to each return, L's top is where the call left it: the
   ** LUA_MINSTACK slots Lua gives a C function are free) */
   if (t->state == GO_DONE) return join_results(L, t);
