@@ -71,10 +71,11 @@ int go_anchor(lua_State *L, go_sched *S, int idx) {
   return ref;
 }
 
-/* Anchors a new task (below the top) and its thread (on top, popped):
-** one look-up of the anchors table for both.  The slots of the task that
-** ended last are taken first: overwritten, never cleared (a loop of
-** spawn and join clears no slot). */
+/* Anchors a new task and its thread (on top, popped) in the anchors
+** table (below the task), leaving the table and the task: no look-up of
+** the table, no pop here.  The slots of the task that ended last are
+** taken first: overwritten, never cleared (a loop of spawn and join
+** clears no slot). */
 static void anchor_task(lua_State *L, go_sched *S, go_task *t) {
   if (S->spare_ref != 0) {
     t->ref = S->spare_ref;
@@ -85,12 +86,9 @@ static void anchor_task(lua_State *L, go_sched *S, go_task *t) {
     t->ref = take_ref(S);
     t->coref = take_ref(S);
   }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
-  lua_pushvalue(L, -3);
-  lua_rawseti(L, -2, t->ref);  /* (a memory error: the slots are lost) */
   lua_pushvalue(L, -2);
-  lua_rawseti(L, -2, t->coref);
-  lua_pop(L, 2);
+  lua_rawseti(L, -4, t->ref);  /* (a memory error: the slots are lost) */
+  lua_rawseti(L, -3, t->coref);
 }
 
 void go_push_anchor(lua_State *L, go_sched *S, int ref) {
@@ -417,6 +415,9 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   }
   if (type != LUA_TFUNCTION) luaL_checktype(L, first, LUA_TFUNCTION);
   nargs = lua_gettop(L) - first;
+  /* pushed: the anchors table (for anchor_task), the task, the thread
+  ** (which anchor_task pops); the caller returns the task, on top */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   /* uservalues: 1 the thread once it ended with results (the anchors
   ** hold it while the task lives), 2 the error (before the end: the cancel
   ** reason, which the end no longer needs), 3 the spawning function, 4 the
@@ -459,11 +460,11 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
       !lua_checkstack(t->co, nargs + LUA_MINSTACK))
     luaL_error(L, "go.spawn: too many arguments");
   if (nargs > 0) {
-    lua_rotate(L, first + 1, 2);  /* the arguments on top */
+    lua_rotate(L, first + 1, 3);  /* the arguments on top */
     lua_xmove(L, t->co, nargs);
   }
   t->nargs = nargs;
-  /* now: ..., task, thread; both held while the task lives */
+  /* now: ..., anchors, task, thread; both held while the task lives */
   anchor_task(L, S, t);
   t->id = ++S->next_id;
   t->serial = go_random(S) | 1;
