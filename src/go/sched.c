@@ -501,7 +501,8 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   /* (the results may have filled the stack: room for what follows; with
   ** none, the 3 slots run_task's caller made room for are enough) */
   if (n != 0 || !ok) luaL_checkstack(L, LUA_MINSTACK, "too many results");
-  go_unregister(t);  /* (its frames closed from outside while parked) */
+  if (t->ws != NULL || t->heap_index >= 0 || t->io != NULL)
+    go_unregister(t);  /* (its frames closed from outside while parked) */
   if (ok && (n == 0 || lua_checkstack(t->co, n))) {
     /* the results wait on the dead thread's stack, which the task's
     ** uservalue 1 holds from now on (the anchors did until now): no
