@@ -177,7 +177,7 @@ void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t,
       go_cancel_scope(S, s);
     }
   }
-  wake_all(&s->waiters);
+  if (s->waiters.head != NULL) wake_all(&s->waiters);
 }
 
 /* Pushes a new scope (its userdata), inside owner's current scope. */
