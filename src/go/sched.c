@@ -1079,8 +1079,10 @@ const luaL_Reg go_sched_functions[] = {
 
 /* Pushes t's outcome: true, its results (kept on its dead thread's
 ** stack) / false, its error.  idx: t's userdata; room: the slots L is
-** known to have free (0: none known). */
-static int push_results(lua_State *L, go_task *t, int idx, int room) {
+** known to have free (0: none known).  (Inline: a join's is the end of
+** every spawn + join.) */
+static inline int push_results(lua_State *L, go_task *t, int idx,
+                               int room) {
   int n = t->nres;
   if (t->end != GO_END_OK) {
     lua_pushboolean(L, 0);
