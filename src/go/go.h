@@ -88,6 +88,7 @@ struct go_scope {
   uint64_t check;        /* GO_CHECK_WORD (go_to_block) */
 };
 
+/* (A new field is set in sched.c's task_init, which sets each but w.) */
 struct go_task {  /* (pointers first, then ints, then flags: no padding) */
   lua_State *co;         /* its coroutine (the userdata's uservalue 1) */
   void *hint;            /* the binding's, for resuming co (its API) */

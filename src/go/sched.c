@@ -396,6 +396,42 @@ go_task *go_check_task(lua_State *L, int idx) {
   return GO_CHECK(L, idx, go_task, TASK_MT);
 }
 
+/* Every field of a new task but its inline waiters (w), which each wait
+** sets up before it uses them, as it must anyway when it reuses them:
+** no memset of the whole record (45 steps of rep stos). */
+static void task_init(go_task *t, go_sched *S) {
+  t->co = NULL;
+  t->hint = NULL;
+  t->S = S;
+  t->timer_scope = NULL;
+  t->id = 0;
+  t->serial = 0;
+  t->check = GO_CHECK_WORD(t);
+  t->rq_next = t->rq_prev = NULL;
+  t->sib_prev = t->sib_next = NULL;
+  t->spawn = t->scope = NULL;
+  t->nest = NULL;
+  t->ws = NULL;
+  t->joiners.head = t->joiners.tail = NULL;
+  t->deadline = 0;
+  t->what = NULL;
+  t->io = NULL;
+  t->ref = t->coref = LUA_NOREF;
+  t->nest_ref = 0;
+  t->state = GO_READY;
+  t->end = GO_END_NONE;
+  t->nargs = t->nres = 0;
+  t->token = 0;
+  t->fired = t->early = GO_NOT_FIRED;
+  t->fired_ok = 0;
+  t->spawn_line = 0;
+  t->nws = 0;
+  t->heap_index = -1;
+  t->timer_case = 0;
+  t->daemon = t->cancelled = t->joined = t->nocancel = t->armed = 0;
+  t->started = 0;
+}
+
 /* go.spawn([opts,] f, ...): a new task, queued (it runs at the next
 ** drain).  opts: name, stack (a size or a ucoro mode), daemon. */
 static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
@@ -423,11 +459,7 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   ** reason, which the end no longer needs), 3 the spawning function, 4 the
   ** name (only a named task has a fourth: a missing one reads as nil) */
   t = (go_task *)lua_newuserdatauv(L, sizeof(go_task), hasname ? 4 : 3);
-  memset(t, 0, sizeof *t);
-  t->heap_index = -1;
-  t->S = S;
-  t->ref = t->coref = LUA_NOREF;
-  t->check = GO_CHECK_WORD(t);
+  task_init(t, S);
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_task_mt);
   lua_setmetatable(L, -2);
   /* the coroutine: ucoro.create(f, stack); without a stack option a
