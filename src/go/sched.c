@@ -524,12 +524,13 @@ static int go_spawn(lua_State *L) {
   return 1;
 }
 
-/* Stores the results (the n values on L above base) or the error (the
-** one), ends the task, wakes its joiners, tells its scope; leaves L's
-** top at base. */
+/* Stores the results (the n values on top of L) or the error (the one),
+** ends the task, wakes its joiners, tells its scope; leaves L's top
+** below them. */
 static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
-                       int base, int n) {
+                       int n) {
   go_waiter *w;
+  int base = n != 0 ? lua_gettop(L) - n : 0;  /* (used only with values) */
   /* (the results may have filled the stack: room for what follows; with
   ** none, the 3 slots run_task's caller made room for are enough) */
   if (n != 0 || !ok) luaL_checkstack(L, LUA_MINSTACK, "too many results");
@@ -620,23 +621,21 @@ static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
   if (status == LUA_YIELD && nres == 0 &&
       (t->state == GO_PARKED || t->state == GO_READY))
     return;  /* parked (the common case: nothing on L) */
-  /* below what it returned, or its error */
-  if (status != LUA_OK && status != LUA_YIELD) nres = 1;
-  base = lua_gettop(L) - nres;
-  if (status == LUA_YIELD) {
-    /* parked (its state says so: no code of the task runs while it is
-    ** parked but its park's, which yields nothing, or the sentinel when
-    ** the park came through a generator) */
-    if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
-        lua_touserdata(L, base + 1) == &go_park_sentinel) {
-      /* parked through a generator */
-    } else {  /* a plain coroutine.yield in the task: as go.yield */
-      t->state = GO_RUNNING;
-      enqueue(S, t);
-    }
-  } else {
-    task_ended(L, S, t, status == LUA_OK, base, nres);  /* (L at base) */
+  if (status != LUA_OK && status != LUA_YIELD) nres = 1;  /* its error */
+  if (status != LUA_YIELD) {
+    task_ended(L, S, t, status == LUA_OK, nres);  /* (L as before) */
     return;
+  }
+  base = lua_gettop(L) - nres;  /* below what it yielded */
+  /* parked (its state says so: no code of the task runs while it is
+  ** parked but its park's, which yields nothing, or the sentinel when the
+  ** park came through a generator) */
+  if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
+      lua_touserdata(L, base + 1) == &go_park_sentinel) {
+    /* parked through a generator */
+  } else {  /* a plain coroutine.yield in the task: as go.yield */
+    t->state = GO_RUNNING;
+    enqueue(S, t);
   }
   lua_settop(L, base);
 }
