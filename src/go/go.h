@@ -219,7 +219,10 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op);
 /* As go_current, without the room it makes for 4 more values: for a C
 ** function called from Lua (given LUA_MINSTACK slots) that has used
 ** fewer than LUA_MINSTACK - 4 of them. */
-go_task *go_current_in_call(lua_State *L, go_sched *S, const char *op);
+static inline go_task *go_current_in_call(lua_State *L, go_sched *S,
+                                          const char *op);
+/* Raises why L cannot park now (never returns). */
+go_task *go_not_current(lua_State *L, go_sched *S, const char *op);
 void go_wake(go_task *t, unsigned token, int fired);
 void go_fire(go_task *t, int fired);
 int go_park(lua_State *L, go_sched *S, go_task *t, const char *what);
@@ -261,6 +264,20 @@ static inline void go_queue_remove(go_wait_queue *q, go_waiter *w) {
 }
 void go_queue_drop(go_wait_queue *q);
 void go_unregister(go_task *t);
+/* (inline: every blocking call asks) */
+static inline go_task *go_current_in_call(lua_State *L, go_sched *S,
+                                          const char *op) {
+  go_task *t = S->current;
+  if (t != NULL && (L == t->co || L == t->nest) && t->state == GO_RUNNING) {
+    if (t->ws != NULL) go_unregister(t);  /* left by an op a memory error
+                                           ** ended before its park */
+    t->armed = 0;  /* a C park prepared, then given up: its token must
+                   ** not be this park's (its late wake-up would end it) */
+    t->fired = GO_NOT_FIRED;
+    return t;
+  }
+  return go_not_current(L, S, op);
+}
 int go_task_open(lua_State *L);
 int go_task_results(lua_State *L, go_task *t, int idx);
 extern const luaL_Reg go_sched_functions[];

@@ -247,23 +247,19 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op) {
   return go_current_in_call(L, S, op);
 }
 
-go_task *go_current_in_call(lua_State *L, go_sched *S, const char *op) {
+/* go_current_in_call's errors. */
+go_task *go_not_current(lua_State *L, go_sched *S, const char *op) {
   go_task *t = S->current;
   if (t == NULL)
     luaL_error(L, "%s: not inside a task (blocking calls need go.run)", op);
   if (L != t->co && L != t->nest)
     luaL_error(L, "%s: blocking call inside a coroutine not run by "
                "go.coroutine", op);
-  if (t->state != GO_RUNNING)  /* a finalizer run by its park's own yield:
-                               ** the park's waits are in place */
-    luaL_error(L, "%s: blocking call while its task parks (in a finalizer?)",
-               op);
-  if (t->ws != NULL) go_unregister(t);  /* left by an op a memory error
-                                         ** ended before its park */
-  t->armed = 0;  /* a C park prepared, then given up: its token must not
-                 ** be this park's (its late wake-up would end it) */
-  t->fired = GO_NOT_FIRED;
-  return t;
+  /* a finalizer run by its park's own yield: the park's waits are in
+  ** place */
+  luaL_error(L, "%s: blocking call while its task parks (in a finalizer?)",
+             op);
+  return NULL;
 }
 
 int go_raise_cancelled(lua_State *L, go_task *t) {
