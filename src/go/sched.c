@@ -533,11 +533,11 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   if (t->ws != NULL || t->heap_index >= 0 || t->io != NULL)
     go_unregister(t);  /* (its frames closed from outside while parked) */
   if (ok && (n == 0 || lua_checkstack(t->co, n))) {
-    /* the results wait on the dead thread's stack, which the task's
-    ** uservalue 1 holds from now on (the anchors did until now): no
-    ** table for them */
-    if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
+    /* the results wait on the dead thread's stack, from its first slot
+    ** (push_results reads them there), which the task's uservalue 1
+    ** holds from now on (the anchors did until now): no table for them */
     if (n != 0) {
+      if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
       lua_xmove(L, t->co, n);
       lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
       lua_rawgeti(L, -1, t->ref);
