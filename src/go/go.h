@@ -324,7 +324,24 @@ static inline int go_is_cancelled(go_task *t) {
 void go_push_reason(lua_State *L, go_task *t);
 void go_cancel_scope(go_sched *S, go_scope *s);
 void go_cancel_task(go_sched *S, go_task *t);
-void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t, int err_idx);
+void go_scope_child_failed(lua_State *L, go_sched *S, go_scope *s,
+                           int err_idx);
+void go_scope_wake_waiters(go_scope *s);
+/* A child of t's spawn scope ended (its error at err_idx, or 0).
+** (Inline: every task's end; the rest in scope.c.) */
+static inline void go_scope_child_ended(lua_State *L, go_sched *S,
+                                        go_task *t, int err_idx) {
+  go_scope *s = t->spawn;
+  if (t->sib_prev) t->sib_prev->sib_next = t->sib_next;
+  else s->children = t->sib_next;
+  if (t->sib_next) t->sib_next->sib_prev = t->sib_prev;
+  t->sib_prev = t->sib_next = NULL;
+  s->all--;
+  if (!t->daemon) s->live--;
+  if (err_idx != 0 && t->end == GO_END_ERROR && !t->joined)
+    go_scope_child_failed(L, S, s, err_idx);  /* nobody waits for it */
+  if (s->waiters.head != NULL) go_scope_wake_waiters(s);
+}
 int go_scope_open(lua_State *L);
 go_scope *go_new_scope(lua_State *L, go_sched *S, go_task *owner);
 void go_scope_deadline(go_sched *S, go_task *t);

@@ -150,35 +150,27 @@ void go_scope_deadline(go_sched *S, go_task *t) {
     t->timer_scope = first;
 }
 
-/* A child of t's spawn scope ended (its error at err_idx, or 0). */
-void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t,
-                          int err_idx) {
-  go_scope *s = t->spawn;
-  if (t->sib_prev) t->sib_prev->sib_next = t->sib_next;
-  else s->children = t->sib_next;
-  if (t->sib_next) t->sib_next->sib_prev = t->sib_prev;
-  t->sib_prev = t->sib_next = NULL;
-  s->all--;
-  if (!t->daemon) s->live--;
-  if (err_idx != 0 && t->end == GO_END_ERROR && !t->joined) {
-    /* nobody waits for it: the scope gets the error, siblings stop */
-    go_push_anchor(L, S, s->ref);
-    go_push_uvtable(L, -1, 1);
+/* The error of s's child (at err_idx) that nobody joined (go.h:
+** go_scope_child_ended): the scope gets it, siblings stop. */
+void go_scope_child_failed(lua_State *L, go_sched *S, go_scope *s,
+                           int err_idx) {
+  go_push_anchor(L, S, s->ref);
+  go_push_uvtable(L, -1, 1);
+  lua_pushvalue(L, err_idx);
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  lua_pop(L, 1);
+  if (!s->cancelled && !s->supervise) {
     lua_pushvalue(L, err_idx);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-    lua_pop(L, 1);
-    if (!s->cancelled && !s->supervise) {
-      lua_pushvalue(L, err_idx);
-      lua_setiuservalue(L, -2, 2);
-    }
-    lua_pop(L, 1);
-    if (!s->supervise) {  /* (a supervisor's body handles or raises it) */
-      s->failed = 1;
-      go_cancel_scope(S, s);
-    }
+    lua_setiuservalue(L, -2, 2);
   }
-  if (s->waiters.head != NULL) wake_all(&s->waiters);
+  lua_pop(L, 1);
+  if (!s->supervise) {  /* (a supervisor's body handles or raises it) */
+    s->failed = 1;
+    go_cancel_scope(S, s);
+  }
 }
+
+void go_scope_wake_waiters(go_scope *s) { wake_all(&s->waiters); }
 
 /* Pushes a new scope (its userdata), inside owner's current scope. */
 go_scope *go_new_scope(lua_State *L, go_sched *S, go_task *owner) {
