@@ -26,15 +26,43 @@
 typedef struct uco_this_thread {
   ucoro *current;
   uintptr_t id;
+  uintptr_t mark;  /* UCO_MARK(id), see uco_fast_mark */
   int hooked;  /* thread_exit will run when it exits */
 } uco_this_thread;
 
 extern UCO_TLS uco_this_thread uco_here;
 
+#define UCO_MARK(id) ((uintptr_t)(id) * 4 + 3)
+
+/* A word that tells this OS thread from every other: never 0, 1 or 2,
+** and a thread's is never another's (ids are never reused; on a 32-bit
+** target, until 2^30 threads were made).  A thread that made no coroutine
+** yet has UCO_MARK(0), which no thread with a coroutine has.  The binding
+** notes it where a stack parks through uco_fast_yield_now, so that one
+** compare tells its resumer both that the stack waits there and that this
+** thread owns it (uco_fast_resume_yielded). */
+UCO_INLINE uintptr_t uco_fast_mark(void) {
+  return uco_here.mark;
+}
+
 /* ucoro_running_user, inline. */
 UCO_INLINE void *uco_fast_running_user(ucoro_fn fn) {
   ucoro *co = uco_here.current;
   return co != NULL && co->fn == fn ? co->user : NULL;
+}
+
+/* The binding's tag of co: a word its fast paths compare (see
+** uco_fast_running_tagged), NULL from its creation until set. */
+UCO_INLINE void uco_fast_set_tag(ucoro *co, const void *tag) {
+  co->tag = tag;
+}
+
+/* This OS thread's running coroutine if its tag is tag (not NULL), else
+** NULL: one compare, where uco_fast_running_fn and a test of its user
+** would take two. */
+UCO_INLINE ucoro *uco_fast_running_tagged(const void *tag) {
+  ucoro *co = uco_here.current;
+  return co != NULL && co->tag == tag ? co : NULL;
 }
 
 /* This OS thread's running coroutine if it runs fn (else NULL), for a
@@ -65,23 +93,62 @@ UCO_INLINE ucoro_result uco_fast_resume(ucoro *co, void *arg) {
 #endif
 }
 
-/* ucoro_yield(NULL, in) of co, the running coroutine (not NULL): as
-** ucoro_yield. */
-UCO_INLINE ucoro_result uco_fast_yield(ucoro *co, void **in) {
+/* uco_fast_resume of co, not NULL, known to wait in uco_fast_yield_now on
+** this OS thread (its owner): the binding knows it by the mark it noted
+** there (uco_fast_mark).  No test: resuming costs its bookkeeping and the
+** switch. */
+UCO_INLINE ucoro_result uco_fast_resume_yielded(ucoro *co, void *arg) {
+#ifdef UCORO_TOOLS
+  return ucoro_resume(co, arg, NULL);
+#else
+  UCORO_ASSERT(co->status == UCORO_SUSPENDED && co->owner == uco_here.id &&
+               co->yield_in != NULL && co->resume_out == NULL);
+  co->prev = uco_here.current;
+  co->status = UCORO_RUNNING;
+  uco_here.current = co;
+  *co->yield_in = arg;
+  (void)uco_switch_into(co);
+  return UCORO_OK;
+#endif
+}
+
+/* May co, the running coroutine, yield through uco_fast_yield_now?  Not
+** a lean one, nor one whose resumer wants its value somewhere (its
+** resume_out: UCO_SLOW_OUT, or a C resumer's slot); never in builds whose
+** tools must hear of each switch. */
+UCO_INLINE int uco_fast_yield_ready(const ucoro *co) {
 #ifdef UCORO_TOOLS
   (void)co;
-  return ucoro_yield(NULL, in);
+  return 0;
 #else
-  UCORO_ASSERT(co == uco_here.current && co->status == UCORO_RUNNING);
-  if (UCO_UNLIKELY(co->resume_out != NULL))  /* UCO_SLOW_OUT, or a C
-                                                 resumer's slot */
-    return ucoro_yield(NULL, in);
+  return co->resume_out == NULL;
+#endif
+}
+
+/* ucoro_yield(NULL, in) of co, the running coroutine, which may
+** (uco_fast_yield_ready). */
+UCO_INLINE void uco_fast_yield_now(ucoro *co, void **in) {
+#ifdef UCORO_TOOLS
+  (void)co;
+  (void)in;
+  UCORO_ASSERT(0);
+#else
+  UCORO_ASSERT(co == uco_here.current && co->status == UCORO_RUNNING &&
+               co->resume_out == NULL);
   co->status = UCORO_SUSPENDED;
   uco_here.current = co->prev;
   co->yield_in = in;
   (void)uco_switch_back(co);
-  return UCORO_OK;
 #endif
+}
+
+/* ucoro_yield(NULL, in) of co, the running coroutine (not NULL): as
+** ucoro_yield. */
+UCO_INLINE ucoro_result uco_fast_yield(ucoro *co, void **in) {
+  if (UCO_UNLIKELY(!uco_fast_yield_ready(co)))
+    return ucoro_yield(NULL, in);
+  uco_fast_yield_now(co, in);
+  return UCORO_OK;
 }
 
 #endif

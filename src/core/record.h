@@ -39,6 +39,7 @@ struct ucoro {
   void *start_arg;           /* the first resume's value */
   ucoro_fn fn;
   void *user;
+  const void *tag;           /* the binding's (fast.h); NULL when created */
   uintptr_t owner;           /* the OS thread that created it (its id) */
   ucoro_state status;        /* RUNNING also while NORMAL: see ucoro_status;
                                 UCO_SUSPENDED_LEAN for a suspended lean one */

@@ -20,7 +20,7 @@
 #include "stack.h"
 
 /* This OS thread's running coroutine and its number (fast.h). */
-UCO_TLS uco_this_thread uco_here;
+UCO_TLS uco_this_thread uco_here = {NULL, 0, UCO_MARK(0), 0};
 #define here uco_here
 static atomic_uintptr_t last_thread_id;
 
@@ -52,6 +52,7 @@ static UCO_NOINLINE void hook_thread_exit(void) {
 static uintptr_t this_thread_id(void) {
   if (UCO_UNLIKELY(here.id == 0)) {
     here.id = atomic_fetch_add(&last_thread_id, 1) + 1;
+    here.mark = UCO_MARK(here.id);
     hook_thread_exit();
   }
   return here.id;
@@ -196,6 +197,7 @@ UCO_INLINE ucoro_result create(
   if (co == NULL && (co = lean_record(size)) == NULL) return UCORO_ENOMEM;
   co->fn = fn;
   co->user = user;
+  co->tag = NULL;
   co->prev = NULL;
   co->resume_out = NULL;
   co->yield_in = &co->start_arg;
