@@ -51,10 +51,23 @@ UCO_INLINE void *uco_fast_running_user(ucoro_fn fn) {
   return co != NULL && co->fn == fn ? co->user : NULL;
 }
 
-/* The binding's tag of co: a word its fast paths compare (see
-** uco_fast_running_tagged), NULL from its creation until set. */
+/* The binding's tag of co, the running coroutine, which may yield the
+** fast way now (uco_fast_yield_ready): a word its fast paths compare (see
+** uco_fast_running_tagged).  NULL from co's creation until set, and again
+** once co must yield the slow way (uco_take_slow_path), or gets another
+** user: a tagged coroutine may yield with uco_fast_yield_now, untested.
+** (The binding never resumes its stacks with an out slot, the one other
+** way to make them yield slowly.) */
 UCO_INLINE void uco_fast_set_tag(ucoro *co, const void *tag) {
+  UCORO_ASSERT(co->resume_out == NULL);
   co->tag = tag;
+}
+
+/* ucoro_set_userdata(co, user), inline, which also clears co's tag (that
+** told the previous user's case). */
+UCO_INLINE void uco_fast_set_user(ucoro *co, void *user) {
+  co->user = user;
+  co->tag = NULL;
 }
 
 /* This OS thread's running coroutine if its tag is tag (not NULL), else
@@ -88,7 +101,7 @@ UCO_INLINE ucoro_result uco_fast_resume(ucoro *co, void *arg) {
   *co->yield_in = arg;
   /* the switch back hands 0 (context.h): a constant lets the caller's
   ** test of the result go to the slow path's branch only */
-  (void)uco_switch_into(co);
+  (void)uco_switch_into_passing(co, arg);
   return UCORO_OK;
 #endif
 }
@@ -106,8 +119,12 @@ UCO_INLINE ucoro_result uco_fast_resume_yielded(ucoro *co, void *arg) {
   co->prev = uco_here.current;
   co->status = UCORO_RUNNING;
   uco_here.current = co;
+#if UCO_SWITCH_PASSES
+  (void)uco_switch_into_passing(co, arg);  /* all uco_fast_yield_now wants */
+#else
   *co->yield_in = arg;
   (void)uco_switch_into(co);
+#endif
   return UCORO_OK;
 #endif
 }
@@ -137,8 +154,13 @@ UCO_INLINE void uco_fast_yield_now(ucoro *co, void **in) {
                co->resume_out == NULL);
   co->status = UCORO_SUSPENDED;
   uco_here.current = co->prev;
+#if UCO_SWITCH_PASSES
+  co->yield_in = &co->start_arg;  /* where a resume may store it too */
+  *in = uco_switch_back_receiving(co);
+#else
   co->yield_in = in;
   (void)uco_switch_back(co);
+#endif
 #endif
 }
 

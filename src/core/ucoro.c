@@ -300,7 +300,7 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
     return UCORO_OK;
   }
 #else
-  return uco_switch_into(co);
+  return uco_switch_into_passing(co, arg);
 #endif
 }
 
@@ -402,7 +402,7 @@ void *ucoro_userdata(const ucoro *co) {
 }
 
 void ucoro_set_userdata(ucoro *co, void *user) {
-  if (co != NULL) co->user = user;
+  if (co != NULL) uco_fast_set_user(co, user);
 }
 
 ucoro_fn ucoro_function(const ucoro *co) {

@@ -315,6 +315,7 @@ static UCO_NOINLINE int yield_slow(lua_State *L) {
   native *r = native_running(L);
   if (r == NULL)  /* not on its own native stack: a stock yield */
     return lua_yield(L, lua_gettop(L));
+  native_tag(r->stack, L, r);  /* the next park takes the fast way */
   return native_park(L, r, lua_gettop(L), NATIVE_ROOMY);
 }
 

@@ -182,14 +182,23 @@ UCO_INLINE native *native_running(lua_State *L) {
   return r->L1 == L ? r : NULL;
 }
 
-/* Makes stack r's: its user, and its tag (uco_fast_set_tag) L1 where a
-** park of L1 needs no ucoro.call filter (outer unset, or outer could
-** yield), else NULL, so that ucoro.yield finds it by one compare
-** (native_running_free) and skips the filter.  r->outer is set before r
-** first takes a stack (bridge.c), and never changes. */
+/* Makes stack r's (its user), its tag cleared: ucoro.yield sets it at
+** its first park (native_tag), as a coroutine that never parks (most)
+** need not pay for it. */
 UCO_INLINE void native_bind(ucoro *stack, native *r) {
-  ucoro_set_userdata(stack, r);
-  uco_fast_set_tag(stack, r->outer == NULL || r->outer_yields ? r->L1 : NULL);
+  uco_fast_set_user(stack, r);
+}
+
+/* Tags stack, running L (r: its run), L where a park of L needs no
+** ucoro.call filter (outer unset, or outer could yield) and may take the
+** core's fast yield, so that ucoro.yield finds it by one compare
+** (native_running_free) and tests neither.  r->outer is set before r
+** first takes a stack (bridge.c), and never changes; the core clears the
+** tag where the stack must yield the slow way, native_bind where it runs
+** another run. */
+UCO_INLINE void native_tag(ucoro *stack, lua_State *L, const native *r) {
+  if ((r->outer == NULL || r->outer_yields) && uco_fast_yield_ready(stack))
+    uco_fast_set_tag(stack, L);
 }
 
 /* The native stack of native_running(L) when L's parks need no ucoro.call
@@ -378,7 +387,8 @@ void native_check_park(lua_State *L, const native *r, int yieldable);
 void native_park_after_gc(int parked, void **in);
 
 /* native_park; filtered (a constant): 0 where the caller knows that r's
-** parks need no ucoro.call filter (native_running_free found it). */
+** parks need no ucoro.call filter and may take the core's fast yield
+** (native_running_free found it). */
 #define native_park(L, r, nvalues, parked) \
   native_park_as(L, r, nvalues, parked, 1)
 UCO_INLINE int native_park_as(lua_State *L, native *r, int nvalues,
@@ -397,7 +407,7 @@ UCO_INLINE int native_park_as(lua_State *L, native *r, int nvalues,
                : UCO_UNLIKELY(!yieldable) && native_in_gc_finalizer(L))
     native_check_park(L, r, lua_isyieldable(L));  /* raises */
   /* the resumer takes the values... */
-  if (UCO_LIKELY(uco_fast_yield_ready(r->stack))) {
+  if (!filtered || UCO_LIKELY(uco_fast_yield_ready(r->stack))) {
     r->parked = parked == NATIVE_ROOMY ? uco_fast_mark() : (uintptr_t)parked;
     uco_fast_yield_now(r->stack, &in);
   } else {
