@@ -24,13 +24,18 @@
 ** Hidden (the library's symbols are): only the core and its binding see
 ** it. */
 typedef struct uco_this_thread {
-  ucoro *current;
+  ucoro *current;  /* &uco_none outside any coroutine: never NULL */
   uintptr_t id;
   uintptr_t mark;  /* UCO_MARK(id), see uco_fast_mark */
   int hooked;  /* thread_exit will run when it exits */
 } uco_this_thread;
 
 extern UCO_TLS uco_this_thread uco_here;
+
+/* What the thread runs outside any coroutine: a record all zeros, so with
+** no fn, user, tag, prev, nor frames evicted, and not lean (UCORO_AUTO):
+** a look-up of the running coroutine's fields needs no test for none. */
+extern ucoro uco_none;
 
 #define UCO_MARK(id) ((uintptr_t)(id) * 4 + 3)
 
@@ -45,10 +50,10 @@ UCO_INLINE uintptr_t uco_fast_mark(void) {
   return uco_here.mark;
 }
 
-/* ucoro_running_user, inline. */
+/* ucoro_running_user, inline (fn: not NULL). */
 UCO_INLINE void *uco_fast_running_user(ucoro_fn fn) {
   ucoro *co = uco_here.current;
-  return co != NULL && co->fn == fn ? co->user : NULL;
+  return co->fn == fn ? co->user : NULL;
 }
 
 /* The binding's tag of co, the running coroutine, which may yield the
@@ -75,14 +80,15 @@ UCO_INLINE void uco_fast_set_user(ucoro *co, void *user) {
 ** would take two. */
 UCO_INLINE ucoro *uco_fast_running_tagged(const void *tag) {
   ucoro *co = uco_here.current;
-  return co != NULL && co->tag == tag ? co : NULL;
+  return co->tag == tag ? co : NULL;
 }
 
-/* This OS thread's running coroutine if it runs fn (else NULL), for a
-** caller that knows its fn's coroutines never have a NULL user. */
+/* This OS thread's running coroutine if it runs fn (not NULL; else
+** NULL), for a caller that knows its fn's coroutines never have a NULL
+** user. */
 UCO_INLINE ucoro *uco_fast_running_fn(ucoro_fn fn) {
   ucoro *co = uco_here.current;
-  return co != NULL && co->fn == fn ? co : NULL;
+  return co->fn == fn ? co : NULL;
 }
 
 /* ucoro_resume(co, arg, NULL) of co, not NULL, whose body waits in a yield
@@ -147,8 +153,8 @@ UCO_INLINE int uco_fast_yield_ready(const ucoro *co) {
 UCO_INLINE void uco_fast_yield_now(ucoro *co, void **in) {
 #ifdef UCORO_TOOLS
   (void)co;
-  (void)in;
-  UCORO_ASSERT(0);
+  *in = NULL;
+  UCORO_ASSERT(0);  /* never ready there */
 #else
   UCORO_ASSERT(co == uco_here.current && co->status == UCORO_RUNNING &&
                co->resume_out == NULL);

@@ -164,8 +164,8 @@ native *native_keep(lua_State *L, int handles, lua_State *co,
 /* May the C stack running now be copied away while a coroutine it resumes
 ** runs (a lean coroutine's)?  Then a run must not live on it. */
 UCO_INLINE int native_on_lean_stack(void) {
-  ucoro *running = uco_here.current;  /* (ucoro_mode_of(ucoro_running())) */
-  return running != NULL && running->mode == UCORO_LEAN;
+  /* (ucoro_mode_of(ucoro_running())): uco_none is not lean */
+  return uco_here.current->mode == UCORO_LEAN;
 }
 
 /* The first frame of every native stack: runs lua_resume for one thread
