@@ -891,3 +891,73 @@ describe("luv's uv.walk while ucoro.go's handles are on the loop", function()
     ]])
   end)
 end)
+
+describe("a channel or scope brought back by another finalizer (resurrected)", function()
+  -- its own finalizer, which takes off the waiters of tasks whose
+  -- coroutine was closed while parked, has run already and does not run
+  -- again: a waiter queued on it afterwards outlived its memory (a write
+  -- into freed memory when that task ended: Valgrind, ASan; a deadlock
+  -- when a new channel had taken the memory)
+  local RESURRECT = [[
+    local go = require "ucoro.go"
+    local ucoro = require "ucoro"
+    -- o(): a new object, finalized and brought back by a table's finalizer
+    local function resurrected(o)
+      local back
+      setmetatable({ o() }, { __gc = function(h) back = h[1] end })
+      for _ = 1, 3 do collectgarbage() end
+      return assert(back, "not brought back")
+    end
+    -- wait(x) in a task whose coroutine is closed while parked; then x is
+    -- dropped, collected, and the task cancelled and joined
+    local function park_closed_drop(x, wait)
+      local th
+      local a = go.spawn(function() th = coroutine.running() wait(x) end)
+      go.yield()
+      ucoro.close(th)
+      x = nil
+      for _ = 1, 3 do collectgarbage() end
+      return a
+    end
+  ]]
+
+  it("in a recv, then collected: its memory, taken by a new channel, is not written", function()
+    child_says("true\ttrue\tx\tfalse\n", RESURRECT .. [[
+      print(go.run(function()
+        local a = park_closed_drop(resurrected(go.chan), function(ch) ch:recv() end)
+        local ch2 = go.chan()  -- (the freed block, first in line)
+        local r = go.spawn(function() return ch2:recv() end)
+        go.yield()
+        a:cancel()
+        local joined = a:join()
+        return ch2:send("x", 0.5), select(2, r:join(0.5)), joined
+      end))
+    ]])
+  end)
+
+  it("in a select's send, then collected", function()
+    child_says("true\tfalse\tcannot resume dead coroutine\n", RESURRECT .. [[
+      print(go.run(function()
+        local a = park_closed_drop(resurrected(go.chan),
+                                   function(ch) go.select(ch:send_op(1)) end)
+        a:cancel()
+        return a:join()
+      end))
+    ]])
+  end)
+
+  it("a scope, in a select on its done op, then collected", function()
+    child_says("true\tfalse\tcannot resume dead coroutine\n", RESURRECT .. [[
+      print(go.run(function()
+        local s = resurrected(function()
+          local sc
+          go.scope(function(x) sc = x end)
+          return sc
+        end)
+        local a = park_closed_drop(s, function(x) go.select(x:done_op()) end)
+        a:cancel()
+        return a:join()
+      end))
+    ]])
+  end)
+end)
