@@ -402,6 +402,7 @@ static int scope_gc(lua_State *L) {
   if (s == NULL) return 0;  /* another userdata, given our metatable */
   go_queue_drop(&s->waiters);
   go_queue_drop(&s->done_waiters);
+  s->finalized = 1;
   return 0;
 }
 
