@@ -961,3 +961,40 @@ describe("a channel or scope brought back by another finalizer (resurrected)", f
     ]])
   end)
 end)
+
+describe("a task whose results fill its runner's stack", function()
+  -- its end needed stack room after its results (a stack overflow
+  -- raised there): the task never ended ("running" for good, a deadlock
+  -- at the end of go.run), and a join that ran it inline (on the
+  -- joiner's stack) left the joiner no longer known as a task ("not
+  -- inside a task"); run by the drain, go.run itself raised
+  for _, how in ipairs({ "run inline by its join", "run by the drain" }) do
+    it(how .. ": ends, and its joiner goes on as a task", function()
+      child_says("true\t0\tended\n", ([[
+        local go = require "ucoro.go"
+        local big = {}
+        for i = 1, 1000000 do big[i] = true end
+        local inline = %s
+        print(go.run(function()
+          local bad, ended = 0, 0
+          -- (just below the stack's limit: somewhere there, the results
+          -- fit on the runner's stack, and little more does)
+          for n = 999999, 999940, -1 do
+            local t = go.spawn(function()  -- (ends well when its results fit)
+              if not inline then go.yield() end  -- (its join parks)
+              if pcall(table.unpack, big, 1, n) then return table.unpack(big, 1, n) end
+            end)
+            pcall(t.join, t)
+            local status = t:status()
+            if status == "done" then ended = ended + 1 end
+            if not (status == "done" or status == "failed") or
+               not pcall(go.yield) then
+              bad = bad + 1
+            end
+          end
+          return bad, ended > 0 and "ended" or "none ended"
+        end))
+      ]]):format(how == "run inline by its join" and "true" or "false"))
+    end)
+  end
+end)
