@@ -998,3 +998,26 @@ describe("a task whose results fill its runner's stack", function()
     end)
   end
 end)
+
+describe("go.scope in a finalizer running in a task", function()
+  -- its wait for its children cannot park there: the error it raises
+  -- left the task not cancellable for good (and inside that scope)
+  it("raises, and leaves its task cancellable", function()
+    child_says("true\ttrue\tfalse\tcancelled\n", [[
+      local go = require "ucoro.go"
+      print(go.run(function()
+        local refused
+        local t = go.spawn(function()
+          setmetatable({}, { __gc = function()
+            refused = not pcall(go.scope, function() go.spawn(function() end) end)
+          end })
+          collectgarbage()
+          go.sleep(5)
+        end)
+        go.yield()
+        t:cancel()
+        return refused, t:join(0.5)
+      end))
+    ]])
+  end)
+end)
