@@ -149,10 +149,7 @@ struct go_sched {
   go_task *rq_head, *rq_tail;
   go_task *drain_last;   /* the drain running ends after this one... */
   int drain_done;        /* ...or after the one running now */
-  go_task *joining;      /* run by a join (task_join), not the drain, */
-  go_task *joiner;       /* for this task */
-  int joiner_cancelled;  /* that joiner, when the task it ran ended */
-  int inline_depth;      /* such joins nested */
+  int inline_depth;      /* joins running the joined task inline, nested */
   int inline_runs;       /* such joins in this drain */
   go_task *current;      /* the task running now */
   go_task **heap;        /* timer heap, by deadline */

@@ -492,19 +492,22 @@ static int go_spawn(lua_State *L) {
 }
 
 /* Stores the results (on L from base) or the error, ends the task, wakes
-** its joiners, tells its scope. */
+** its joiners, tells its scope.  joiner: the task whose join ran t inline
+** (on its stack), or NULL.  An end that went well raises nothing (the
+** results leave L first: they may fill its stack). */
 static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
-                       int base) {
+                       int base, go_task *joiner) {
   go_waiter *w;
   int n = lua_gettop(L) - base;
-  /* (the results may have filled the stack: room for what follows; with
-  ** none, the 3 slots run_task's caller made room for are enough) */
-  if (n != 0 || !ok) luaL_checkstack(L, LUA_MINSTACK, "too many results");
+  int kept = ok && (n == 0 || lua_checkstack(t->co, n));
+  if (!kept)  /* (room for what follows) */
+    luaL_checkstack(L, LUA_MINSTACK, "too many results");
   go_unregister(t);  /* (its frames closed from outside while parked) */
-  if (ok && (n == 0 || lua_checkstack(t->co, n))) {
+  if (kept) {
     /* the results wait on the dead thread's stack, which the task's
     ** uservalue 1 holds from now on (the anchors did until now): no
-    ** table for them */
+    ** table for them; L then has their room, or (none) the 3 slots
+    ** run_task's caller made */
     if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
     if (n != 0) {
       lua_xmove(L, t->co, n);
@@ -545,10 +548,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   t->state = GO_DONE;
   /* run by its joiner's join, which returns its outcome (unless the
   ** joiner was cancelled meanwhile: then its scope gets an error) */
-  if (S->joining == t) {
-    S->joiner_cancelled = go_is_cancelled(S->joiner);
-    if (!S->joiner_cancelled) t->joined = 1;
-  }
+  if (joiner != NULL && !go_is_cancelled(joiner)) t->joined = 1;
   while ((w = t->joiners.head) != NULL) {
     go_task *j = w->task;
     go_queue_remove(&t->joiners, w);
@@ -570,9 +570,13 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
 
 /* Runs t until it parks, yields or ends.  The caller made room on L for
 ** t's arguments, if any, and 3 more (before taking t off the ready
-** queue); the API makes room for what a resume returns. */
-static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
-  int base, n = t->nargs, status, nres;
+** queue); the API makes room for what a resume returns.  Returns 0; or,
+** when t ended, 1 with its results (ok) or its error on L above *base,
+** for task_ended, which may raise: its caller puts its own state back
+** first.  Raises nothing. */
+static inline int resume_task(lua_State *L, go_sched *S, go_task *t,
+                              int *base, int *ok) {
+  int n = t->nargs, status, nres;
   if (n > 0) {
     lua_xmove(t->co, L, n);
     t->nargs = 0;
@@ -584,24 +588,33 @@ static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
   S->current = NULL;
   if (status == LUA_YIELD && nres == 0 &&
       (t->state == GO_PARKED || t->state == GO_READY))
-    return;  /* parked (the common case: nothing on L) */
+    return 0;  /* parked (the common case: nothing on L) */
   /* below what it returned, or its error */
-  base = lua_gettop(L) - (status == LUA_OK || status == LUA_YIELD ? nres : 1);
-  if (status == LUA_YIELD) {
-    /* parked (its state says so: no code of the task runs while it is
-    ** parked but its park's, which yields nothing, or the sentinel when
-    ** the park came through a generator) */
-    if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
-        lua_touserdata(L, base + 1) == &go_park_sentinel) {
-      /* parked through a generator */
-    } else {  /* a plain coroutine.yield in the task: as go.yield */
-      t->state = GO_RUNNING;
-      enqueue(S, t);
-    }
-  } else {
-    task_ended(L, S, t, status == LUA_OK, base);
+  *base = lua_gettop(L) - (status == LUA_OK || status == LUA_YIELD ? nres : 1);
+  if (status != LUA_YIELD) {
+    *ok = status == LUA_OK;
+    return 1;
   }
-  lua_settop(L, base);
+  /* parked (its state says so: no code of the task runs while it is
+  ** parked but its park's, which yields nothing, or the sentinel when
+  ** the park came through a generator) */
+  if (!((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
+        lua_touserdata(L, *base + 1) == &go_park_sentinel)) {
+    /* a plain coroutine.yield in the task: as go.yield */
+    t->state = GO_RUNNING;
+    enqueue(S, t);
+  }
+  lua_settop(L, *base);
+  return 0;
+}
+
+/* Runs t (resume_task) and ends it if it ended. */
+static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
+  int base, ok;
+  if (resume_task(L, S, t, &base, &ok)) {
+    task_ended(L, S, t, ok, base, NULL);
+    lua_settop(L, base);
+  }
 }
 
 /* Runs the tasks ready when it began. */
@@ -1116,7 +1129,7 @@ static int task_join(lua_State *L) {
     /* never run, and next in the ready queue: it runs now, on the
     ** joiner's stack, as it would once the joiner parked; a task that
     ** never parks then costs no park of its joiner */
-    go_task *joining = S->joining, *joiner = S->joiner;
+    int base, ok, ended;
     S->inline_runs++;  /* (a loop of such joins still parks now and then:
                        ** the drain ends, the loop gets its turn) */
     if (t->nargs > 1)  /* run_task's room, before any change (go_current
@@ -1124,15 +1137,17 @@ static int task_join(lua_State *L) {
       luaL_checkstack(L, t->nargs + 3, NULL);
     rq_remove(S, t);
     S->inline_depth++;
-    S->joining = t;
-    S->joiner = me;
-    run_task(L, S, t);
-    S->joining = joining;
-    S->joiner = joiner;
+    ended = resume_task(L, S, t, &base, &ok);
+    /* the joiner's state back before t's end, which may raise into the
+    ** joiner's code (a memory error...) */
     S->inline_depth--;
     S->current = me;
-    if (t->state == GO_DONE && !S->joiner_cancelled)  /* (its end saw) */
-      return go_task_results(L, t, 1);
+    if (ended) {
+      task_ended(L, S, t, ok, base, me);
+      lua_settop(L, base);
+      if (!go_is_cancelled(me))  /* (else its scope got its error) */
+        return go_task_results(L, t, 1);
+    }
   }
   if (has && !go_timer_add(S, me, at, 2))
     return luaL_error(L, "not enough memory");
