@@ -1021,3 +1021,33 @@ describe("go.scope in a finalizer running in a task", function()
     ]])
   end)
 end)
+
+describe("go.coroutine's resume", function()
+  -- the task names the generator it runs while the resume lasts; a
+  -- resume that raised (a C stack overflow at its call) left it named:
+  -- that coroutine, resumed later by anyone, parked the task through it
+  -- (the sentinel of a park returned to the task's code, which then ran
+  -- as a parked task)
+  it("that raises leaves the generator no longer its task's", function()
+    child_says("true\tfalse\tnot run by go.coroutine\ttrue\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      print(go.run(function()
+        -- at some depth of C calls, the resume's own call overflows
+        for n = 150, 250 do
+          local g = coroutine.create(function() go.sleep(0.001) end)
+          local function deep(k)
+            if k == 0 then return go.coroutine.resume(g) end
+            return pcall(deep, k - 1)
+          end
+          pcall(deep, n)
+          if coroutine.status(g) == "suspended" then  -- (it never ran)
+            local ok, err = ucoro.resume(g)
+            return ok, tostring(err):match("not run by go.coroutine"),
+                   (pcall(go.yield))
+          end
+        end
+      end))
+    ]])
+  end)
+end)
