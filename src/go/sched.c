@@ -879,7 +879,7 @@ static int go_resume_through(lua_State *L) {
   go_sched *S = go_sched_of(L);
   go_task *t = S->current;
   lua_State *co = lua_tothread(L, 1);
-  int through, status, nargs = lua_gettop(L) - 1;
+  int through, nargs = lua_gettop(L) - 1;
   lua_State *prev;
   luaL_argexpected(L, co != NULL, 1, "thread");
   through = t != NULL && (L == t->co || L == t->nest) &&
@@ -898,10 +898,13 @@ static int go_resume_through(lua_State *L) {
     /* protected: the task names co only while it runs (a C stack
     ** overflow, a memory error raised by the call itself must not leave
     ** co named: a later resume of it by anyone would park the task) */
-    t->nest = co;
-    status = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
-    t->nest = prev;
-    if (status != LUA_OK) return lua_error(L);
+    {
+      int status;
+      t->nest = co;
+      status = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
+      t->nest = prev;
+      if (status != LUA_OK) return lua_error(L);
+    }
     if (lua_gettop(L) == 3 && lua_toboolean(L, 2) &&
         lua_touserdata(L, 3) == &go_park_sentinel &&
         (t->state == GO_PARKED || t->state == GO_READY)) {
