@@ -1051,3 +1051,30 @@ describe("go.coroutine's resume", function()
     ]])
   end)
 end)
+
+describe("a failed task joined inline at the limit of C calls", function()
+  -- its end closes its coroutine (pending __close) through a call, which
+  -- raised there (a C stack overflow): the task never ended ("running"
+  -- for good, a deadlock at the end of go.run)
+  it("ends, the close's failure its error", function()
+    child_says("true\t0\n", [[
+      local go = require "ucoro.go"
+      print(go.run(function()
+        local bad, tasks = 0, {}
+        -- (somewhere there, the join's call fits and the close's does not)
+        for n = 150, 250 do
+          local t = go.spawn(function() error("boom", 0) end)
+          tasks[#tasks + 1] = t
+          local function deep(k)
+            if k == 0 then return t:join() end
+            return pcall(deep, k - 1)
+          end
+          pcall(deep, n)
+          if t:status() == "running" then bad = bad + 1 end
+        end
+        for _, t in ipairs(tasks) do t:join() end
+        return bad
+      end))
+    ]])
+  end)
+end)
