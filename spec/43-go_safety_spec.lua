@@ -1071,6 +1071,8 @@ describe("a failed task joined inline at the limit of C calls", function()
           end
           pcall(deep, n)
           if t:status() == "running" then bad = bad + 1 end
+          -- the join itself no longer fits: t runs once joined below
+          if t:status() == "ready" then break end
         end
         for _, t in ipairs(tasks) do t:join() end
         return bad

@@ -520,6 +520,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     t->nres = n;
     t->end = GO_END_OK;
   } else {
+    int status;
     if (ok) {  /* (never: they were on that stack a moment ago) */
       lua_settop(L, base);
       lua_pushliteral(L, "too many results");
@@ -529,10 +530,18 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     ** error of theirs replaces the task's, as coroutine.close's does */
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
     go_push_anchor(L, S, t->coref);
-    lua_call(L, 1, 2);
-    if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
-    else lua_pop(L, 1);
-    lua_pop(L, 1);
+    status = lua_pcall(L, 1, 2, 0);
+    if (status == LUA_ERRMEM) lua_error(L);  /* (the close may be half
+                                             ** done: as before, raised) */
+    if (status != LUA_OK) {  /* the call itself raised before the close
+      ** ran (a C stack overflow: the task was joined inline deep in C
+      ** calls): its error replaces the task's, which ends all the same */
+      lua_replace(L, base + 1);
+    } else {
+      if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
+      else lua_pop(L, 1);
+      lua_pop(L, 1);
+    }
     lua_pushvalue(L, base + 1);
     lua_setiuservalue(L, -2, 2);
     t->end = GO_END_ERROR;
