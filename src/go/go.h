@@ -86,6 +86,7 @@ struct go_scope {
   go_wait_queue done_waiters;  /* selects on scope:done_op() */
   uint64_t deadline;     /* go.timeout: hrtime (ns), 0 if none */
   uint64_t check;        /* GO_CHECK_WORD (go_to_block) */
+  int finalized;         /* its finalizer ran, not armed again (go_rearm) */
 };
 
 /* (A new field is set in sched.c's task_init, which sets each but w.) */
@@ -149,10 +150,7 @@ struct go_sched {
   go_task *rq_head, *rq_tail;
   go_task *drain_last;   /* the drain running ends after this one... */
   int drain_done;        /* ...or after the one running now */
-  go_task *joining;      /* run by a join (task_join), not the drain, */
-  go_task *joiner;       /* for this task */
-  int joiner_cancelled;  /* that joiner, when the task it ran ended */
-  int inline_depth;      /* such joins nested */
+  int inline_depth;      /* joins running the joined task inline, nested */
   int inline_runs;       /* such joins in this drain */
   go_task *current;      /* the task running now */
   go_task **heap;        /* timer heap, by deadline */
@@ -290,8 +288,24 @@ struct go_chan {
   go_sched *S;
   int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
   int closed;
+  int finalized;         /* its finalizer ran, not armed again (go_rearm) */
   go_wait_queue recvq, sendq;
 };
+
+/* A channel's or scope's finalizer takes off its queues the waiters of
+** tasks whose coroutine was closed while parked (nothing else would
+** before its memory goes).  It runs once: another finalizer may bring the
+** object back, and a waiter queued on it afterwards would outlive it.  So
+** a waiter goes on the queue of an object whose finalizer ran only once
+** that finalizer is armed again (its metatable set again; no allocation).
+** (The object at idx, with a free stack slot.) */
+static inline void go_rearm(lua_State *L, int idx, int *finalized) {
+  if (*finalized) {
+    idx = lua_absindex(L, idx);
+    if (lua_getmetatable(L, idx)) lua_setmetatable(L, idx);
+    *finalized = 0;
+  }
+}
 
 /* capi.c: closes the polls of tasks parked for good (lua_close) */
 void go_capi_close(go_sched *S);

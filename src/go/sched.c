@@ -522,20 +522,24 @@ static int go_spawn(lua_State *L) {
 
 /* Stores the results (the n values on top of L) or the error (the one),
 ** ends the task, wakes its joiners, tells its scope; leaves L's top
-** below them. */
+** below them.  joiner: the task whose join ran t inline (on its stack),
+** or NULL.  An end that went well raises nothing (the results leave L
+** first: they may fill its stack). */
 static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
-                       int n) {
+                       int n, go_task *joiner) {
   go_waiter *w;
   int base = n != 0 ? lua_gettop(L) - n : 0;  /* (used only with values) */
-  /* (the results may have filled the stack: room for what follows; with
-  ** none, the 3 slots run_task's caller made room for are enough) */
-  if (n != 0 || !ok) luaL_checkstack(L, LUA_MINSTACK, "too many results");
+  int kept = ok && (n == 0 || lua_checkstack(t->co, n));
+  if (!kept)  /* (room for what follows) */
+    luaL_checkstack(L, LUA_MINSTACK, "too many results");
   if (t->ws != NULL || t->heap_index >= 0 || t->io != NULL)
     go_unregister(t);  /* (its frames closed from outside while parked) */
-  if (ok && (n == 0 || lua_checkstack(t->co, n))) {
+  if (kept) {
     /* the results wait on the dead thread's stack, from its first slot
     ** (push_results reads them there), which the task's uservalue 1
-    ** holds from now on (the anchors did until now): no table for them */
+    ** holds from now on (the anchors did until now): no table for them;
+    ** L then has their room, or (none) the 3 slots run_task's caller
+    ** made */
     if (n != 0) {
       if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
       lua_xmove(L, t->co, n);
@@ -548,6 +552,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     t->nres = n;
     t->end = GO_END_OK;
   } else {
+    int status;
     if (ok) {  /* (never: they were on that stack a moment ago) */
       lua_settop(L, base);
       lua_pushliteral(L, "too many results");
@@ -557,10 +562,18 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     ** error of theirs replaces the task's, as coroutine.close's does */
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
     go_push_anchor(L, S, t->coref);
-    lua_call(L, 1, 2);
-    if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
-    else lua_pop(L, 1);
-    lua_pop(L, 1);
+    status = lua_pcall(L, 1, 2, 0);
+    if (status == LUA_ERRMEM) lua_error(L);  /* (the close may be half
+                                             ** done: as before, raised) */
+    if (status != LUA_OK) {  /* the call itself raised before the close
+      ** ran (a C stack overflow: the task was joined inline deep in C
+      ** calls): its error replaces the task's, which ends all the same */
+      lua_replace(L, base + 1);
+    } else {
+      if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
+      else lua_pop(L, 1);
+      lua_pop(L, 1);
+    }
     lua_pushvalue(L, base + 1);
     lua_setiuservalue(L, -2, 2);
     t->end = GO_END_ERROR;
@@ -576,10 +589,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   t->state = GO_DONE;
   /* run by its joiner's join, which returns its outcome (unless the
   ** joiner was cancelled meanwhile: then its scope gets an error) */
-  if (S->joining == t) {
-    S->joiner_cancelled = go_is_cancelled(S->joiner);
-    if (!S->joiner_cancelled) t->joined = 1;
-  }
+  if (joiner != NULL && !go_is_cancelled(joiner)) t->joined = 1;
   while ((w = t->joiners.head) != NULL) {
     go_task *j = w->task;
     go_queue_remove(&t->joiners, w);
@@ -602,38 +612,48 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
 
 /* Runs t until it parks, yields or ends.  The caller made room on L for
 ** t's arguments, if any, and 3 more (before taking t off the ready
-** queue); the API makes room for what a resume returns. */
-static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
-  int base, n = t->nargs, status, nres;
-  if (n > 0) {
-    lua_xmove(t->co, L, n);
+** queue); the API makes room for what a resume returns.  Returns 0; or,
+** when t ended, 1 with its results (ok) or its error, the *n values on
+** top of L, for task_ended, which may raise: its caller puts its own
+** state back first.  Raises nothing. */
+static inline int resume_task(lua_State *L, go_sched *S, go_task *t,
+                              int *n, int *ok) {
+  int nargs = t->nargs, status, nres, base;
+  if (nargs > 0) {
+    lua_xmove(t->co, L, nargs);
     t->nargs = 0;
   }
   t->state = GO_RUNNING;
   t->started = 1;
   S->current = t;
-  status = S->api->resume(S->api, L, t->co, n, &nres, &t->hint);
+  status = S->api->resume(S->api, L, t->co, nargs, &nres, &t->hint);
   S->current = NULL;
   if (status == LUA_YIELD && nres == 0 &&
       (t->state == GO_PARKED || t->state == GO_READY))
-    return;  /* parked (the common case: nothing on L) */
-  if (status != LUA_OK && status != LUA_YIELD) nres = 1;  /* its error */
+    return 0;  /* parked (the common case: nothing on L) */
   if (status != LUA_YIELD) {
-    task_ended(L, S, t, status == LUA_OK, nres);  /* (L as before) */
-    return;
+    *ok = status == LUA_OK;
+    *n = *ok ? nres : 1;  /* its results, or its error */
+    return 1;
   }
   base = lua_gettop(L) - nres;  /* below what it yielded */
   /* parked (its state says so: no code of the task runs while it is
-  ** parked but its park's, which yields nothing, or the sentinel when the
-  ** park came through a generator) */
-  if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
-      lua_touserdata(L, base + 1) == &go_park_sentinel) {
-    /* parked through a generator */
-  } else {  /* a plain coroutine.yield in the task: as go.yield */
+  ** parked but its park's, which yields nothing, or the sentinel when
+  ** the park came through a generator) */
+  if (!((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
+        lua_touserdata(L, base + 1) == &go_park_sentinel)) {
+    /* a plain coroutine.yield in the task: as go.yield */
     t->state = GO_RUNNING;
     enqueue(S, t);
   }
   lua_settop(L, base);
+  return 0;
+}
+
+/* Runs t (resume_task) and ends it if it ended. */
+static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
+  int n, ok;
+  if (resume_task(L, S, t, &n, &ok)) task_ended(L, S, t, ok, n, NULL);
 }
 
 /* Runs the tasks ready when it began. */
@@ -910,10 +930,21 @@ static int go_resume_through(lua_State *L) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_resume);
     lua_pushvalue(L, 1);
     lua_rotate(L, 2, 2);
-    if (through) t->nest = co;
-    lua_call(L, nargs + 1, LUA_MULTRET);
-    if (through) t->nest = prev;
-    if (through && lua_gettop(L) == 3 && lua_toboolean(L, 2) &&
+    if (!through) {
+      lua_call(L, nargs + 1, LUA_MULTRET);
+      return lua_gettop(L) - 1;
+    }
+    /* protected: the task names co only while it runs (a C stack
+    ** overflow, a memory error raised by the call itself must not leave
+    ** co named: a later resume of it by anyone would park the task) */
+    {
+      int status;
+      t->nest = co;
+      status = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
+      t->nest = prev;
+      if (status != LUA_OK) return lua_error(L);
+    }
+    if (lua_gettop(L) == 3 && lua_toboolean(L, 2) &&
         lua_touserdata(L, 3) == &go_park_sentinel &&
         (t->state == GO_PARKED || t->state == GO_READY)) {
       lua_settop(L, 1);  /* park this coroutine too, up to the task */
@@ -1162,7 +1193,7 @@ static int task_join(lua_State *L) {
     /* never run, and next in the ready queue: it runs now, on the
     ** joiner's stack, as it would once the joiner parked; a task that
     ** never parks then costs no park of its joiner */
-    go_task *joining = S->joining, *joiner = S->joiner;
+    int n, ok, ended;
     S->inline_runs++;  /* (a loop of such joins still parks now and then:
                        ** the drain ends, the loop gets its turn) */
     if (t->nargs + 3 > LUA_MINSTACK)  /* run_task's room, before any
@@ -1170,15 +1201,16 @@ static int task_join(lua_State *L) {
       luaL_checkstack(L, t->nargs + 3, NULL);
     rq_remove(S, t);
     S->inline_depth++;
-    S->joining = t;
-    S->joiner = me;
-    run_task(L, S, t);
-    S->joining = joining;
-    S->joiner = joiner;
+    ended = resume_task(L, S, t, &n, &ok);
+    /* the joiner's state back before t's end, which may raise into the
+    ** joiner's code (a memory error...) */
     S->inline_depth--;
     S->current = me;
-    if (t->state == GO_DONE && !S->joiner_cancelled)  /* (its end saw) */
-      return join_results(L, t);
+    if (ended) {
+      task_ended(L, S, t, ok, n, me);  /* (L's top as before) */
+      if (!go_is_cancelled(me))  /* (else its scope got its error) */
+        return join_results(L, t);
+    }
   }
   if (has && !go_timer_add(S, me, at, 2))
     return luaL_error(L, "not enough memory");
