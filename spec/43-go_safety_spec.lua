@@ -891,3 +891,192 @@ describe("luv's uv.walk while ucoro.go's handles are on the loop", function()
     ]])
   end)
 end)
+
+describe("a channel or scope brought back by another finalizer (resurrected)", function()
+  -- its own finalizer, which takes off the waiters of tasks whose
+  -- coroutine was closed while parked, has run already and does not run
+  -- again: a waiter queued on it afterwards outlived its memory (a write
+  -- into freed memory when that task ended: Valgrind, ASan; a deadlock
+  -- when a new channel had taken the memory)
+  local RESURRECT = [[
+    local go = require "ucoro.go"
+    local ucoro = require "ucoro"
+    -- o(): a new object, finalized and brought back by a table's finalizer
+    local function resurrected(o)
+      local back
+      setmetatable({ o() }, { __gc = function(h) back = h[1] end })
+      for _ = 1, 3 do collectgarbage() end
+      return assert(back, "not brought back")
+    end
+    -- wait(x) in a task whose coroutine is closed while parked; then x is
+    -- dropped, collected, and the task cancelled and joined
+    local function park_closed_drop(x, wait)
+      local th
+      local a = go.spawn(function() th = coroutine.running() wait(x) end)
+      go.yield()
+      ucoro.close(th)
+      x = nil
+      for _ = 1, 3 do collectgarbage() end
+      return a
+    end
+  ]]
+
+  it("in a recv, then collected: its memory, taken by a new channel, is not written", function()
+    child_says("true\ttrue\tx\tfalse\n", RESURRECT .. [[
+      print(go.run(function()
+        local a = park_closed_drop(resurrected(go.chan), function(ch) ch:recv() end)
+        local ch2 = go.chan()  -- (the freed block, first in line)
+        local r = go.spawn(function() return ch2:recv() end)
+        go.yield()
+        a:cancel()
+        local joined = a:join()
+        return ch2:send("x", 0.5), select(2, r:join(0.5)), joined
+      end))
+    ]])
+  end)
+
+  it("in a select's send, then collected", function()
+    child_says("true\tfalse\tcannot resume dead coroutine\n", RESURRECT .. [[
+      print(go.run(function()
+        local a = park_closed_drop(resurrected(go.chan),
+                                   function(ch) go.select(ch:send_op(1)) end)
+        a:cancel()
+        return a:join()
+      end))
+    ]])
+  end)
+
+  it("a scope, in a select on its done op, then collected", function()
+    child_says("true\tfalse\tcannot resume dead coroutine\n", RESURRECT .. [[
+      print(go.run(function()
+        local s = resurrected(function()
+          local sc
+          go.scope(function(x) sc = x end)
+          return sc
+        end)
+        local a = park_closed_drop(s, function(x) go.select(x:done_op()) end)
+        a:cancel()
+        return a:join()
+      end))
+    ]])
+  end)
+end)
+
+describe("a task whose results fill its runner's stack", function()
+  -- its end needed stack room after its results (a stack overflow
+  -- raised there): the task never ended ("running" for good, a deadlock
+  -- at the end of go.run), and a join that ran it inline (on the
+  -- joiner's stack) left the joiner no longer known as a task ("not
+  -- inside a task"); run by the drain, go.run itself raised
+  for _, how in ipairs({ "run inline by its join", "run by the drain" }) do
+    it(how .. ": ends, and its joiner goes on as a task", function()
+      child_says("true\t0\tended\n", ([[
+        local go = require "ucoro.go"
+        local big = {}
+        for i = 1, 1000000 do big[i] = true end
+        local inline = %s
+        print(go.run(function()
+          local bad, ended = 0, 0
+          -- (just below the stack's limit: somewhere there, the results
+          -- fit on the runner's stack, and little more does)
+          for n = 999999, 999940, -1 do
+            local t = go.spawn(function()  -- (ends well when its results fit)
+              if not inline then go.yield() end  -- (its join parks)
+              if pcall(table.unpack, big, 1, n) then return table.unpack(big, 1, n) end
+            end)
+            pcall(t.join, t)
+            local status = t:status()
+            if status == "done" then ended = ended + 1 end
+            if not (status == "done" or status == "failed") or
+               not pcall(go.yield) then
+              bad = bad + 1
+            end
+          end
+          return bad, ended > 0 and "ended" or "none ended"
+        end))
+      ]]):format(how == "run inline by its join" and "true" or "false"))
+    end)
+  end
+end)
+
+describe("go.scope in a finalizer running in a task", function()
+  -- its wait for its children cannot park there: the error it raises
+  -- left the task not cancellable for good (and inside that scope)
+  it("raises, and leaves its task cancellable", function()
+    child_says("true\ttrue\tfalse\tcancelled\n", [[
+      local go = require "ucoro.go"
+      print(go.run(function()
+        local refused
+        local t = go.spawn(function()
+          setmetatable({}, { __gc = function()
+            refused = not pcall(go.scope, function() go.spawn(function() end) end)
+          end })
+          collectgarbage()
+          go.sleep(5)
+        end)
+        go.yield()
+        t:cancel()
+        return refused, t:join(0.5)
+      end))
+    ]])
+  end)
+end)
+
+describe("go.coroutine's resume", function()
+  -- the task names the generator it runs while the resume lasts; a
+  -- resume that raised (a C stack overflow at its call) left it named:
+  -- that coroutine, resumed later by anyone, parked the task through it
+  -- (the sentinel of a park returned to the task's code, which then ran
+  -- as a parked task)
+  it("that raises leaves the generator no longer its task's", function()
+    child_says("true\tfalse\tnot run by go.coroutine\ttrue\n", [[
+      local go = require "ucoro.go"
+      local ucoro = require "ucoro"
+      print(go.run(function()
+        -- at some depth of C calls, the resume's own call overflows
+        for n = 150, 250 do
+          local g = coroutine.create(function() go.sleep(0.001) end)
+          local function deep(k)
+            if k == 0 then return go.coroutine.resume(g) end
+            return pcall(deep, k - 1)
+          end
+          pcall(deep, n)
+          if coroutine.status(g) == "suspended" then  -- (it never ran)
+            local ok, err = ucoro.resume(g)
+            return ok, tostring(err):match("not run by go.coroutine"),
+                   (pcall(go.yield))
+          end
+        end
+      end))
+    ]])
+  end)
+end)
+
+describe("a failed task joined inline at the limit of C calls", function()
+  -- its end closes its coroutine (pending __close) through a call, which
+  -- raised there (a C stack overflow): the task never ended ("running"
+  -- for good, a deadlock at the end of go.run)
+  it("ends, the close's failure its error", function()
+    child_says("true\t0\n", [[
+      local go = require "ucoro.go"
+      print(go.run(function()
+        local bad, tasks = 0, {}
+        -- (somewhere there, the join's call fits and the close's does not)
+        for n = 150, 250 do
+          local t = go.spawn(function() error("boom", 0) end)
+          tasks[#tasks + 1] = t
+          local function deep(k)
+            if k == 0 then return t:join() end
+            return pcall(deep, k - 1)
+          end
+          pcall(deep, n)
+          if t:status() == "running" then bad = bad + 1 end
+          -- the join itself no longer fits: t runs once joined below
+          if t:status() == "ready" then break end
+        end
+        for _, t in ipairs(tasks) do t:join() end
+        return bad
+      end))
+    ]])
+  end)
+end)

@@ -242,6 +242,50 @@ describe("tasks", function()
     assert.equal("bad", err)
   end)
 
+  -- (join pushes up to LUA_MINSTACK - 1 results into the slots Lua gives
+  -- it, asks for room past them, and runs a task never run on its own
+  -- stack: each count on either side of that, each way join finds the
+  -- task, joined from a fresh task, whose stack is still small)
+  it("join returns every result and passes every argument, however many", function()
+    run(function()
+      for _, n in ipairs({ 0, 1, 16, 17, 18, 19, 20, 21, 22, 200 }) do
+        local v = {}
+        for i = 1, n do v[i] = i end
+        local function body(...)
+          assert.equal(n, select("#", ...))
+          return ...
+        end
+        local function joins(t)
+          return go.spawn(function()
+            local r = table.pack(t:join())
+            assert.equal(n + 1, r.n)
+            assert.is_true(r[1])
+            for i = 1, n do assert.equal(i, r[i + 1]) end
+          end)
+        end
+        -- run by the join itself (never run, next in the ready queue)
+        local t
+        local j = go.spawn(function()
+          local r = table.pack(t:join())
+          assert.equal(n + 1, r.n)
+          for i = 1, n do assert.equal(i, r[i + 1]) end
+        end)
+        t = go.spawn(body, table.unpack(v))
+        assert.same({ true }, { j:join() })
+        -- ended before its join; parked when joined
+        t = go.spawn(body, table.unpack(v))
+        j = joins(t)
+        assert.same({ true }, { j:join() })
+        t = go.spawn(function(...) go.yield() return body(...) end, table.unpack(v))
+        j = joins(t)
+        assert.same({ true }, { j:join() })
+        -- in a frame whose top is already high
+        t = go.spawn(body, table.unpack(v))
+        assert.same({ 1, 2, 3, true, table.unpack(v) }, { 1, 2, 3, t:join() })
+      end
+    end)
+  end)
+
   it("a joined failure is not also the scope's", function()
     assert.same({ true, false, "bad" }, { run(function()
       local t = go.spawn(function() go.sleep(0.001) error("bad", 0) end)

@@ -26,19 +26,25 @@ typedef struct uco_lean {
 /* An own-stack record sits at the top of its stack mapping; a lean one is
 ** allocated on its own. */
 struct ucoro {
+  void *start_arg;           /* the first resume's value; first, so that
+                                fast.h's yield points yield_in at it with
+                                the record's own address */
   uco_context ctx;           /* the coroutine, while suspended */
   uco_context caller;        /* its resumer, while the coroutine runs */
   ucoro *prev;               /* what was running when it was resumed */
-  void **yield_in;           /* where the body wants the next resume value */
+  void **yield_in;           /* where the body wants the next resume value
+                                (fast.h's yield, which takes it from a
+                                register: start_arg, of no use by then) */
   void **resume_out;         /* where its resumer wants the next value, or
                                 UCO_SLOW_OUT: see uco_take_slow_path;
                                 NULL while an own one is suspended (its
                                 yield clears it), so that fast.h's resume
                                 need not */
   void **real_out;           /* ...the real one then */
-  void *start_arg;           /* the first resume's value */
   ucoro_fn fn;
   void *user;
+  const void *tag;           /* the binding's (fast.h); NULL when created,
+                                and whenever it takes the slow path */
   uintptr_t owner;           /* the OS thread that created it (its id) */
   ucoro_state status;        /* RUNNING also while NORMAL: see ucoro_status;
                                 UCO_SUSPENDED_LEAN for a suspended lean one */
@@ -80,7 +86,35 @@ UCO_INLINE ucoro_result uco_switch_back(ucoro *co) {
   UCO_CONTEXT_SWITCH_AT(co, offsetof(ucoro, ctx), offsetof(ucoro, caller));
   return uco_ok_after_switch();
 }
+#endif
+
+/* Where the backend can hand a word across a switch in a register: every
+** switch into a coroutine hands the resume value (uco_switch_into_passing,
+** also where it is stored at yield_in), and fast.h's yield takes it from
+** there (uco_switch_back_receiving), rather than from memory that both
+** sides must address.  Only suspended contexts saved by these two are
+** ever resumed by them: a lean coroutine resumes and yields the core's
+** slow ways. */
+#ifdef UCO_CONTEXT_SWITCH_AT_PASSING
+#define UCO_SWITCH_PASSES 1
+UCO_INLINE ucoro_result uco_switch_into_passing(ucoro *co, void *arg) {
+  UCO_CONTEXT_SWITCH_AT_PASSING(co, offsetof(ucoro, caller),
+                                offsetof(ucoro, ctx), arg);
+  return uco_ok_after_switch();
+}
+
+UCO_INLINE void *uco_switch_back_receiving(ucoro *co) {
+  void *value;
+  UCO_CONTEXT_SWITCH_AT_RECEIVING(co, offsetof(ucoro, ctx),
+                                  offsetof(ucoro, caller), value);
+  return value;
+}
 #else
+#define UCO_SWITCH_PASSES 0
+#define uco_switch_into_passing(co, arg) uco_switch_into(co)
+#endif
+
+#ifndef UCO_CONTEXT_SWITCH_AT
 UCO_INLINE ucoro_result uco_switch_into(ucoro *co) {
   return (ucoro_result)uco_context_switch(&co->caller, &co->ctx);
 }
@@ -102,6 +136,7 @@ extern void *uco_slow_out_mark;
 #define UCO_SLOW_OUT (&uco_slow_out_mark)
 
 static inline void uco_take_slow_path(ucoro *co) {
+  co->tag = NULL;  /* its tag said it could yield the fast way (fast.h) */
   if (co->resume_out != UCO_SLOW_OUT) {
     co->real_out = co->resume_out;
     co->resume_out = UCO_SLOW_OUT;

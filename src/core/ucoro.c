@@ -20,7 +20,8 @@
 #include "stack.h"
 
 /* This OS thread's running coroutine and its number (fast.h). */
-UCO_TLS uco_this_thread uco_here;
+ucoro uco_none;
+UCO_TLS uco_this_thread uco_here = {&uco_none, 0, UCO_MARK(0), 0};
 #define here uco_here
 static atomic_uintptr_t last_thread_id;
 
@@ -52,6 +53,7 @@ static UCO_NOINLINE void hook_thread_exit(void) {
 static uintptr_t this_thread_id(void) {
   if (UCO_UNLIKELY(here.id == 0)) {
     here.id = atomic_fetch_add(&last_thread_id, 1) + 1;
+    here.mark = UCO_MARK(here.id);
     hook_thread_exit();
   }
   return here.id;
@@ -196,6 +198,7 @@ UCO_INLINE ucoro_result create(
   if (co == NULL && (co = lean_record(size)) == NULL) return UCORO_ENOMEM;
   co->fn = fn;
   co->user = user;
+  co->tag = NULL;
   co->prev = NULL;
   co->resume_out = NULL;
   co->yield_in = &co->start_arg;
@@ -299,7 +302,7 @@ ucoro_result ucoro_resume(ucoro *co, void *arg, void **out) {
     return UCORO_OK;
   }
 #else
-  return uco_switch_into(co);
+  return uco_switch_into_passing(co, arg);
 #endif
 }
 
@@ -327,7 +330,7 @@ static UCO_NOINLINE ucoro_result yield_slow(ucoro *co, void *value,
 ucoro_result ucoro_yield(void *value, void **in) {
   ucoro *co = here.current;
   void **out;
-  if (co == NULL) return UCORO_ENOTCORO;
+  if (co->fn == NULL) return UCORO_ENOTCORO;  /* uco_none */
   UCORO_ASSERT(co->status == UCORO_RUNNING);
   out = co->resume_out;
   if (out != NULL) {
@@ -359,12 +362,12 @@ ucoro_state ucoro_status(const ucoro *co) {
 }
 
 ucoro *ucoro_running(void) {
-  return here.current;
+  return here.current != &uco_none ? here.current : NULL;
 }
 
 void *ucoro_running_user(ucoro_fn fn) {
   ucoro *co = here.current;
-  return co != NULL && co->fn == fn ? co->user : NULL;
+  return fn != NULL && co->fn == fn ? co->user : NULL;
 }
 
 ucoro_result ucoro_destroy(ucoro *co) {
@@ -401,7 +404,7 @@ void *ucoro_userdata(const ucoro *co) {
 }
 
 void ucoro_set_userdata(ucoro *co, void *user) {
-  if (co != NULL) co->user = user;
+  if (co != NULL) uco_fast_set_user(co, user);
 }
 
 ucoro_fn ucoro_function(const ucoro *co) {
@@ -426,7 +429,7 @@ size_t ucoro_stack_used(const ucoro *co) {
 __attribute__((noinline)) size_t ucoro_stack_left(void) {
   const ucoro *co = here.current;
   const char *sp = (const char *)__builtin_frame_address(0);
-  if (co == NULL || sp < co->stack_lo || sp > co->stack_lo + co->stack_size)
+  if (co == &uco_none || sp < co->stack_lo || sp > co->stack_lo + co->stack_size)
     return SIZE_MAX;
   return (size_t)(sp - co->stack_lo);
 }

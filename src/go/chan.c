@@ -181,9 +181,11 @@ static void push_closed(lua_State *L) {
   lua_pushliteral(L, "closed");
 }
 
-/* w waits on c, on L (vi: a send's value), whose frame ends at top. */
+/* w waits on c (at ci), on L (vi: a send's value), whose frame ends at
+** top. */
 static void setup_waiter(lua_State *L, go_task *t, go_waiter *w, go_chan *c,
-                         int index, int vi, int top) {
+                         int ci, int index, int vi, int top) {
+  go_rearm(L, ci, &c->finalized);
   w->task = t;
   w->chan = c;
   w->L = L;
@@ -230,7 +232,7 @@ static int chan_send(lua_State *L) {
     return luaL_error(L, "not enough memory");
   t->ws = t->w;
   t->nws = 1;
-  setup_waiter(L, t, &t->w[0], c, 1, 2, top);
+  setup_waiter(L, t, &t->w[0], c, 1, 1, 2, top);
   fired = go_park(L, c->S, t, "send");
   if (fired == 2) {
     lua_pushboolean(L, 0);
@@ -262,7 +264,7 @@ static int chan_recv(lua_State *L) {
     return luaL_error(L, "not enough memory");
   t->ws = t->w;
   t->nws = 1;
-  setup_waiter(L, t, &t->w[0], c, 1, 0, top);
+  setup_waiter(L, t, &t->w[0], c, 1, 1, 0, top);
   fired = go_park(L, c->S, t, "recv");
   if (fired == 2) {
     lua_pushnil(L);
@@ -371,6 +373,7 @@ static int chan_gc(lua_State *L) {
   if (c == NULL) return 0;
   go_queue_drop(&c->recvq);
   go_queue_drop(&c->sendq);
+  c->finalized = 1;
   return 0;
 }
 
@@ -609,12 +612,15 @@ static int go_select(lua_State *L) {
       w->task = t;
       w->chan = NULL;
       w->index = k->arg;
+      if (k->kind == GO_OP_DONE)  /* (a task has no finalizer: anchored
+                                  ** until it ends, and then ready) */
+        go_rearm(L, k->ti, &((go_scope *)k->target)->finalized);
       go_queue_push(k->kind == GO_OP_JOIN
                         ? &((go_task *)k->target)->joiners
                         : &((go_scope *)k->target)->done_waiters, w);
     } else {
-      setup_waiter(L, t, &t->ws[nw++], (go_chan *)k->target, k->arg,
-                   k->vi, top);
+      setup_waiter(L, t, &t->ws[nw++], (go_chan *)k->target, k->ti,
+                   k->arg, k->vi, top);
     }
     t->nws = nw;
   }

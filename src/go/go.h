@@ -86,8 +86,10 @@ struct go_scope {
   go_wait_queue done_waiters;  /* selects on scope:done_op() */
   uint64_t deadline;     /* go.timeout: hrtime (ns), 0 if none */
   uint64_t check;        /* GO_CHECK_WORD (go_to_block) */
+  int finalized;         /* its finalizer ran, not armed again (go_rearm) */
 };
 
+/* (A new field is set in sched.c's task_init, which sets each but w.) */
 struct go_task {  /* (pointers first, then ints, then flags: no padding) */
   lua_State *co;         /* its coroutine (the userdata's uservalue 1) */
   void *hint;            /* the binding's, for resuming co (its API) */
@@ -148,10 +150,7 @@ struct go_sched {
   go_task *rq_head, *rq_tail;
   go_task *drain_last;   /* the drain running ends after this one... */
   int drain_done;        /* ...or after the one running now */
-  go_task *joining;      /* run by a join (task_join), not the drain, */
-  go_task *joiner;       /* for this task */
-  int joiner_cancelled;  /* that joiner, when the task it ran ended */
-  int inline_depth;      /* such joins nested */
+  int inline_depth;      /* joins running the joined task inline, nested */
   int inline_runs;       /* such joins in this drain */
   go_task *current;      /* the task running now */
   go_task **heap;        /* timer heap, by deadline */
@@ -218,7 +217,10 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op);
 /* As go_current, without the room it makes for 4 more values: for a C
 ** function called from Lua (given LUA_MINSTACK slots) that has used
 ** fewer than LUA_MINSTACK - 4 of them. */
-go_task *go_current_in_call(lua_State *L, go_sched *S, const char *op);
+static inline go_task *go_current_in_call(lua_State *L, go_sched *S,
+                                          const char *op);
+/* Raises why L cannot park now (never returns). */
+go_task *go_not_current(lua_State *L, go_sched *S, const char *op);
 void go_wake(go_task *t, unsigned token, int fired);
 void go_fire(go_task *t, int fired);
 int go_park(lua_State *L, go_sched *S, go_task *t, const char *what);
@@ -260,6 +262,20 @@ static inline void go_queue_remove(go_wait_queue *q, go_waiter *w) {
 }
 void go_queue_drop(go_wait_queue *q);
 void go_unregister(go_task *t);
+/* (inline: every blocking call asks) */
+static inline go_task *go_current_in_call(lua_State *L, go_sched *S,
+                                          const char *op) {
+  go_task *t = S->current;
+  if (t != NULL && (L == t->co || L == t->nest) && t->state == GO_RUNNING) {
+    if (t->ws != NULL) go_unregister(t);  /* left by an op a memory error
+                                           ** ended before its park */
+    t->armed = 0;  /* a C park prepared, then given up: its token must
+                   ** not be this park's (its late wake-up would end it) */
+    t->fired = GO_NOT_FIRED;
+    return t;
+  }
+  return go_not_current(L, S, op);
+}
 int go_task_open(lua_State *L);
 int go_task_results(lua_State *L, go_task *t, int idx);
 extern const luaL_Reg go_sched_functions[];
@@ -272,8 +288,24 @@ struct go_chan {
   go_sched *S;
   int cap, count, head;  /* buffered values: box[head+1 ...], a ring */
   int closed;
+  int finalized;         /* its finalizer ran, not armed again (go_rearm) */
   go_wait_queue recvq, sendq;
 };
+
+/* A channel's or scope's finalizer takes off its queues the waiters of
+** tasks whose coroutine was closed while parked (nothing else would
+** before its memory goes).  It runs once: another finalizer may bring the
+** object back, and a waiter queued on it afterwards would outlive it.  So
+** a waiter goes on the queue of an object whose finalizer ran only once
+** that finalizer is armed again (its metatable set again; no allocation).
+** (The object at idx, with a free stack slot.) */
+static inline void go_rearm(lua_State *L, int idx, int *finalized) {
+  if (*finalized) {
+    idx = lua_absindex(L, idx);
+    if (lua_getmetatable(L, idx)) lua_setmetatable(L, idx);
+    *finalized = 0;
+  }
+}
 
 /* capi.c: closes the polls of tasks parked for good (lua_close) */
 void go_capi_close(go_sched *S);
@@ -291,11 +323,39 @@ go_op *go_new_op(lua_State *L, go_sched *S, int kind, int idx);
 extern const luaL_Reg go_chan_functions[];
 
 /* scope.c */
-int go_is_cancelled(go_task *t);
+int go_is_cancelled_walk(go_task *t);
+/* Is t cancelled (t:cancel, or a scope it is inside, up to a shield)?
+** Inline, the common case: its body in the scope it was spawned into,
+** an outermost one (go.run's root, go.attach's) or a shield, nothing
+** cancelled; else the walk up its scopes. */
+static inline int go_is_cancelled(go_task *t) {
+  go_scope *s = t->spawn;
+  if (t->scope == s && s != NULL && !t->cancelled && !s->cancelled &&
+      (s->parent == NULL || s->shield))
+    return 0;
+  return go_is_cancelled_walk(t);
+}
 void go_push_reason(lua_State *L, go_task *t);
 void go_cancel_scope(go_sched *S, go_scope *s);
 void go_cancel_task(go_sched *S, go_task *t);
-void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t, int err_idx);
+void go_scope_child_failed(lua_State *L, go_sched *S, go_scope *s,
+                           int err_idx);
+void go_scope_wake_waiters(go_scope *s);
+/* A child of t's spawn scope ended (its error at err_idx, or 0).
+** (Inline: every task's end; the rest in scope.c.) */
+static inline void go_scope_child_ended(lua_State *L, go_sched *S,
+                                        go_task *t, int err_idx) {
+  go_scope *s = t->spawn;
+  if (t->sib_prev) t->sib_prev->sib_next = t->sib_next;
+  else s->children = t->sib_next;
+  if (t->sib_next) t->sib_next->sib_prev = t->sib_prev;
+  t->sib_prev = t->sib_next = NULL;
+  s->all--;
+  if (!t->daemon) s->live--;
+  if (err_idx != 0 && t->end == GO_END_ERROR && !t->joined)
+    go_scope_child_failed(L, S, s, err_idx);  /* nobody waits for it */
+  if (s->waiters.head != NULL) go_scope_wake_waiters(s);
+}
 int go_scope_open(lua_State *L);
 go_scope *go_new_scope(lua_State *L, go_sched *S, go_task *owner);
 void go_scope_deadline(go_sched *S, go_task *t);

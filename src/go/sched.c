@@ -71,10 +71,11 @@ int go_anchor(lua_State *L, go_sched *S, int idx) {
   return ref;
 }
 
-/* Anchors a new task (below the top) and its thread (on top, popped):
-** one look-up of the anchors table for both.  The slots of the task that
-** ended last are taken first: overwritten, never cleared (a loop of
-** spawn and join clears no slot). */
+/* Anchors a new task and its thread (on top, popped) in the anchors
+** table (below the task), leaving the table and the task: no look-up of
+** the table, no pop here.  The slots of the task that ended last are
+** taken first: overwritten, never cleared (a loop of spawn and join
+** clears no slot). */
 static void anchor_task(lua_State *L, go_sched *S, go_task *t) {
   if (S->spare_ref != 0) {
     t->ref = S->spare_ref;
@@ -85,12 +86,9 @@ static void anchor_task(lua_State *L, go_sched *S, go_task *t) {
     t->ref = take_ref(S);
     t->coref = take_ref(S);
   }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
-  lua_pushvalue(L, -3);
-  lua_rawseti(L, -2, t->ref);  /* (a memory error: the slots are lost) */
   lua_pushvalue(L, -2);
-  lua_rawseti(L, -2, t->coref);
-  lua_pop(L, 2);
+  lua_rawseti(L, -4, t->ref);  /* (a memory error: the slots are lost) */
+  lua_rawseti(L, -3, t->coref);
 }
 
 void go_push_anchor(lua_State *L, go_sched *S, int ref) {
@@ -249,23 +247,19 @@ go_task *go_current(lua_State *L, go_sched *S, const char *op) {
   return go_current_in_call(L, S, op);
 }
 
-go_task *go_current_in_call(lua_State *L, go_sched *S, const char *op) {
+/* go_current_in_call's errors. */
+go_task *go_not_current(lua_State *L, go_sched *S, const char *op) {
   go_task *t = S->current;
   if (t == NULL)
     luaL_error(L, "%s: not inside a task (blocking calls need go.run)", op);
   if (L != t->co && L != t->nest)
     luaL_error(L, "%s: blocking call inside a coroutine not run by "
                "go.coroutine", op);
-  if (t->state != GO_RUNNING)  /* a finalizer run by its park's own yield:
-                               ** the park's waits are in place */
-    luaL_error(L, "%s: blocking call while its task parks (in a finalizer?)",
-               op);
-  if (t->ws != NULL) go_unregister(t);  /* left by an op a memory error
-                                         ** ended before its park */
-  t->armed = 0;  /* a C park prepared, then given up: its token must not
-                 ** be this park's (its late wake-up would end it) */
-  t->fired = GO_NOT_FIRED;
-  return t;
+  /* a finalizer run by its park's own yield: the park's waits are in
+  ** place */
+  luaL_error(L, "%s: blocking call while its task parks (in a finalizer?)",
+             op);
+  return NULL;
 }
 
 int go_raise_cancelled(lua_State *L, go_task *t) {
@@ -398,6 +392,42 @@ go_task *go_check_task(lua_State *L, int idx) {
   return GO_CHECK(L, idx, go_task, TASK_MT);
 }
 
+/* Every field of a new task but its inline waiters (w), which each wait
+** sets up before it uses them, as it must anyway when it reuses them:
+** no memset of the whole record (45 steps of rep stos). */
+static void task_init(go_task *t, go_sched *S) {
+  t->co = NULL;
+  t->hint = NULL;
+  t->S = S;
+  t->timer_scope = NULL;
+  t->id = 0;
+  t->serial = 0;
+  t->check = GO_CHECK_WORD(t);
+  t->rq_next = t->rq_prev = NULL;
+  t->sib_prev = t->sib_next = NULL;
+  t->spawn = t->scope = NULL;
+  t->nest = NULL;
+  t->ws = NULL;
+  t->joiners.head = t->joiners.tail = NULL;
+  t->deadline = 0;
+  t->what = NULL;
+  t->io = NULL;
+  t->ref = t->coref = LUA_NOREF;
+  t->nest_ref = 0;
+  t->state = GO_READY;
+  t->end = GO_END_NONE;
+  t->nargs = t->nres = 0;
+  t->token = 0;
+  t->fired = t->early = GO_NOT_FIRED;
+  t->fired_ok = 0;
+  t->spawn_line = 0;
+  t->nws = 0;
+  t->heap_index = -1;
+  t->timer_case = 0;
+  t->daemon = t->cancelled = t->joined = t->nocancel = t->armed = 0;
+  t->started = 0;
+}
+
 /* go.spawn([opts,] f, ...): a new task, queued (it runs at the next
 ** drain).  opts: name, stack (a size or a ucoro mode), daemon. */
 static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
@@ -417,16 +447,15 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
   }
   if (type != LUA_TFUNCTION) luaL_checktype(L, first, LUA_TFUNCTION);
   nargs = lua_gettop(L) - first;
+  /* pushed: the anchors table (for anchor_task), the task, the thread
+  ** (which anchor_task pops); the caller returns the task, on top */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
   /* uservalues: 1 the thread once it ended with results (the anchors
   ** hold it while the task lives), 2 the error (before the end: the cancel
   ** reason, which the end no longer needs), 3 the spawning function, 4 the
   ** name (only a named task has a fourth: a missing one reads as nil) */
   t = (go_task *)lua_newuserdatauv(L, sizeof(go_task), hasname ? 4 : 3);
-  memset(t, 0, sizeof *t);
-  t->heap_index = -1;
-  t->S = S;
-  t->ref = t->coref = LUA_NOREF;
-  t->check = GO_CHECK_WORD(t);
+  task_init(t, S);
   lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_task_mt);
   lua_setmetatable(L, -2);
   /* the coroutine: ucoro.create(f, stack); without a stack option a
@@ -459,11 +488,11 @@ static go_task *spawn(lua_State *L, go_sched *S, go_scope *scope, int base) {
       !lua_checkstack(t->co, nargs + LUA_MINSTACK))
     luaL_error(L, "go.spawn: too many arguments");
   if (nargs > 0) {
-    lua_rotate(L, first + 1, 2);  /* the arguments on top */
+    lua_rotate(L, first + 1, 3);  /* the arguments on top */
     lua_xmove(L, t->co, nargs);
   }
   t->nargs = nargs;
-  /* now: ..., task, thread; both held while the task lives */
+  /* now: ..., anchors, task, thread; both held while the task lives */
   anchor_task(L, S, t);
   t->id = ++S->next_id;
   t->serial = go_random(S) | 1;
@@ -491,22 +520,28 @@ static int go_spawn(lua_State *L) {
   return 1;
 }
 
-/* Stores the results (on L from base) or the error, ends the task, wakes
-** its joiners, tells its scope. */
+/* Stores the results (the n values on top of L) or the error (the one),
+** ends the task, wakes its joiners, tells its scope; leaves L's top
+** below them.  joiner: the task whose join ran t inline (on its stack),
+** or NULL.  An end that went well raises nothing (the results leave L
+** first: they may fill its stack). */
 static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
-                       int base) {
+                       int n, go_task *joiner) {
   go_waiter *w;
-  int n = lua_gettop(L) - base;
-  /* (the results may have filled the stack: room for what follows; with
-  ** none, the 3 slots run_task's caller made room for are enough) */
-  if (n != 0 || !ok) luaL_checkstack(L, LUA_MINSTACK, "too many results");
-  go_unregister(t);  /* (its frames closed from outside while parked) */
-  if (ok && (n == 0 || lua_checkstack(t->co, n))) {
-    /* the results wait on the dead thread's stack, which the task's
-    ** uservalue 1 holds from now on (the anchors did until now): no
-    ** table for them */
-    if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
+  int base = n != 0 ? lua_gettop(L) - n : 0;  /* (used only with values) */
+  int kept = ok && (n == 0 || lua_checkstack(t->co, n));
+  if (!kept)  /* (room for what follows) */
+    luaL_checkstack(L, LUA_MINSTACK, "too many results");
+  if (t->ws != NULL || t->heap_index >= 0 || t->io != NULL)
+    go_unregister(t);  /* (its frames closed from outside while parked) */
+  if (kept) {
+    /* the results wait on the dead thread's stack, from its first slot
+    ** (push_results reads them there), which the task's uservalue 1
+    ** holds from now on (the anchors did until now): no table for them;
+    ** L then has their room, or (none) the 3 slots run_task's caller
+    ** made */
     if (n != 0) {
+      if (lua_gettop(t->co) != 0) lua_settop(t->co, 0);
       lua_xmove(L, t->co, n);
       lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_anchors);
       lua_rawgeti(L, -1, t->ref);
@@ -517,6 +552,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     t->nres = n;
     t->end = GO_END_OK;
   } else {
+    int status;
     if (ok) {  /* (never: they were on that stack a moment ago) */
       lua_settop(L, base);
       lua_pushliteral(L, "too many results");
@@ -526,10 +562,18 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
     ** error of theirs replaces the task's, as coroutine.close's does */
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_close);
     go_push_anchor(L, S, t->coref);
-    lua_call(L, 1, 2);
-    if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
-    else lua_pop(L, 1);
-    lua_pop(L, 1);
+    status = lua_pcall(L, 1, 2, 0);
+    if (status == LUA_ERRMEM) lua_error(L);  /* (the close may be half
+                                             ** done: as before, raised) */
+    if (status != LUA_OK) {  /* the call itself raised before the close
+      ** ran (a C stack overflow: the task was joined inline deep in C
+      ** calls): its error replaces the task's, which ends all the same */
+      lua_replace(L, base + 1);
+    } else {
+      if (!lua_toboolean(L, -2)) lua_replace(L, base + 1);
+      else lua_pop(L, 1);
+      lua_pop(L, 1);
+    }
     lua_pushvalue(L, base + 1);
     lua_setiuservalue(L, -2, 2);
     t->end = GO_END_ERROR;
@@ -545,10 +589,7 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   t->state = GO_DONE;
   /* run by its joiner's join, which returns its outcome (unless the
   ** joiner was cancelled meanwhile: then its scope gets an error) */
-  if (S->joining == t) {
-    S->joiner_cancelled = go_is_cancelled(S->joiner);
-    if (!S->joiner_cancelled) t->joined = 1;
-  }
+  if (joiner != NULL && !go_is_cancelled(joiner)) t->joined = 1;
   while ((w = t->joiners.head) != NULL) {
     go_task *j = w->task;
     go_queue_remove(&t->joiners, w);
@@ -566,42 +607,53 @@ static void task_ended(lua_State *L, go_sched *S, go_task *t, int ok,
   S->spare_coref = t->coref;
   t->ref = t->coref = LUA_NOREF;
   S->ntasks--;
+  if (!ok) lua_settop(L, base);  /* (results: moved off above) */
 }
 
 /* Runs t until it parks, yields or ends.  The caller made room on L for
 ** t's arguments, if any, and 3 more (before taking t off the ready
-** queue); the API makes room for what a resume returns. */
-static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
-  int base, n = t->nargs, status, nres;
-  if (n > 0) {
-    lua_xmove(t->co, L, n);
+** queue); the API makes room for what a resume returns.  Returns 0; or,
+** when t ended, 1 with its results (ok) or its error, the *n values on
+** top of L, for task_ended, which may raise: its caller puts its own
+** state back first.  Raises nothing. */
+static inline int resume_task(lua_State *L, go_sched *S, go_task *t,
+                              int *n, int *ok) {
+  int nargs = t->nargs, status, nres, base;
+  if (nargs > 0) {
+    lua_xmove(t->co, L, nargs);
     t->nargs = 0;
   }
   t->state = GO_RUNNING;
   t->started = 1;
   S->current = t;
-  status = S->api->resume(S->api, L, t->co, n, &nres, &t->hint);
+  status = S->api->resume(S->api, L, t->co, nargs, &nres, &t->hint);
   S->current = NULL;
   if (status == LUA_YIELD && nres == 0 &&
       (t->state == GO_PARKED || t->state == GO_READY))
-    return;  /* parked (the common case: nothing on L) */
-  /* below what it returned, or its error */
-  base = lua_gettop(L) - (status == LUA_OK || status == LUA_YIELD ? nres : 1);
-  if (status == LUA_YIELD) {
-    /* parked (its state says so: no code of the task runs while it is
-    ** parked but its park's, which yields nothing, or the sentinel when
-    ** the park came through a generator) */
-    if ((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
-        lua_touserdata(L, base + 1) == &go_park_sentinel) {
-      /* parked through a generator */
-    } else {  /* a plain coroutine.yield in the task: as go.yield */
-      t->state = GO_RUNNING;
-      enqueue(S, t);
-    }
-  } else {
-    task_ended(L, S, t, status == LUA_OK, base);
+    return 0;  /* parked (the common case: nothing on L) */
+  if (status != LUA_YIELD) {
+    *ok = status == LUA_OK;
+    *n = *ok ? nres : 1;  /* its results, or its error */
+    return 1;
+  }
+  base = lua_gettop(L) - nres;  /* below what it yielded */
+  /* parked (its state says so: no code of the task runs while it is
+  ** parked but its park's, which yields nothing, or the sentinel when
+  ** the park came through a generator) */
+  if (!((t->state == GO_PARKED || t->state == GO_READY) && nres == 1 &&
+        lua_touserdata(L, base + 1) == &go_park_sentinel)) {
+    /* a plain coroutine.yield in the task: as go.yield */
+    t->state = GO_RUNNING;
+    enqueue(S, t);
   }
   lua_settop(L, base);
+  return 0;
+}
+
+/* Runs t (resume_task) and ends it if it ended. */
+static inline void run_task(lua_State *L, go_sched *S, go_task *t) {
+  int n, ok;
+  if (resume_task(L, S, t, &n, &ok)) task_ended(L, S, t, ok, n, NULL);
 }
 
 /* Runs the tasks ready when it began. */
@@ -628,7 +680,7 @@ static inline void drain(lua_State *L, go_sched *S) {
 static void on_timer_closed(uv_handle_t *h) { free(h); }
 
 static void push_spawn_site(lua_State *L, go_task *t, int idx);
-static int push_results(lua_State *L, go_task *t, int idx);
+static int push_results(lua_State *L, go_task *t, int idx, int room);
 
 /* The deadlock report: each parked task with its traceback. */
 static void push_deadlock(lua_State *L, go_sched *S, go_scope *root);
@@ -814,7 +866,7 @@ static int go_run(lua_State *L) {
     lua_remove(L, -2);
     return 2;
   }
-  return push_results(L, t, lua_gettop(L));
+  return push_results(L, t, lua_gettop(L), 0);
 }
 
 static int go_self(lua_State *L) {
@@ -878,10 +930,21 @@ static int go_resume_through(lua_State *L) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, S->ref_resume);
     lua_pushvalue(L, 1);
     lua_rotate(L, 2, 2);
-    if (through) t->nest = co;
-    lua_call(L, nargs + 1, LUA_MULTRET);
-    if (through) t->nest = prev;
-    if (through && lua_gettop(L) == 3 && lua_toboolean(L, 2) &&
+    if (!through) {
+      lua_call(L, nargs + 1, LUA_MULTRET);
+      return lua_gettop(L) - 1;
+    }
+    /* protected: the task names co only while it runs (a C stack
+    ** overflow, a memory error raised by the call itself must not leave
+    ** co named: a later resume of it by anyone would park the task) */
+    {
+      int status;
+      t->nest = co;
+      status = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
+      t->nest = prev;
+      if (status != LUA_OK) return lua_error(L);
+    }
+    if (lua_gettop(L) == 3 && lua_toboolean(L, 2) &&
         lua_touserdata(L, 3) == &go_park_sentinel &&
         (t->state == GO_PARKED || t->state == GO_READY)) {
       lua_settop(L, 1);  /* park this coroutine too, up to the task */
@@ -1073,15 +1136,18 @@ const luaL_Reg go_sched_functions[] = {
 /* ---- task methods ---- */
 
 /* Pushes t's outcome: true, its results (kept on its dead thread's
-** stack) / false, its error.  idx: t's userdata. */
-static int push_results(lua_State *L, go_task *t, int idx) {
+** stack) / false, its error.  idx: t's userdata; room: the slots L is
+** known to have free (0: none known).  (Inline: a join's is the end of
+** every spawn + join.) */
+static inline int push_results(lua_State *L, go_task *t, int idx,
+                               int room) {
   int n = t->nres;
   if (t->end != GO_END_OK) {
     lua_pushboolean(L, 0);
     lua_getiuservalue(L, idx, 2);
     return 2;
   }
-  luaL_checkstack(L, n + 1, "too many results");
+  if (n >= room) luaL_checkstack(L, n + 1, "too many results");
   lua_pushboolean(L, 1);
   if (n > 0) {
     lua_State *co = t->co;
@@ -1100,39 +1166,51 @@ static int push_results(lua_State *L, go_task *t, int idx) {
 
 int go_task_results(lua_State *L, go_task *t, int idx) {
   t->joined = 1;
-  return push_results(L, t, idx);
+  return push_results(L, t, idx, 0);
+}
+
+/* join's: its own LUA_MINSTACK slots are free (it pushed nothing it
+** did not pop), so its results need no look at the stack but for more
+** than LUA_MINSTACK - 1 results. */
+static int join_results(lua_State *L, go_task *t) {
+  t->joined = 1;
+  return push_results(L, t, 1, LUA_MINSTACK);
 }
 
 static int task_join(lua_State *L) {
   go_sched *S = go_sched_of(L);
   go_task *t = go_check_task(L, 1), *me;
-  int has, fired;
-  uint64_t at = go_deadline(L, 2, &has);
-  if (t->state == GO_DONE) return go_task_results(L, t, 1);
-  me = go_current(L, S, "join");
+  int has = 0, fired;
+  uint64_t at = 0;
+  if (lua_gettop(L) > 1) at = go_deadline(L, 2, &has);  /* (t:join()) */
+  /* (from here to each return, L's top is where the call left it: the
+  ** LUA_MINSTACK slots Lua gives a C function are free) */
+  if (t->state == GO_DONE) return join_results(L, t);
+  me = go_current_in_call(L, S, "join");
   if (me == t) return luaL_error(L, "join: a task cannot join itself");
   if (t == S->rq_head && !t->started && !has && S->inline_depth < 8 &&
       S->inline_runs < 16 && !go_is_cancelled(me)) {
     /* never run, and next in the ready queue: it runs now, on the
     ** joiner's stack, as it would once the joiner parked; a task that
     ** never parks then costs no park of its joiner */
-    go_task *joining = S->joining, *joiner = S->joiner;
+    int n, ok, ended;
     S->inline_runs++;  /* (a loop of such joins still parks now and then:
                        ** the drain ends, the loop gets its turn) */
-    if (t->nargs > 1)  /* run_task's room, before any change (go_current
-                       ** made room for 4) */
+    if (t->nargs + 3 > LUA_MINSTACK)  /* run_task's room, before any
+                                      ** change */
       luaL_checkstack(L, t->nargs + 3, NULL);
     rq_remove(S, t);
     S->inline_depth++;
-    S->joining = t;
-    S->joiner = me;
-    run_task(L, S, t);
-    S->joining = joining;
-    S->joiner = joiner;
+    ended = resume_task(L, S, t, &n, &ok);
+    /* the joiner's state back before t's end, which may raise into the
+    ** joiner's code (a memory error...) */
     S->inline_depth--;
     S->current = me;
-    if (t->state == GO_DONE && !S->joiner_cancelled)  /* (its end saw) */
-      return go_task_results(L, t, 1);
+    if (ended) {
+      task_ended(L, S, t, ok, n, me);  /* (L's top as before) */
+      if (!go_is_cancelled(me))  /* (else its scope got its error) */
+        return join_results(L, t);
+    }
   }
   if (has && !go_timer_add(S, me, at, 2))
     return luaL_error(L, "not enough memory");
@@ -1148,7 +1226,7 @@ static int task_join(lua_State *L) {
     lua_pushliteral(L, "timeout");
     return 2;
   }
-  return go_task_results(L, t, 1);
+  return join_results(L, t);
 }
 
 static int task_cancel(lua_State *L) {

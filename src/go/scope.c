@@ -17,7 +17,7 @@
 
 #define SCOPE_MT "ucoro.go.scope"
 
-int go_is_cancelled(go_task *t) {
+int go_is_cancelled_walk(go_task *t) {
   go_scope *s;
   if (t->nocancel) return 0;
   for (s = t->scope; s != NULL && s != t->spawn; s = s->parent) {
@@ -150,35 +150,27 @@ void go_scope_deadline(go_sched *S, go_task *t) {
     t->timer_scope = first;
 }
 
-/* A child of t's spawn scope ended (its error at err_idx, or 0). */
-void go_scope_child_ended(lua_State *L, go_sched *S, go_task *t,
-                          int err_idx) {
-  go_scope *s = t->spawn;
-  if (t->sib_prev) t->sib_prev->sib_next = t->sib_next;
-  else s->children = t->sib_next;
-  if (t->sib_next) t->sib_next->sib_prev = t->sib_prev;
-  t->sib_prev = t->sib_next = NULL;
-  s->all--;
-  if (!t->daemon) s->live--;
-  if (err_idx != 0 && t->end == GO_END_ERROR && !t->joined) {
-    /* nobody waits for it: the scope gets the error, siblings stop */
-    go_push_anchor(L, S, s->ref);
-    go_push_uvtable(L, -1, 1);
+/* The error of s's child (at err_idx) that nobody joined (go.h:
+** go_scope_child_ended): the scope gets it, siblings stop. */
+void go_scope_child_failed(lua_State *L, go_sched *S, go_scope *s,
+                           int err_idx) {
+  go_push_anchor(L, S, s->ref);
+  go_push_uvtable(L, -1, 1);
+  lua_pushvalue(L, err_idx);
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  lua_pop(L, 1);
+  if (!s->cancelled && !s->supervise) {
     lua_pushvalue(L, err_idx);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-    lua_pop(L, 1);
-    if (!s->cancelled && !s->supervise) {
-      lua_pushvalue(L, err_idx);
-      lua_setiuservalue(L, -2, 2);
-    }
-    lua_pop(L, 1);
-    if (!s->supervise) {  /* (a supervisor's body handles or raises it) */
-      s->failed = 1;
-      go_cancel_scope(S, s);
-    }
+    lua_setiuservalue(L, -2, 2);
   }
-  wake_all(&s->waiters);
+  lua_pop(L, 1);
+  if (!s->supervise) {  /* (a supervisor's body handles or raises it) */
+    s->failed = 1;
+    go_cancel_scope(S, s);
+  }
 }
+
+void go_scope_wake_waiters(go_scope *s) { wake_all(&s->waiters); }
 
 /* Pushes a new scope (its userdata), inside owner's current scope. */
 go_scope *go_new_scope(lua_State *L, go_sched *S, go_task *owner) {
@@ -195,13 +187,14 @@ go_scope *go_new_scope(lua_State *L, go_sched *S, go_task *owner) {
 }
 
 /* The owner waits (not cancellable) until s has no child left; daemons
-** are cancelled once the others have ended. */
-static void scope_wait(lua_State *L, go_sched *S, go_scope *s, go_task *t) {
-  int saved = t->nocancel;
-  luaL_checkstack(L, 4, NULL);  /* (f's results may have filled it) */
+** are cancelled once the others have ended.  Returns 0; or
+** GO_FIRED_ERROR, the error on top, where no park is possible (inside a
+** finalizer): raises nothing, t's state put back.  (Room for 4 values.) */
+static int scope_wait(lua_State *L, go_sched *S, go_scope *s, go_task *t) {
+  int saved = t->nocancel, fired = 0;
   if (go_is_cancelled(t)) go_cancel_scope(S, s);
   t->nocancel = 1;
-  while (s->all > 0) {
+  while (s->all > 0 && fired != GO_FIRED_ERROR) {
     if (s->live == 0) go_cancel_scope(S, s);
     t->ws = t->w;
     t->nws = 1;
@@ -210,9 +203,10 @@ static void scope_wait(lua_State *L, go_sched *S, go_scope *s, go_task *t) {
     t->w[0].index = 1;
     go_queue_push(&s->waiters, &t->w[0]);
     t->fired = GO_NOT_FIRED;
-    go_park(L, S, t, "scope");
+    fired = go_park_code(L, S, t, "scope");  /* (never cancelled) */
   }
   t->nocancel = saved;
+  return fired == GO_FIRED_ERROR ? fired : 0;
 }
 
 static int is_cancelled_error(lua_State *L, go_sched *S, int idx) {
@@ -251,6 +245,14 @@ static int run_scope(lua_State *L, const char *op, int shield,
   lua_pushvalue(L, 1);
   lua_insert(L, 4);  /* f(scope, ...) */
   status = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
+  /* from here, what may raise runs with t back in its outer scope: an
+  ** error must not leave it inside s for good */
+  if (status == LUA_OK && !lua_checkstack(L, 8)) {  /* f's results filled
+    ** the stack: no room for the wait */
+    lua_settop(L, base);
+    lua_pushliteral(L, "stack overflow (too many results)");
+    status = LUA_ERRRUN;
+  }
   if (status != LUA_OK) {
     int own = 0;
     if (is_cancelled_error(L, S, -1) && s->cancelled) {
@@ -264,6 +266,10 @@ static int run_scope(lua_State *L, const char *op, int shield,
     }
     if (!own) {  /* the body's error comes first */
       lua_Integer i;
+      t->scope = s->parent;  /* (a memory error raised here: s is left
+                             ** to its children, cancelled, anchored) */
+      s->failed = 1;
+      go_cancel_scope(S, s);
       go_push_uvtable(L, 1, 1);
       for (i = (lua_Integer)lua_rawlen(L, -1); i >= 1; i--) {
         lua_rawgeti(L, -1, i);
@@ -272,11 +278,17 @@ static int run_scope(lua_State *L, const char *op, int shield,
       lua_pushvalue(L, -2);
       lua_rawseti(L, -2, 1);
       lua_pop(L, 1);
-      s->failed = 1;
+      t->scope = s;
     }
     go_cancel_scope(S, s);
   }
-  scope_wait(L, S, s, t);
+  if (scope_wait(L, S, s, t) == GO_FIRED_ERROR) {
+    /* no wait possible here (a finalizer): s is left to its children,
+    ** cancelled (they name it: it stays anchored) */
+    t->scope = s->parent;
+    go_cancel_scope(S, s);
+    return lua_error(L);
+  }
   t->scope = s->parent;
   go_unanchor(L, S, s->ref);
   s->ref = LUA_NOREF;
@@ -402,6 +414,7 @@ static int scope_gc(lua_State *L) {
   if (s == NULL) return 0;  /* another userdata, given our metatable */
   go_queue_drop(&s->waiters);
   go_queue_drop(&s->done_waiters);
+  s->finalized = 1;
   return 0;
 }
 

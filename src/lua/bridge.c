@@ -188,13 +188,13 @@ static int bridge_continue(lua_State *L, int status, lua_KContext ctx) {
   native *r = g->run;
   int narg = lua_gettop(L);
   (void)status;
-  if (UCO_LIKELY(r != NULL && r->parked == NATIVE_ROOMY &&
+  if (UCO_LIKELY(r != NULL && native_fast_parked(r) &&
                  narg < LUA_MINSTACK)) {
     ucoro_result res;
     r->from = L;
     r->nvalues = narg;
     if (narg != 0) lua_xmove(L, r->L1, narg);
-    res = uco_fast_resume(r->stack, r);  /* parked: it waits for r */
+    res = uco_fast_resume_yielded(r->stack, r);  /* it waits for r */
     if (UCO_LIKELY(res == UCORO_OK && r->parked &&
                    r->nvalues < LUA_MINSTACK)) {
       if (r->nvalues != 0) lua_xmove(r->L1, L, r->nvalues);

@@ -178,35 +178,48 @@ static int co_create(lua_State *L) {
 ** values: as auxresume.  A resume that did not switch (res not UCORO_OK)
 ** left r->nvalues as it set it, the count of arguments still on co; one
 ** that did needs no count. */
-static UCO_NOINLINE int stopped(lua_State *L, native *r, ucoro_result res) {
-  lua_State *co = r->L1;
+static UCO_NOINLINE int stopped(native *r, ucoro_result res) {
+  lua_State *L = r->from, *co = r->L1;
   int narg = res != UCORO_OK ? r->nvalues : 0;
   return resumed(L, co, native_stopped(L, co, r, narg, res), r->nvalues);
 }
 
-/* What a round trip does with any other outcome (stopped, wrap_stopped). */
-typedef int (*other_outcome)(lua_State *L, native *r, ucoro_result res);
+/* What a round trip does with any other outcome (stopped, wrap_stopped);
+** the resumer is r->from. */
+typedef int (*other_outcome)(native *r, ucoro_result res);
 
-/* The round trip, as auxresume: r parked by ucoro.yield (NATIVE_ROOMY),
-** resumed with narg < LUA_MINSTACK values.  One test before the resume
-** (the caller's) and one after; the frame holds nothing else.  Inline, so
-** that `other`, a constant at each call, is a direct call. */
+/* What a round trip does with LUA_MINSTACK arguments or more (wrap_resume),
+** before it changes anything but r->nvalues (which a resume sets). */
+typedef int (*many_arguments)(lua_State *L, native *r, int narg);
+
+/* The round trip, as auxresume: r parked by ucoro.yield on the core's fast
+** path, on this OS thread (native_fast_parked), resumed with narg values:
+** below LUA_MINSTACK, else `many`'s.  One test before the resume (the
+** caller's, and the bound where there are values to move) and one after;
+** the frame holds nothing else.  Inline, so that `other` and `many`,
+** constants at each call, are direct calls. */
 UCO_INLINE int round_trip(lua_State *L, native *r, int narg,
-                          other_outcome other) {
+                          other_outcome other, many_arguments many) {
   ucoro_result res;
+  r->nvalues = narg;  /* (many's resume sets it too) */
+  if (UCO_LIKELY(narg != 0)) {
+    if (UCO_UNLIKELY(narg >= LUA_MINSTACK)) return many(L, r, narg);
+    lua_xmove(L, r->L1, narg);
+  }
   r->from = L;
-  r->nvalues = narg;
-  if (narg != 0) lua_xmove(L, r->L1, narg);
-  res = uco_fast_resume(r->stack, r);  /* parked: it waits for r */
+  res = uco_fast_resume_yielded(r->stack, r);  /* it waits for r */
   /* only r lives across the switch: the rest is read back from it, L too
   ** (r->from: only a resume of r->L1 sets it, and r->L1 was running), which
-  ** costs less than keeping it on the stack */
-  if (UCO_LIKELY(res == UCORO_OK && r->parked &&
-                 r->nvalues < LUA_MINSTACK - 2)) {
-    if (r->nvalues != 0) lua_xmove(r->L1, r->from, r->nvalues);
-    return r->nvalues;
+  ** costs less than keeping it on the stack.  The bound is tested only
+  ** where there are values to move. */
+  if (UCO_LIKELY(res == UCORO_OK && r->parked)) {
+    if (r->nvalues == 0) return 0;
+    if (UCO_LIKELY(r->nvalues < LUA_MINSTACK - 2)) {
+      lua_xmove(r->L1, r->from, r->nvalues);
+      return r->nvalues;
+    }
   }
-  return other(r->from, r, res);
+  return other(r, res);
 }
 
 /* Only a thread with frames can be parked, and only a sized one has a run
@@ -220,8 +233,8 @@ static int co_resume(lua_State *L) {
   native_config *c = frameless ? CONFIG : NULL;
   native *run = frameless && !c->sized ? NULL : native_find(L, HANDLES, co);
   int r;
-  if (run != NULL && run->parked == NATIVE_ROOMY && narg < LUA_MINSTACK) {
-    r = round_trip(L, run, narg, stopped);
+  if (run != NULL && native_fast_parked(run) && narg < LUA_MINSTACK) {
+    r = round_trip(L, run, narg, stopped, NULL);  /* (bound tested) */
     L = run->from;  /* read back: nothing need live across the switch */
   } else {
     r = auxresume(L, co, run, c, narg, frameless || native_is_parked(run));
@@ -260,7 +273,7 @@ static int wrap_error(lua_State *L, lua_State *co, int n) {
   return lua_error(L);
 }
 
-/* auxwrap's every case but the round trip. */
+/* auxwrap's every case but the round trip (also its many_arguments). */
 static UCO_NOINLINE int wrap_resume(lua_State *L, native *r, int narg) {
   lua_State *co = r->L1;
   int n = auxresume(L, co, r, r->config, narg, native_resumable(L, co, r));
@@ -268,9 +281,9 @@ static UCO_NOINLINE int wrap_resume(lua_State *L, native *r, int narg) {
 }
 
 /* After auxwrap's round trip: as stopped, with auxwrap's error. */
-static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r,
-                                     ucoro_result res) {
-  int n = stopped(L, r, res);
+static UCO_NOINLINE int wrap_stopped(native *r, ucoro_result res) {
+  lua_State *L = r->from;
+  int n = stopped(r, res);
   return n < 0 ? wrap_error(L, r->L1, n) : n;
 }
 
@@ -281,8 +294,8 @@ static UCO_NOINLINE int wrap_stopped(lua_State *L, native *r,
 static int auxwrap(lua_State *L) {
   native *r = (native *)lua_touserdata(L, lua_upvalueindex(4));
   int narg = lua_gettop(L);
-  if (UCO_LIKELY(r->parked == NATIVE_ROOMY && narg < LUA_MINSTACK))
-    return round_trip(L, r, narg, wrap_stopped);
+  if (UCO_LIKELY(native_fast_parked(r)))
+    return round_trip(L, r, narg, wrap_stopped, wrap_resume);
   return wrap_resume(L, r, narg);
 }
 
@@ -297,11 +310,21 @@ static int co_wrap(lua_State *L) {
   return 1;
 }
 
-static int co_yield(lua_State *L) {
+/* co_yield's every case but a park that needs no ucoro.call filter. */
+static UCO_NOINLINE int yield_slow(lua_State *L) {
   native *r = native_running(L);
   if (r == NULL)  /* not on its own native stack: a stock yield */
     return lua_yield(L, lua_gettop(L));
+  native_tag(r->stack, L, r);  /* the next park takes the fast way */
   return native_park(L, r, lua_gettop(L), NATIVE_ROOMY);
+}
+
+static int co_yield(lua_State *L) {
+  ucoro *stack = native_running_free(L);
+  if (UCO_LIKELY(stack != NULL))
+    return native_park_as(L, (native *)stack->user, lua_gettop(L),
+                          NATIVE_ROOMY, 0);
+  return yield_slow(L);
 }
 
 static int co_status(lua_State *L) {

@@ -30,7 +30,7 @@ static const char handles_key = 'h', config_key = 'c', marks_key = 'm';
 
 void native_drop(native *r) {
   if (r->stack != NULL && ucoro_destroy(r->stack) == UCORO_OK) {
-    r->dropped |= r->parked;
+    r->dropped |= r->parked != 0;
     r->stack = NULL;
     r->parked = 0;
   }
@@ -215,7 +215,7 @@ static int keep_protected(lua_State *L) {
     kept->mode = mode;
     kept->temporary = 0;
     kept->check = UCORO_CHECK_WORD(kept);  /* (r's, if any, names r) */
-    ucoro_set_userdata(kept->stack, kept);  /* the parked side follows */
+    native_bind(kept->stack, kept);  /* the parked side follows */
   }
   kept->armed = 1;
   lua_pushlightuserdata(L, kept);
@@ -243,10 +243,13 @@ native *native_keep(lua_State *L, int handles, lua_State *co,
 
 /* A new native stack for r, started at native_main. */
 static ucoro_result new_stack(native *r) {
-  return r->mode == UCORO_AUTO
-             ? ucoro_create(&r->stack, native_main, r, r->stack_size)
-             : ucoro_create_mode(&r->stack, native_main, r, r->stack_size,
-                                 r->mode);
+  ucoro_result res =
+      r->mode == UCORO_AUTO
+          ? ucoro_create(&r->stack, native_main, r, r->stack_size)
+          : ucoro_create_mode(&r->stack, native_main, r, r->stack_size,
+                              r->mode);
+  if (res == UCORO_OK) native_bind(r->stack, r);
+  return res;
 }
 
 ucoro_result native_new_stack(native *r) {

@@ -69,10 +69,14 @@ typedef struct native {
   ucoro_mode mode;    /* for the next native stack */
   int nvalues;        /* values crossing the switch, either way */
   int status;         /* what lua_resume returned, once it has */
-  int parked;         /* suspended in a native yield, C frames kept:
-                         NATIVE_PARKED, or NATIVE_ROOMY in a frame that
-                         holds only its values, so with LUA_MINSTACK free
-                         slots once they are taken */
+  uintptr_t parked;   /* suspended in a native yield, C frames kept:
+                         NATIVE_PARKED, or NATIVE_ROOMY (or more) in a
+                         frame that holds only its values, so with
+                         LUA_MINSTACK free slots once they are taken; or
+                         else 0.  Roomy, parked on the core's fast path
+                         (uco_fast_yield_now), the parking OS thread's
+                         mark (uco_fast_mark): its owner's resume of it
+                         takes the fast path with one compare */
   int temporary;      /* on the resumer's C stack, for one resume */
   int ended;          /* its stack ended after lua_resume returned (a lean
                          one with no room to keep its frames idle) */
@@ -81,6 +85,17 @@ typedef struct native {
 } native;
 
 enum { NATIVE_PARKED = 1, NATIVE_ROOMY = 2 };
+
+/* Roomy (NATIVE_ROOMY or a mark)? */
+UCO_INLINE int native_roomy(const native *r) {
+  return r->parked >= NATIVE_ROOMY;
+}
+
+/* Parked by ucoro.yield on the core's fast path, on this OS thread (which
+** owns its stack): its round trip's resume need test nothing else. */
+UCO_INLINE int native_fast_parked(const native *r) {
+  return r->parked == uco_fast_mark();
+}
 
 /* Per-state settings. */
 typedef struct native_config {
@@ -149,8 +164,8 @@ native *native_keep(lua_State *L, int handles, lua_State *co,
 /* May the C stack running now be copied away while a coroutine it resumes
 ** runs (a lean coroutine's)?  Then a run must not live on it. */
 UCO_INLINE int native_on_lean_stack(void) {
-  ucoro *running = uco_here.current;  /* (ucoro_mode_of(ucoro_running())) */
-  return running != NULL && running->mode == UCORO_LEAN;
+  /* (ucoro_mode_of(ucoro_running())): uco_none is not lean */
+  return uco_here.current->mode == UCORO_LEAN;
 }
 
 /* The first frame of every native stack: runs lua_resume for one thread
@@ -167,6 +182,31 @@ UCO_INLINE native *native_running(lua_State *L) {
   return r->L1 == L ? r : NULL;
 }
 
+/* Makes stack r's (its user), its tag cleared: ucoro.yield sets it at
+** its first park (native_tag), as a coroutine that never parks (most)
+** need not pay for it. */
+UCO_INLINE void native_bind(ucoro *stack, native *r) {
+  uco_fast_set_user(stack, r);
+}
+
+/* Tags stack, running L (r: its run), L where a park of L needs no
+** ucoro.call filter (outer unset, or outer could yield) and may take the
+** core's fast yield, so that ucoro.yield finds it by one compare
+** (native_running_free) and tests neither.  r->outer is set before r
+** first takes a stack (bridge.c), and never changes; the core clears the
+** tag where the stack must yield the slow way, native_bind where it runs
+** another run. */
+UCO_INLINE void native_tag(ucoro *stack, lua_State *L, const native *r) {
+  if ((r->outer == NULL || r->outer_yields) && uco_fast_yield_ready(stack))
+    uco_fast_set_tag(stack, L);
+}
+
+/* The native stack of native_running(L) when L's parks need no ucoro.call
+** filter, else NULL (then native_running tells); its user is the run. */
+UCO_INLINE ucoro *native_running_free(lua_State *L) {
+  return uco_fast_running_tagged(L);
+}
+
 /* Parked: suspended in a native yield, with C frames on its stack. */
 UCO_INLINE int native_is_parked(const native *r) {
   return r != NULL && r->parked;
@@ -177,7 +217,7 @@ UCO_INLINE int native_is_parked(const native *r) {
 ** lua_checkstack. */
 UCO_INLINE int native_room(lua_State *co, const native *r, int n) {
   return n == 0 ||
-         (r != NULL && r->parked == NATIVE_ROOMY && n < LUA_MINSTACK) ||
+         (r != NULL && native_roomy(r) && n < LUA_MINSTACK) ||
          lua_checkstack(co, n);
 }
 
@@ -215,7 +255,7 @@ UCO_INLINE ucoro_result native_take_stack(native *r) {
                  c->idle_mode == r->mode)) {
     c->idle = NULL;
     r->stack = idle;
-    ucoro_set_userdata(idle, r);
+    native_bind(idle, r);
     return UCORO_OK;
   }
   return native_new_stack(r);
@@ -309,17 +349,21 @@ const char *native_call_refusal(lua_State *L, const native *r);
 ** names as the "__gc" metamethod: for releases before 5.4.4.) */
 int native_in_finalizer(lua_State *L);
 
+/* Is L, not yieldable, inside a __gc finalizer?  Finalizers run
+** non-yieldable, with the GC stopped: from 5.4.4 lua_gc says -1 there;
+** before, 0 as when stopped, so the frames tell. */
+UCO_INLINE int native_in_gc_finalizer(lua_State *L) {
+#if LUA_VERSION_RELEASE_NUM >= 50404
+  return lua_gc(L, LUA_GCISRUNNING) < 0;
+#else
+  return lua_gc(L, LUA_GCISRUNNING) == 0 && native_in_finalizer(L);
+#endif
+}
+
 /* yieldable: lua_isyieldable(L), which the caller has at hand. */
 UCO_INLINE const char *native_refusal(lua_State *L, const native *r,
                                       int yieldable) {
-  /* finalizers run non-yieldable, with the GC stopped: from 5.4.4 lua_gc
-  ** says -1 there; before, 0 as when stopped, so the frames tell */
-#if LUA_VERSION_RELEASE_NUM >= 50404
-  if (!yieldable && lua_gc(L, LUA_GCISRUNNING) < 0)
-#else
-  if (!yieldable && lua_gc(L, LUA_GCISRUNNING) == 0 &&
-      native_in_finalizer(L))
-#endif
+  if (!yieldable && native_in_gc_finalizer(L))
     return "attempt to yield inside a __gc finalizer";
   if (r->outer != NULL && !r->outer_yields)  /* ucoro.call */
     return native_call_refusal(L, r);
@@ -342,8 +386,13 @@ void native_check_park(lua_State *L, const native *r, int yieldable);
 ** the run back (it may have moved to a lasting userdata meanwhile). */
 void native_park_after_gc(int parked, void **in);
 
-UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
-                           int parked) {
+/* native_park; filtered (a constant): 0 where the caller knows that r's
+** parks need no ucoro.call filter and may take the core's fast yield
+** (native_running_free found it). */
+#define native_park(L, r, nvalues, parked) \
+  native_park_as(L, r, nvalues, parked, 1)
+UCO_INLINE int native_park_as(lua_State *L, native *r, int nvalues,
+                              int parked, int filtered) {
   void *in;
   int yieldable;
   /* set first, so that only L and r live across the calls (the resumer
@@ -352,13 +401,20 @@ UCO_INLINE int native_park(lua_State *L, native *r, int nvalues,
   yieldable = lua_isyieldable(L);
   /* under a C call (a sort comparator): native_refusal's test inline,
   ** which costs less than the call (asked only of a park under C) */
-  if (UCO_UNLIKELY(!yieldable || (r->outer != NULL && !r->outer_yields)) &&
-      native_refusal(L, r, yieldable) != NULL)
+  if (filtered ? UCO_UNLIKELY(!yieldable ||
+                              (r->outer != NULL && !r->outer_yields)) &&
+                     native_refusal(L, r, yieldable) != NULL
+               : UCO_UNLIKELY(!yieldable) && native_in_gc_finalizer(L))
     native_check_park(L, r, lua_isyieldable(L));  /* raises */
-  r->parked = parked;
   /* the resumer takes the values... */
-  if (UCO_UNLIKELY(uco_fast_yield(r->stack, &in) != UCORO_OK))
-    native_park_after_gc(parked, &in);
+  if (!filtered || UCO_LIKELY(uco_fast_yield_ready(r->stack))) {
+    r->parked = parked == NATIVE_ROOMY ? uco_fast_mark() : (uintptr_t)parked;
+    uco_fast_yield_now(r->stack, &in);
+  } else {
+    r->parked = (uintptr_t)parked;
+    if (ucoro_yield(NULL, &in) != UCORO_OK)
+      native_park_after_gc(parked, &in);
+  }
   r = (native *)in;
   r->parked = 0;
   return r->nvalues;       /* ...and leaves its arguments */

@@ -94,6 +94,29 @@ __attribute__((always_inline)) static inline int uco_context_switch(
                      : "rsi", UCO_X86_CLOBBERS);                          \
   } while (0)
 
+/* The same, handing a word across in rsi: a switch _PASSING puts val
+** there, and the switch _RECEIVING that waited on the other side gives it
+** as its val.  (A switch that passes leaves val as the other side left
+** rsi; one that receives from another kind of switch gets that side's
+** rsi.) */
+#define UCO_CONTEXT_SWITCH_AT_PASSING(base, from, to, val)                \
+  do {                                                                    \
+    void *uco_base_ = (base);                                             \
+    __asm__ volatile(UCO_X86_SWITCH("%c[f]", "%[b]", "%c[t]", "%[b]")     \
+                     : [b] "+D"(uco_base_), "+S"(val)                     \
+                     : [f] "i"(from), [t] "i"(to)                         \
+                     : UCO_X86_CLOBBERS);                                 \
+  } while (0)
+
+#define UCO_CONTEXT_SWITCH_AT_RECEIVING(base, from, to, val)              \
+  do {                                                                    \
+    void *uco_base_ = (base);                                             \
+    __asm__ volatile(UCO_X86_SWITCH("%c[f]", "%[b]", "%c[t]", "%[b]")     \
+                     : [b] "+D"(uco_base_), "=S"(val)                     \
+                     : [f] "i"(from), [t] "i"(to)                         \
+                     : UCO_X86_CLOBBERS);                                 \
+  } while (0)
+
 /* Inline, the switch keeps nothing below the stack pointer of the
 ** function it is in. */
 #define UCO_SWITCH_FRAME 0
