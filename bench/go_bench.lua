@@ -6,7 +6,8 @@
 -- yield-go, yield-ref, select2-go, recv-go (select of 2, one ready, and
 -- the plain recv it is compared with), yield-luv (a stock coroutine
 -- resumed from a luv idle handle, one yield per loop iteration), select8-go, spawn-go (spawn +
--- join); `timers [TASKS]`, `memory [TASKS] [MODE]` print their figures.
+-- join); `timers [TASKS]`, `memory [TASKS] [MODE] [sort] [sleep]` print
+-- their figures.
 -- Environment: N (200000), MODE (the tasks' ucoro.mode).
 package.path = "bench/?.lua;" .. package.path
 -- MODE=lean|own|auto: the stacks of the tasks (ucoro.mode)
@@ -129,11 +130,13 @@ if arg[1] == "timers" then  -- TASKS tasks x 10 sleep(0.001): early wakes, laten
   return
 end
 if arg[1] == "memory" then  -- TASKS tasks parked at once: RSS per task
-  -- memory [TASKS] [MODE] [sort]: MODE auto/own/lean; sort: each parked
-  -- inside a table.sort comparator
+  -- memory [TASKS] [MODE] [sort] [sleep]: MODE auto/own/lean; sort: each
+  -- parked inside a table.sort comparator; sleep: in go.sleep (daemons,
+  -- ended with go.run), else in a channel's recv
   local tasks = tonumber(arg[2] or "100000")
   local mode = arg[3] or "auto"
-  local in_sort = arg[4] == "sort"
+  local flags = {}
+  for i = 4, #arg do flags[arg[i]] = true end
   local function rss()
     for line in io.lines("/proc/self/status") do
       local kb = line:match("^VmRSS:%s+(%d+)")
@@ -147,19 +150,27 @@ if arg[1] == "memory" then  -- TASKS tasks parked at once: RSS per task
     before = rss()
     local hold = go.chan()
     local body = function() hold:recv() end
-    if in_sort then
+    if flags.sort and flags.sleep then
+      body = function()
+        table.sort({ 2, 1 }, function(a, b) go.sleep(1e6) return a < b end)
+      end
+    elseif flags.sort then
       body = function()
         table.sort({ 2, 1 }, function(a, b) hold:recv() return a < b end)
       end
+    elseif flags.sleep then
+      body = function() go.sleep(1e6) end
     end
-    for _ = 1, tasks do go.spawn(body) end
+    local opts = { daemon = flags.sleep }
+    for _ = 1, tasks do go.spawn(opts, body) end
     go.yield()
     collectgarbage() collectgarbage()
     during = rss()
     hold:close()
   end))
-  print(("%d tasks parked%s (mode %s): %.2f KB RSS each"):format(tasks,
-    in_sort and " in a sort comparator" or "", mode, (during - before) / tasks))
+  print(("%d tasks %s%s (mode %s): %.2f KB RSS each"):format(tasks,
+    flags.sleep and "sleeping" or "parked", flags.sort and " in a sort comparator" or "",
+    mode, (during - before) / tasks))
   return
 end
 if arg[1] == "list" then
