@@ -266,10 +266,12 @@ static int run_scope(lua_State *L, const char *op, int shield,
     }
     if (!own) {  /* the body's error comes first */
       lua_Integer i;
+      s->failed = 1;
+      go_cancel_scope(S, s);  /* (t still in s: cancelling s visits t
+                              ** from s, not from s's parent, which would
+                              ** walk all of t's outer scopes each time) */
       t->scope = s->parent;  /* (a memory error raised here: s is left
                              ** to its children, cancelled, anchored) */
-      s->failed = 1;
-      go_cancel_scope(S, s);
       go_push_uvtable(L, 1, 1);
       for (i = (lua_Integer)lua_rawlen(L, -1); i >= 1; i--) {
         lua_rawgeti(L, -1, i);
